@@ -1,0 +1,109 @@
+"""Turning user input into channels-last image batches, with clear errors."""
+
+import math
+from numbers import Integral
+
+import numpy as np
+
+
+def as_int_tuple(value, name, *, allow_empty=False):
+    """``value`` (int or sequence of ints) as a tuple of positive ints."""
+    values = (value,) if np.ndim(value) == 0 else tuple(value)
+    if not values and not allow_empty:
+        raise ValueError(f"{name} must hold at least one value, got {value!r}.")
+    for v in values:
+        if not isinstance(v, Integral | np.integer) or isinstance(v, bool) or v < 1:
+            raise ValueError(
+                f"{name} must be a positive int or a sequence of positive ints, "
+                f"got {value!r}."
+            )
+    return tuple(int(v) for v in values)
+
+
+def as_pair(value, name):
+    """``value`` (int or ``(rows, cols)``) as a pair of positive ints."""
+    pair = as_int_tuple(value, name)
+    if len(pair) == 1:
+        return pair * 2
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a (rows, cols) pair, got {value!r}.")
+    return pair
+
+
+def split_images(X):
+    """Flatten 3-D/4-D image input to rows; leave 2-D input alone.
+
+    Parameters
+    ----------
+    X : array-like
+        ``(n, n_features)``, ``(n, H, W)`` or ``(n, H, W, C)``.
+
+    Returns
+    -------
+    X : array-like
+        With at most two dimensions (other inputs are passed on unchanged so
+        that scikit-learn's own checks report them).
+    shape : tuple of int or None
+        ``(H, W, C)`` when ``X`` came as images.
+    """
+    if isinstance(X, list | tuple):
+        try:
+            X = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                "X could not be read as a rectangular array: its nested sequences "
+                "have different lengths (ragged rows or images)."
+            ) from exc
+    ndim = getattr(X, "ndim", None)
+    if not isinstance(X, np.ndarray) or ndim is None or ndim <= 2:
+        return X, None
+    if ndim > 4:
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_features), 3-D (n_samples, height, width) "
+            f"or 4-D (n_samples, height, width, channels); got a {ndim}-D array of "
+            f"shape {X.shape}."
+        )
+    shape = X.shape[1:] if ndim == 4 else (*X.shape[1:], 1)
+    return X.reshape(X.shape[0], -1), tuple(int(s) for s in shape)
+
+
+def resolve_image_shape(n_features, image_shape, x_shape=None):
+    """The ``(H, W, C)`` layout of a row of ``n_features`` values.
+
+    Parameters
+    ----------
+    n_features : int
+    image_shape : None or tuple of 2 or 3 ints
+        The estimator parameter.
+    x_shape : None or (H, W, C)
+        The shape of X when it came as images.
+
+    Returns
+    -------
+    shape : (int, int, int)
+    """
+    if image_shape is not None:
+        shape = as_int_tuple(image_shape, "image_shape")
+        if len(shape) not in (2, 3):
+            raise ValueError(
+                "image_shape must be (height, width) or (height, width, channels), "
+                f"got {image_shape!r}."
+            )
+        shape = shape if len(shape) == 3 else (*shape, 1)
+        if x_shape is not None and x_shape != shape:
+            raise ValueError(
+                f"X holds images of shape {x_shape} (height, width, channels) but "
+                f"image_shape={image_shape!r}; drop image_shape or make them agree."
+            )
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"image_shape={image_shape!r} describes {math.prod(shape)} values "
+                f"per image but X has {n_features} features per row."
+            )
+        return shape
+    if x_shape is not None:
+        return x_shape
+    side = math.isqrt(n_features)
+    if side * side == n_features:
+        return (side, side, 1)
+    return (1, n_features, 1)

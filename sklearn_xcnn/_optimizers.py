@@ -1,0 +1,138 @@
+"""Stochastic optimizers updating one flat parameter vector in place.
+
+Plain classes (not estimators): the estimator keeps one as ``_optimizer`` so
+that ``partial_fit`` and ``warm_start`` continue with the same moments and
+learning rate.
+"""
+
+import numpy as np
+
+
+class SGDOptimizer:
+    """Stochastic gradient descent with momentum and learning-rate schedules.
+
+    Parameters
+    ----------
+    n_params : int
+        Length of the flat parameter vector.
+    dtype : numpy dtype
+    learning_rate_init : float
+    learning_rate : {"constant", "invscaling", "adaptive"}
+        ``"invscaling"`` sets the rate to ``learning_rate_init / t**power_t``
+        after epoch ``t``. ``"adaptive"`` divides it by 5 each time training
+        stops improving, until it drops below ``1e-6``.
+    momentum : float
+    nesterovs_momentum : bool
+    power_t : float
+    """
+
+    def __init__(
+        self,
+        n_params,
+        dtype,
+        learning_rate_init=0.1,
+        learning_rate="constant",
+        momentum=0.9,
+        nesterovs_momentum=True,
+        power_t=0.5,
+    ):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.schedule = learning_rate
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.power_t = power_t
+        self.velocity = np.zeros(n_params, dtype=dtype)
+
+    def update_params(self, params, grads):
+        """Take one step on ``params`` (flat, updated in place)."""
+        v = self.velocity
+        v *= self.momentum
+        v -= self.learning_rate * grads
+        if self.nesterovs_momentum:
+            params += self.momentum * v - self.learning_rate * grads
+        else:
+            params += v
+
+    def iteration_ends(self, time_step):
+        """Update the learning rate after ``time_step`` samples were seen."""
+        if self.schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, verbose):
+        """Whether to stop now that training stopped improving.
+
+        The adaptive schedule first divides the learning rate by 5 and goes on,
+        until the rate falls under ``1e-6``.
+        """
+        if self.schedule != "adaptive":
+            return True
+        if self.learning_rate <= 1e-6:
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(f"Setting learning rate to {self.learning_rate:f}")
+        return False
+
+
+class AdamOptimizer:
+    """Adam (Kingma & Ba, 2015) on a flat parameter vector.
+
+    Parameters
+    ----------
+    n_params : int
+    dtype : numpy dtype
+    learning_rate_init : float
+    beta_1, beta_2 : float
+        Decay rates of the first and second moment estimates.
+    epsilon : float
+        Added to the root of the second moment for stability.
+    """
+
+    def __init__(
+        self,
+        n_params,
+        dtype,
+        learning_rate_init=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+    ):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.m = np.zeros(n_params, dtype=dtype)
+        self.v = np.zeros(n_params, dtype=dtype)
+        self._buffer = np.empty(n_params, dtype=dtype)
+
+    def update_params(self, params, grads):
+        """Take one step on ``params`` (flat, updated in place)."""
+        self.t += 1
+        b1, b2, buf = self.beta_1, self.beta_2, self._buffer
+        self.m *= b1
+        np.multiply(grads, 1 - b1, out=buf)
+        self.m += buf
+        self.v *= b2
+        np.multiply(grads, grads, out=buf)
+        buf *= 1 - b2
+        self.v += buf
+        self.learning_rate = (
+            self.learning_rate_init
+            * np.sqrt(1 - b2**self.t)
+            / (1 - b1**self.t)
+        )
+        np.sqrt(self.v, out=buf)
+        buf += self.epsilon
+        np.divide(self.m, buf, out=buf)
+        buf *= self.learning_rate
+        params -= buf
+
+    def iteration_ends(self, time_step):
+        """Adam keeps its learning rate between epochs."""
+
+    def trigger_stopping(self, verbose):
+        """Adam stops as soon as training stops improving."""
+        return True

@@ -1,0 +1,366 @@
+"""Fit loops: mini-batch epochs for SGD/Adam and full-batch L-BFGS.
+
+The estimator hands over the flat parameter vector and its hyperparameters;
+these functions update the vector in place and record the history on the
+estimator (``loss_curve_``, ``n_iter_``, ...). They never validate input.
+"""
+
+import signal
+import sys
+import threading
+import time
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from ._core._network import forward, loss_and_grad, pack, unpack
+
+# rows per forward pass outside training: keeps activations in cache and
+# memory bounded whatever the number of samples
+PREDICT_CHUNK = 128
+# rows per chunk of a full-batch (L-BFGS) gradient
+FULL_BATCH_CHUNK = 2048
+
+
+class DivergenceError(ValueError):
+    """Training produced a non-finite loss or non-finite parameters."""
+
+
+def _divergence(where, learning_rate):
+    return DivergenceError(
+        f"Training diverged: the loss became non-finite (inf or NaN) {where}. "
+        f"Try a smaller learning_rate_init (it is {learning_rate}), a larger "
+        "alpha, or scaling X (e.g. with MinMaxScaler)."
+    )
+
+
+@contextmanager
+def interrupt_guard():
+    """Turn Ctrl-C into a flag that the fit loop checks after each mini-batch.
+
+    Yields a one-item list whose entry becomes True on SIGINT. Outside the
+    main thread signals cannot be caught, and Ctrl-C behaves as usual.
+    """
+    flag = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag[0] = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # e.g. some embedded interpreters
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _warn_interrupted(n_iter):
+    warnings.warn(
+        f"Training interrupted by the user (KeyboardInterrupt) after {n_iter} "
+        "epoch(s); the model holds the weights reached so far and can be used.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+class Progress:
+    """Report epochs: a tqdm bar (verbose=1, when tqdm is installed) or lines.
+
+    ``verbose >= 2`` prints a line per epoch even with the bar.
+    """
+
+    def __init__(self, verbose, total):
+        self.verbose = verbose
+        self.bar = None
+        if verbose and total > 1:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=total, desc="epochs", unit="epoch", leave=True)
+
+    def epoch(self, n_iter, loss, val_score, seconds):
+        if not self.verbose:
+            return
+        line = f"Iteration {n_iter}, loss = {loss:.8f}"
+        if val_score is not None:
+            line += f", validation score = {val_score:.6f}"
+        line += f", time = {seconds:.3f}s"
+        if self.bar is None:
+            print(line)
+            sys.stdout.flush()
+            return
+        self.bar.update(1)
+        postfix = {"loss": f"{loss:.4g}"}
+        if val_score is not None:
+            postfix["val"] = f"{val_score:.4f}"
+        self.bar.set_postfix(postfix)
+        if self.verbose >= 2:
+            self.bar.write(line)
+
+    def message(self, text):
+        if not self.verbose:
+            return
+        if self.bar is None:
+            print(text)
+        else:
+            self.bar.write(text)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def batch_slices(n, batch_size):
+    """Consecutive slices of at most ``batch_size`` rows covering ``n`` rows."""
+    return [slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+
+
+def predict_logits(params, X, spec):
+    """Logits of ``X`` (n, H, W, C) computed in chunks of ``PREDICT_CHUNK`` rows."""
+    n = X.shape[0]
+    out = None
+    for s in batch_slices(n, PREDICT_CHUNK):
+        logits, _ = forward(params, X[s], spec)
+        if out is None:
+            out = np.empty((n, logits.shape[1]), dtype=logits.dtype)
+        out[s] = logits
+    return out
+
+
+def full_batch_loss_and_grad(params, X, Y, spec, alpha, sample_weight):
+    """:func:`loss_and_grad` over all rows, in chunks to bound memory."""
+    n = X.shape[0]
+    total = n if sample_weight is None else float(sample_weight.sum())
+    loss, grads = 0.0, None
+    for s in batch_slices(n, FULL_BATCH_CHUNK):
+        sw = None if sample_weight is None else sample_weight[s]
+        part = (s.stop - s.start) if sw is None else float(sw.sum())
+        if part == 0:
+            continue
+        chunk_loss, chunk_grads = loss_and_grad(params, X[s], Y[s], spec, 0.0, sw)
+        weight = part / total
+        loss += chunk_loss * weight
+        if grads is None:
+            grads = [g * weight for g in chunk_grads]
+        else:
+            for g, cg in zip(grads, chunk_grads):
+                g += cg * weight
+    scale = alpha / total
+    for i in range(0, len(params), 2):
+        w = params[i].ravel()
+        loss += 0.5 * scale * float(w @ w)
+        grads[i] += scale * params[i]
+    return loss, grads
+
+
+def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
+    """Full-batch L-BFGS-B through :func:`scipy.optimize.minimize`."""
+    dtype = flat.dtype
+    progress = Progress(est.verbose, est.max_iter)
+    losses = []
+    start = time.perf_counter()
+
+    def fun(theta):
+        params = unpack(theta.astype(dtype, copy=False), shapes)
+        loss, grads = full_batch_loss_and_grad(params, X, Y, spec, est.alpha, sample_weight)
+        return loss, pack(grads).astype(np.float64)
+
+    with interrupt_guard() as interrupted:
+
+        def callback(intermediate_result):
+            losses.append(float(intermediate_result.fun))
+            progress.epoch(len(losses), losses[-1], None, time.perf_counter() - start)
+            if interrupted[0]:
+                raise StopIteration
+
+        result = minimize(
+            fun,
+            flat.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=callback,
+            options={"maxiter": est.max_iter, "maxfun": est.max_fun, "gtol": est.tol},
+        )
+    progress.close()
+    if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
+        raise _divergence("during L-BFGS", est.learning_rate_init)
+    flat[:] = result.x
+    est.n_iter_ = int(result.nit)
+    est.loss_ = float(result.fun)
+    est.loss_curve_ = losses
+    est.best_loss_ = min(losses, default=est.loss_)
+    if interrupted[0]:
+        _warn_interrupted(est.n_iter_)
+    elif result.status == 1:
+        warnings.warn(
+            "L-BFGS failed to converge: the limit of max_iter or max_fun was "
+            f"reached ({result.message}). Increase max_iter/max_fun or scale X.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+
+class _Validation:
+    """Held-out rows for early stopping and their scoring."""
+
+    def __init__(self, X, Y, y, sample_weight):
+        self.X, self.Y, self.y, self.sample_weight = X, Y, y, sample_weight
+
+    def evaluate(self, flat, shapes, spec, predict_from_logits):
+        params = unpack(flat, shapes)
+        logits = predict_logits(params, self.X, spec)
+        from ._core._loss import log_loss_and_delta
+
+        loss, _ = log_loss_and_delta(
+            logits, self.Y, self.sample_weight, spec.out_activation
+        )
+        pred = predict_from_logits(logits)
+        correct = np.all(pred.reshape(len(pred), -1) == self.y.reshape(len(pred), -1), 1)
+        score = float(np.average(correct, weights=self.sample_weight))
+        return score, loss
+
+
+def split_validation(est, X, Y, y, sample_weight, random_state):
+    """Hold out ``validation_fraction`` of the rows, stratified by class."""
+    stratify = y if y.ndim == 1 else None
+    arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
+    try:
+        parts = train_test_split(
+            *arrays,
+            test_size=est.validation_fraction,
+            random_state=random_state,
+            stratify=stratify,
+        )
+    except ValueError as exc:
+        raise ValueError(
+            "early_stopping could not hold out a validation set of "
+            f"validation_fraction={est.validation_fraction} of {X.shape[0]} samples: "
+            f"{exc}"
+        ) from exc
+    train, val = parts[0::2], parts[1::2]
+    sw_train = train[3] if sample_weight is not None else None
+    sw_val = val[3] if sample_weight is not None else None
+    return (train[0], train[1], sw_train), _Validation(val[0], val[1], val[2], sw_val)
+
+
+def _run_epoch(est, flat, views, gbuf, spec, X, Y, sw, batch_size, rng, interrupted):
+    """One pass over the data; returns the sample-weighted mean batch loss."""
+    n = X.shape[0]
+    order = rng.permutation(n) if est.shuffle else None
+    total_loss, total_weight = 0.0, 0.0
+    for s in batch_slices(n, batch_size):
+        idx = order[s] if order is not None else s
+        swb = None if sw is None else sw[idx]
+        weight = (s.stop - s.start) if swb is None else float(swb.sum())
+        if weight == 0:
+            continue
+        loss, grads = loss_and_grad(views, X[idx], Y[idx], spec, est.alpha, swb)
+        if not np.isfinite(loss):
+            raise _divergence(f"in epoch {est.n_iter_ + 1}", est.learning_rate_init)
+        est._optimizer.update_params(flat, pack(grads, out=gbuf))
+        total_loss += loss * weight
+        total_weight += weight
+        if interrupted[0]:
+            break
+    if not np.all(np.isfinite(flat)):
+        raise _divergence(f"in epoch {est.n_iter_ + 1}", est.learning_rate_init)
+    return total_loss / max(total_weight, np.finfo(float).tiny)
+
+
+def _update_no_improvement(est, loss, val_score, flat):
+    """Track the best loss/score; ``_no_improvement_count`` as in MLP."""
+    if val_score is not None:
+        est.validation_scores_.append(val_score)
+        if val_score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if val_score > est.best_validation_score_:
+            est.best_validation_score_ = val_score
+            est._best_flat = flat.copy()
+        return
+    if loss > est.best_loss_ - est.tol:
+        est._no_improvement_count += 1
+    else:
+        est._no_improvement_count = 0
+    if loss < est.best_loss_:
+        est.best_loss_ = loss
+
+
+def fit_stochastic(
+    est, flat, shapes, spec, X, Y, y, sample_weight, incremental, predict_from_logits
+):
+    """Mini-batch SGD/Adam epochs until convergence, ``max_iter`` or Ctrl-C."""
+    early_stopping = est.early_stopping and not incremental
+    rng = est._random_state
+    validation = None
+    if early_stopping:
+        (X, Y, sample_weight), validation = split_validation(
+            est, X, Y, y, sample_weight, rng
+        )
+        est._best_flat = flat.copy()
+    n = X.shape[0]
+    batch_size = min(200, n) if est.batch_size == "auto" else min(est.batch_size, n)
+    views = unpack(flat, shapes)
+    gbuf = np.empty_like(flat)
+    n_epochs = 1 if incremental else est.max_iter
+    progress = Progress(0 if incremental else est.verbose, n_epochs)
+    converged = False
+    with interrupt_guard() as interrupted:
+        for _ in range(n_epochs):
+            start = time.perf_counter()
+            loss = _run_epoch(
+                est, flat, views, gbuf, spec, X, Y, sample_weight, batch_size, rng,
+                interrupted,
+            )
+            est.n_iter_ += 1
+            est.t_ += n
+            est.loss_curve_.append(loss)
+            est.loss_ = loss
+            val_score = None
+            if validation is not None:
+                val_score, val_loss = validation.evaluate(
+                    flat, shapes, spec, predict_from_logits
+                )
+                est.validation_loss_curve_.append(val_loss)
+            est._optimizer.iteration_ends(est.t_)
+            _update_no_improvement(est, loss, val_score, flat)
+            progress.epoch(est.n_iter_, loss, val_score, time.perf_counter() - start)
+            if interrupted[0]:
+                _warn_interrupted(est.n_iter_)
+                break
+            if incremental:
+                break
+            if est._no_improvement_count > est.n_iter_no_change:
+                what = "Validation score" if early_stopping else "Training loss"
+                progress.message(
+                    f"{what} did not improve more than tol={est.tol} for "
+                    f"{est.n_iter_no_change} consecutive epochs."
+                )
+                if est._optimizer.trigger_stopping(est.verbose):
+                    converged = True
+                    break
+                est._no_improvement_count = 0
+    progress.close()
+    if early_stopping:
+        flat[:] = est._best_flat
+        del est._best_flat
+    if not (incremental or converged or interrupted[0]):
+        warnings.warn(
+            f"Stochastic optimizer: maximum iterations ({est.max_iter}) reached "
+            "and the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )

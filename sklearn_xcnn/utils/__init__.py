@@ -1,0 +1,1 @@
+"""Utilities for sklearn_xcnn."""
