@@ -17,7 +17,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._core._loss import output_log_proba, output_proba
+from ._core._loss import output_proba
 from ._core._network import build_spec, init_params, pack, param_shapes, unpack
 from ._input import as_int_tuple, as_pair, resolve_image_shape, split_images
 from ._optimizers import AdamOptimizer, SGDOptimizer
@@ -689,6 +689,9 @@ width) or (n_samples, height, width, channels)
     def predict_proba(self, X):
         """Probability estimates.
 
+        Probabilities are floored at the smallest normal float of their dtype,
+        so they are never exactly 0 and their logarithm stays finite.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or images
@@ -703,11 +706,13 @@ width) or (n_samples, height, width, channels)
         logits = self._logits(X)
         if self.n_outputs_ == 1:
             # 1 - sigmoid(z) == sigmoid(-z), without cancellation
-            return np.hstack([expit(-logits), expit(logits)])
-        return output_proba(logits, self.out_activation_)
+            proba = np.hstack([expit(-logits), expit(logits)])
+        else:
+            proba = output_proba(logits, self.out_activation_)
+        return np.maximum(proba, np.finfo(proba.dtype).tiny, out=proba)
 
     def predict_log_proba(self, X):
-        """Logarithm of the probability estimates, computed stably.
+        """Logarithm of the probability estimates.
 
         Parameters
         ----------
@@ -717,14 +722,9 @@ width) or (n_samples, height, width, channels)
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Log of :meth:`predict_proba`.
+            ``np.log(predict_proba(X))``, always finite.
         """
-        logits = self._logits(X)
-        if self.n_outputs_ == 1:
-            return np.hstack(
-                [output_log_proba(-logits, "logistic"), output_log_proba(logits, "logistic")]
-            )
-        return output_log_proba(logits, self.out_activation_)
+        return np.log(self.predict_proba(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
