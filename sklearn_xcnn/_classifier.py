@@ -238,14 +238,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     >>> from sklearn_xcnn import CNNClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
-    >>> clf = CNNClassifier(n_filters=4, hidden_units=32, max_iter=20, random_state=0)
-    >>> clf.fit(X_train, y_train)  # doctest: +SKIP
-    CNNClassifier(...)
-    >>> clf = clf.fit(X_train, y_train)
+    >>> clf = CNNClassifier(n_filters=4, hidden_units=32, max_iter=300, random_state=0)
+    >>> clf.fit(X_train, y_train)
+    CNNClassifier(hidden_units=32, max_iter=300, n_filters=4, random_state=0)
     >>> clf.filters_[0].shape
     (4, 1, 3, 3)
-    >>> clf.predict(X_test[:3])
-    array([2, 8, 2])
+    >>> clf.predict(X_test[:5])
+    array([2, 8, 2, 6, 6])
     >>> print(f"{clf.score(X_test, y_test):.2f}")
     0.9...
     """
