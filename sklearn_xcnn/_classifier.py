@@ -15,7 +15,11 @@ from sklearn.utils.multiclass import (
     check_classification_targets,
     type_of_target,
 )
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._core._loss import output_proba
 from ._core._network import build_spec, init_params, pack, param_shapes, unpack
@@ -363,7 +367,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             ensure_min_features=1,
         )
         if reset:
-            self.image_shape_ = resolve_image_shape(X.shape[1], self.image_shape, x_shape)
+            self.image_shape_ = resolve_image_shape(
+                X.shape[1], self.image_shape, x_shape
+            )
         elif x_shape is not None and x_shape != self.image_shape_:
             raise ValueError(
                 f"X holds images of shape {x_shape} (height, width, channels) but "

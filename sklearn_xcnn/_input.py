@@ -26,7 +26,9 @@ def as_pair(value, name):
     if len(pair) == 1:
         return pair * 2
     if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a (rows, cols) pair, got {value!r}.")
+        raise ValueError(
+            f"{name} must be an int or a (rows, cols) pair, got {value!r}."
+        )
     return pair
 
 

@@ -57,7 +57,9 @@ class SGDOptimizer:
     def iteration_ends(self, time_step):
         """Update the learning rate after ``time_step`` samples were seen."""
         if self.schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+            self.learning_rate = (
+                self.learning_rate_init / (time_step + 1) ** self.power_t
+            )
 
     def trigger_stopping(self, verbose):
         """Whether to stop now that training stopped improving.
@@ -120,9 +122,7 @@ class AdamOptimizer:
         buf *= 1 - b2
         self.v += buf
         self.learning_rate = (
-            self.learning_rate_init
-            * np.sqrt(1 - b2**self.t)
-            / (1 - b1**self.t)
+            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
         np.sqrt(self.v, out=buf)
         buf += self.epsilon

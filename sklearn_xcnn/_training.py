@@ -124,7 +124,9 @@ class Progress:
 
 def batch_slices(n, batch_size):
     """Consecutive slices of at most ``batch_size`` rows covering ``n`` rows."""
-    return [slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+    return [
+        slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)
+    ]
 
 
 def predict_logits(params, X, spec):
@@ -174,7 +176,9 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
 
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
-        loss, grads = full_batch_loss_and_grad(params, X, Y, spec, est.alpha, sample_weight)
+        loss, grads = full_batch_loss_and_grad(
+            params, X, Y, spec, est.alpha, sample_weight
+        )
         return loss, pack(grads).astype(np.float64)
 
     with interrupt_guard() as interrupted:
@@ -227,7 +231,9 @@ class _Validation:
             logits, self.Y, self.sample_weight, spec.out_activation
         )
         pred = predict_from_logits(logits)
-        correct = np.all(pred.reshape(len(pred), -1) == self.y.reshape(len(pred), -1), 1)
+        correct = np.all(
+            pred.reshape(len(pred), -1) == self.y.reshape(len(pred), -1), 1
+        )
         score = float(np.average(correct, weights=self.sample_weight))
         return score, loss
 
@@ -322,7 +328,16 @@ def fit_stochastic(
         for _ in range(n_epochs):
             start = time.perf_counter()
             loss = _run_epoch(
-                est, flat, views, gbuf, spec, X, Y, sample_weight, batch_size, rng,
+                est,
+                flat,
+                views,
+                gbuf,
+                spec,
+                X,
+                Y,
+                sample_weight,
+                batch_size,
+                rng,
                 interrupted,
             )
             est.n_iter_ += 1

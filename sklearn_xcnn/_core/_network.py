@@ -215,7 +215,9 @@ def forward(params, X, spec, keep_cache=False):
     a = X
     n_conv = n_conv_params(spec)
     for i, block in enumerate(spec.blocks):
-        a, cache = _block_forward(a, *params[2 * i : 2 * i + 2], block, spec, keep_cache)
+        a, cache = _block_forward(
+            a, *params[2 * i : 2 * i + 2], block, spec, keep_cache
+        )
         caches.append(cache)
     # flatten as filters x rows x cols, the documented order of coefs_[0]
     a = a.transpose(0, 3, 1, 2).reshape(a.shape[0], -1)  # (n, F*Hp*Wp)

@@ -31,7 +31,13 @@ def _offsets(shape, pool):
     pr, pc = pool
     for i in range(pr):
         for j in range(pc):
-            yield i * pc + j, i, j, pool_output_size(H - i, pr), pool_output_size(W - j, pc)
+            yield (
+                i * pc + j,
+                i,
+                j,
+                pool_output_size(H - i, pr),
+                pool_output_size(W - j, pc),
+            )
 
 
 def window_counts(shape, pool):

@@ -1,0 +1,124 @@
+"""Correlation engines against scipy.signal.correlate2d and finite differences."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.signal import correlate2d
+
+from sklearn_xcnn._core._conv import (
+    ENGINES,
+    choose_engine,
+    conv_output_size,
+    correlate_backward,
+    correlate_forward,
+)
+
+
+def _reference(x, w, stride):
+    """Loop over images and filters with scipy.signal.correlate2d."""
+    n, _, _, C = x.shape
+    F = w.shape[0]
+    maps = []
+    for i in range(n):
+        per_filter = []
+        for f in range(F):
+            full = sum(
+                correlate2d(x[i, :, :, c], w[f, c], mode="valid") for c in range(C)
+            )
+            per_filter.append(full[:: stride[0], :: stride[1]])
+        maps.append(np.stack(per_filter, axis=-1))
+    return np.stack(maps)
+
+
+SHAPES = [
+    # (n, H, W, C), (F, kr, kc), stride
+    ((2, 5, 5, 1), (1, 3, 3), (1, 1)),
+    ((3, 9, 8, 2), (4, 3, 2), (2, 1)),
+    ((2, 7, 10, 3), (2, 2, 4), (2, 3)),
+    ((1, 4, 4, 1), (3, 4, 4), (1, 1)),
+    ((2, 1, 12, 1), (2, 1, 3), (1, 2)),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("x_shape", "w_shape", "stride"), SHAPES)
+def test_forward_matches_correlate2d(engine, x_shape, w_shape, stride):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=x_shape)
+    w = rng.normal(size=(w_shape[0], x_shape[3], *w_shape[1:]))
+    out, _ = correlate_forward(x, w, stride, engine)
+    expected = _reference(x, w, stride)
+    assert out.shape == (
+        x_shape[0],
+        conv_output_size(x_shape[1], w_shape[1], stride[0]),
+        conv_output_size(x_shape[2], w_shape[2], stride[1]),
+        w_shape[0],
+    )
+    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "stride"), SHAPES)
+def test_backward_matches_finite_differences(x_shape, w_shape, stride):
+    """d/dx and d/dw of sum(dout * correlate(x, w)) for both engines."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=x_shape)
+    w = rng.normal(size=(w_shape[0], x_shape[3], *w_shape[1:]))
+    out, _ = correlate_forward(x, w, stride, "im2col")
+    dout = rng.normal(size=out.shape)
+
+    def objective(x_, w_):
+        return float((correlate_forward(x_, w_, stride, "im2col")[0] * dout).sum())
+
+    def numeric(array, func, h=1e-6):
+        grad = np.empty_like(array)
+        for idx in np.ndindex(array.shape):
+            old = array[idx]
+            array[idx] = old + h
+            plus = func()
+            array[idx] = old - h
+            minus = func()
+            array[idx] = old
+            grad[idx] = (plus - minus) / (2 * h)
+        return grad
+
+    dx_num = numeric(x, lambda: objective(x, w))
+    dw_num = numeric(w, lambda: objective(x, w))
+    for engine in ENGINES:
+        _, cache = correlate_forward(x, w, stride, engine)
+        dx, dw = correlate_backward(dout, cache, need_dx=True)
+        assert_allclose(dx, dx_num, rtol=1e-6, atol=1e-8)
+        assert_allclose(dw, dw_num, rtol=1e-6, atol=1e-8)
+        none, dw_only = correlate_backward(dout, cache, need_dx=False)
+        assert none is None
+        assert_allclose(dw_only, dw)
+
+
+def test_filters_are_not_flipped():
+    x = np.zeros((1, 3, 3, 1))
+    x[0, 0, 0, 0] = 1.0  # top-left pixel
+    w = np.arange(9.0).reshape(1, 1, 3, 3)
+    for engine in ENGINES:
+        out, _ = correlate_forward(x, w, (1, 1), engine)
+        # correlation multiplies x[0, 0] with w[0, 0] (= 0); convolution would
+        # have used w[2, 2] (= 8)
+        assert out[0, 0, 0, 0] == 0.0
+
+
+def test_float32_stays_float32():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 6, 6, 2)).astype(np.float32)
+    w = rng.normal(size=(3, 2, 3, 3)).astype(np.float32)
+    for engine in ENGINES:
+        out, cache = correlate_forward(x, w, (1, 1), engine)
+        dx, dw = correlate_backward(np.ones_like(out), cache)
+        assert out.dtype == dx.dtype == dw.dtype == np.float32
+
+
+def test_unknown_engine():
+    with pytest.raises(ValueError, match="unknown correlation engine 'fft'"):
+        correlate_forward(np.zeros((1, 3, 3, 1)), np.zeros((1, 1, 2, 2)), (1, 1), "fft")
+
+
+def test_choose_engine():
+    assert choose_engine((28, 28, 1), (3, 3)) == "im2col"
+    assert choose_engine((128, 128, 1), (15, 15)) == "scipy"
