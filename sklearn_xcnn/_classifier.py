@@ -407,7 +407,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in "
                     f"the data, but the data contains only one class: "
-                    f"{self.classes_[0]!r}."
+                    f"{self.classes_.tolist()[0]!r}."
                 )
         else:
             check_classification_targets(y)
