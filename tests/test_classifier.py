@@ -250,7 +250,7 @@ def test_sparse_X_is_refused_clearly():
 
 def test_single_class():
     with pytest.raises(ValueError, match="at least 2 classes.*only one class: 1"):
-        _small().fit(np.random.rand(5, 9), [1] * 5)
+        _small().fit(np.random.RandomState(0).rand(5, 9), [1] * 5)
 
 
 @pytest.mark.parametrize(
@@ -267,7 +267,7 @@ def test_single_class():
 )
 def test_unknown_options_raise_invalid_parameter(params, name):
     with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
-        _small(**params).fit(np.random.rand(4, 9), [0, 1, 0, 1])
+        _small(**params).fit(np.random.RandomState(0).rand(4, 9), [0, 1, 0, 1])
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ def test_unknown_options_raise_invalid_parameter(params, name):
 )
 def test_bad_sequence_parameters(params, match):
     with pytest.raises(ValueError, match=match):
-        _small(**params).fit(np.random.rand(4, 9), [0, 1, 0, 1])
+        _small(**params).fit(np.random.RandomState(0).rand(4, 9), [0, 1, 0, 1])
 
 
 def test_no_hidden_layer_and_no_pooling(small_digits):
