@@ -29,7 +29,13 @@ from ._conv import (
     correlate_forward,
 )
 from ._loss import log_loss_and_delta
-from ._pool import pool_backward, pool_forward, pool_output_size
+from ._pool import (
+    max_pool_ordered,
+    max_pool_ordered_backward,
+    pool_backward,
+    pool_forward,
+    pool_output_size,
+)
 
 
 class BlockSpec(NamedTuple):
@@ -166,18 +172,23 @@ def n_conv_params(spec):
 
 def _block_forward(x, w, b, block, spec, keep_cache):
     """One block: ``(n, H, W, C) -> (n, Hp, Wp, F)`` and its cache."""
-    z, conv_cache = correlate_forward(x, w, block.stride, block.engine, keep_cache)
     act = ACTIVATIONS[spec.activation]
-    pool_cache = None
     if spec.pooling == "max":
-        a, pool_cache = pool_forward(z, block.pool, "max")
+        # correlate in pool order: the max is taken over contiguous blocks
+        z, conv_cache = correlate_forward(
+            x, w, block.stride, block.engine, keep_cache, pool_order=block.pool
+        )
+        layout = (x.shape[0], *block.conv_shape, *block.pool)
+        a, argmax = max_pool_ordered(z, layout, keep_cache)
         a = act(np.add(a, b, out=a))
-    else:
-        a = act(np.add(z, b, out=z))
-    cache = (conv_cache, a)
-    if spec.pooling in ("mean", "sum"):
-        a, pool_cache = pool_forward(a, block.pool, spec.pooling)
-    return a, (cache + (pool_cache,) if keep_cache else None)
+        return a, ((conv_cache, a, (argmax, layout)) if keep_cache else None)
+    z, conv_cache = correlate_forward(x, w, block.stride, block.engine, keep_cache)
+    a = act(np.add(z, b, out=z))
+    pool_cache = None
+    if spec.pooling is not None:
+        pooled, pool_cache = pool_forward(a, block.pool, spec.pooling)
+        return pooled, ((conv_cache, a, pool_cache) if keep_cache else None)
+    return a, ((conv_cache, a, None) if keep_cache else None)
 
 
 def _block_backward(d, cache, spec, need_dx):
@@ -189,7 +200,7 @@ def _block_backward(d, cache, spec, need_dx):
     d = derivative(a_act, d)
     db = d.sum(axis=(0, 1, 2))
     if spec.pooling == "max":
-        d = pool_backward(d, pool_cache)
+        d = max_pool_ordered_backward(d, *pool_cache)
     dx, dw = correlate_backward(d, conv_cache, need_dx)
     return dx, dw, db
 
