@@ -17,7 +17,14 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from ._core._network import forward, loss_and_grad, pack, unpack
+from ._core._network import add_l2_penalty, forward, loss_and_grad, pack, unpack
+from ._parallel import (
+    map_parts,
+    n_parts,
+    split_rows,
+    thread_pool,
+    work_per_sample,
+)
 
 # rows per forward pass outside training: keeps activations in cache and
 # memory bounded whatever the number of samples
@@ -129,42 +136,73 @@ def batch_slices(n, batch_size):
     ]
 
 
-def predict_logits(params, X, spec):
-    """Logits of ``X`` (n, H, W, C) computed in chunks of ``PREDICT_CHUNK`` rows."""
+def predict_logits(params, X, spec, executor=None):
+    """Logits of ``X`` (n, H, W, C), computed in chunks of ``PREDICT_CHUNK``
+    rows (on threads when there are many, see :mod:`._parallel`; on
+    ``executor`` when given)."""
     n = X.shape[0]
-    out = None
-    for s in batch_slices(n, PREDICT_CHUNK):
-        logits, _ = forward(params, X[s], spec)
-        if out is None:
-            out = np.empty((n, logits.shape[1]), dtype=logits.dtype)
-        out[s] = logits
+    dtype = np.result_type(X.dtype, *(p.dtype for p in params))
+    out = np.empty((n, spec.layer_units[-1]), dtype=dtype)
+
+    def run(s):
+        out[s] = forward(params, X[s], spec)[0]
+
+    chunks = batch_slices(n, PREDICT_CHUNK)
+    if executor is not None:
+        map_parts(run, chunks, executor)
+        return out
+    threads = n_parts(n * work_per_sample(spec)) if len(chunks) > 1 else 1
+    with thread_pool(threads) as own_executor:
+        map_parts(run, chunks, own_executor)
     return out
 
 
-def full_batch_loss_and_grad(params, X, Y, spec, alpha, sample_weight):
-    """:func:`loss_and_grad` over all rows, in chunks to bound memory."""
-    n = X.shape[0]
-    total = n if sample_weight is None else float(sample_weight.sum())
-    loss, grads = 0.0, None
-    for s in batch_slices(n, FULL_BATCH_CHUNK):
+def loss_and_grad_parts(params, X, Y, spec, alpha, sample_weight, parts, executor):
+    """:func:`loss_and_grad` over slices of the rows, combined.
+
+    Each part is computed without the penalty (on ``executor`` when given);
+    losses and gradients are averaged with the parts' total sample weights and
+    the L2 penalty is added once, which equals :func:`loss_and_grad` on all the
+    rows up to rounding.
+    """
+    if len(parts) == 1:
+        return loss_and_grad(params, X, Y, spec, alpha, sample_weight)
+
+    def part(s):
         sw = None if sample_weight is None else sample_weight[s]
-        part = (s.stop - s.start) if sw is None else float(sw.sum())
-        if part == 0:
+        weight = (s.stop - s.start) if sw is None else float(sw.sum())
+        if weight == 0:
+            return 0.0, None, 0.0
+        return (*loss_and_grad(params, X[s], Y[s], spec, 0.0, sw), weight)
+
+    results = map_parts(part, parts, executor)
+    total = sum(weight for _, _, weight in results)
+    loss, grads = 0.0, None
+    for part_loss, part_grads, weight in results:
+        if part_grads is None:
             continue
-        chunk_loss, chunk_grads = loss_and_grad(params, X[s], Y[s], spec, 0.0, sw)
-        weight = part / total
-        loss += chunk_loss * weight
+        loss += part_loss * (weight / total)
+        for g in part_grads:
+            g *= weight / total
         if grads is None:
-            grads = [g * weight for g in chunk_grads]
+            grads = part_grads
         else:
-            for g, cg in zip(grads, chunk_grads):
-                g += cg * weight
-    scale = alpha / total
-    for i in range(0, len(params), 2):
-        w = params[i].ravel()
-        loss += 0.5 * scale * float(w @ w)
-        grads[i] += scale * params[i]
-    return loss, grads
+            for g, pg in zip(grads, part_grads):
+                g += pg
+    return add_l2_penalty(params, loss, grads, alpha, total)
+
+
+def full_batch_loss_and_grad(
+    params, X, Y, spec, alpha, sample_weight, executor=None, threads=1
+):
+    """:func:`loss_and_grad` over all rows, in chunks to bound memory (at least
+    one per thread when ``executor`` runs ``threads``)."""
+    n = X.shape[0]
+    size = min(FULL_BATCH_CHUNK, -(-n // threads))
+    parts = batch_slices(n, size)
+    return loss_and_grad_parts(
+        params, X, Y, spec, alpha, sample_weight, parts, executor
+    )
 
 
 def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
@@ -174,14 +212,16 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
     losses = []
     start = time.perf_counter()
 
+    threads = n_parts(X.shape[0] * work_per_sample(spec))
+
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
         loss, grads = full_batch_loss_and_grad(
-            params, X, Y, spec, est.alpha, sample_weight
+            params, X, Y, spec, est.alpha, sample_weight, executor, threads
         )
         return loss, pack(grads).astype(np.float64)
 
-    with interrupt_guard() as interrupted:
+    with interrupt_guard() as interrupted, thread_pool(threads) as executor:
 
         def callback(intermediate_result):
             losses.append(float(intermediate_result.fun))
@@ -222,9 +262,9 @@ class _Validation:
     def __init__(self, X, Y, y, sample_weight):
         self.X, self.Y, self.y, self.sample_weight = X, Y, y, sample_weight
 
-    def evaluate(self, flat, shapes, spec, predict_from_logits):
+    def evaluate(self, flat, shapes, spec, predict_from_logits, executor):
         params = unpack(flat, shapes)
-        logits = predict_logits(params, self.X, spec)
+        logits = predict_logits(params, self.X, spec, executor)
         from ._core._loss import log_loss_and_delta
 
         loss, _ = log_loss_and_delta(
@@ -261,8 +301,11 @@ def split_validation(est, X, Y, y, sample_weight, random_state):
     return (train[0], train[1], sw_train), _Validation(val[0], val[1], val[2], sw_val)
 
 
-def _run_epoch(est, flat, views, gbuf, spec, X, Y, sw, batch_size, rng, interrupted):
-    """One pass over the data; returns the sample-weighted mean batch loss."""
+def _run_epoch(est, flat, views, gbuf, step, X, Y, sw, batch_size, rng, interrupted):
+    """One pass over the data; returns the sample-weighted mean batch loss.
+
+    ``step(params, X, Y, sample_weight)`` returns a batch's loss and gradients.
+    """
     n = X.shape[0]
     order = rng.permutation(n) if est.shuffle else None
     total_loss, total_weight = 0.0, 0.0
@@ -272,7 +315,7 @@ def _run_epoch(est, flat, views, gbuf, spec, X, Y, sw, batch_size, rng, interrup
         weight = (s.stop - s.start) if swb is None else float(swb.sum())
         if weight == 0:
             continue
-        loss, grads = loss_and_grad(views, X[idx], Y[idx], spec, est.alpha, swb)
+        loss, grads = step(views, X[idx], Y[idx], swb)
         if not np.isfinite(loss):
             raise _divergence(f"in epoch {est.n_iter_ + 1}", est.learning_rate_init)
         est._optimizer.update_params(flat, pack(grads, out=gbuf))
@@ -324,7 +367,17 @@ def fit_stochastic(
     n_epochs = 1 if incremental else est.max_iter
     progress = Progress(0 if incremental else est.verbose, n_epochs)
     converged = False
-    with interrupt_guard() as interrupted:
+    threads = n_parts(batch_size * work_per_sample(spec))
+    with interrupt_guard() as interrupted, thread_pool(threads) as executor:
+
+        def step(params, Xb, Yb, swb):
+            if threads == 1:
+                return loss_and_grad(params, Xb, Yb, spec, est.alpha, swb)
+            parts = split_rows(Xb.shape[0], threads)
+            return loss_and_grad_parts(
+                params, Xb, Yb, spec, est.alpha, swb, parts, executor
+            )
+
         for _ in range(n_epochs):
             start = time.perf_counter()
             loss = _run_epoch(
@@ -332,7 +385,7 @@ def fit_stochastic(
                 flat,
                 views,
                 gbuf,
-                spec,
+                step,
                 X,
                 Y,
                 sample_weight,
@@ -347,7 +400,7 @@ def fit_stochastic(
             val_score = None
             if validation is not None:
                 val_score, val_loss = validation.evaluate(
-                    flat, shapes, spec, predict_from_logits
+                    flat, shapes, spec, predict_from_logits, executor
                 )
                 est.validation_loss_curve_.append(val_loss)
             est._optimizer.iteration_ends(est.t_)

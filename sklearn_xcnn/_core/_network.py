@@ -307,6 +307,20 @@ def loss_and_grad(params, X, Y, spec, alpha, sample_weight=None):
     loss, delta = log_loss_and_delta(logits, Y, sample_weight, spec.out_activation)
     grads = backward(delta, params, caches, spec)
     total = X.shape[0] if sample_weight is None else sample_weight.sum()
+    return add_l2_penalty(params, loss, grads, alpha, total)
+
+
+def add_l2_penalty(params, loss, grads, alpha, total):
+    """Add ``0.5 * alpha * ||weights||^2 / total`` to ``loss`` and its
+    gradient to ``grads`` (in place); intercepts are not penalised.
+
+    Returns
+    -------
+    loss : float
+    grads : list of ndarray
+    """
+    if alpha == 0:
+        return loss, grads
     scale = alpha / total
     for i in range(0, len(params), 2):  # weights sit at even positions
         w = params[i].ravel()

@@ -1,0 +1,119 @@
+"""Batches split over threads give what one call on all rows gives."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from threadpoolctl import threadpool_info
+
+from sklearn_xcnn import CNNClassifier, _parallel
+from sklearn_xcnn._core._network import build_spec, init_params, loss_and_grad
+from sklearn_xcnn._training import loss_and_grad_parts, predict_logits
+
+
+def _spec():
+    return build_spec((8, 7, 2), (3, 2), 3, 1, 2, "max", (5,), "relu", 3, "softmax")
+
+
+def test_work_per_sample_by_hand():
+    spec = _spec()
+    # block 1: 6x5 maps of 3x3x2 windows, 3 filters; pooled to 3x3x3
+    # block 2: 1x1 maps (kernel clipped to 3x3) of 3x3x3 windows, 2 filters
+    conv = 6 * 5 * 9 * 2 * 3 + 1 * 1 * 9 * 3 * 2
+    dense = 2 * 5 + 5 * 3
+    assert spec.layer_units == (2, 5, 3)
+    assert _parallel.work_per_sample(spec) == conv + dense
+
+
+@pytest.mark.parametrize(("n", "parts"), [(10, 3), (128, 2), (5, 4), (1, 2)])
+def test_split_rows(n, parts):
+    slices = _parallel.split_rows(n, parts)
+    covered = np.concatenate([np.arange(n)[s] for s in slices])
+    assert_array_equal(covered, np.arange(n))
+    sizes = [s.stop - s.start for s in slices]
+    assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("threads", [None, 2])
+def test_parts_equal_one_call(weighted, threads):
+    rng = np.random.RandomState(0)
+    spec = _spec()
+    params = init_params(spec, rng, np.float64)
+    X = rng.normal(size=(11, 8, 7, 2))
+    Y = np.eye(3)[rng.randint(3, size=11)]
+    sw = rng.uniform(0.5, 2, size=11) if weighted else None
+    if weighted:
+        sw[:4] = 0  # a part whose weights sum to zero
+    loss, grads = loss_and_grad(params, X, Y, spec, 0.3, sw)
+    parts = [slice(0, 4), slice(4, 8), slice(8, 11)]
+    with ThreadPoolExecutor(threads) if threads else _nothing() as executor:
+        loss_p, grads_p = loss_and_grad_parts(
+            params, X, Y, spec, 0.3, sw, parts, executor
+        )
+    assert_allclose(loss_p, loss, rtol=1e-12)
+    for g, gp in zip(grads, grads_p):
+        assert_allclose(gp, g, rtol=1e-10, atol=1e-14)
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _force_threads(monkeypatch):
+    monkeypatch.setattr(_parallel, "blas_threads", lambda: 2)
+    monkeypatch.setattr(_parallel, "MIN_WORK_PER_THREAD", 1)
+
+
+def test_threaded_predict_is_exact(monkeypatch):
+    rng = np.random.RandomState(1)
+    spec = _spec()
+    params = init_params(spec, rng, np.float32)
+    X = rng.normal(size=(300, 8, 7, 2)).astype(np.float32)
+    expected = predict_logits(params, X, spec)
+    _force_threads(monkeypatch)
+    assert _parallel.n_parts(10**6) == 2
+    assert_array_equal(predict_logits(params, X, spec), expected)
+
+
+def _blas_counts():
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+def test_thread_pool_limits_blas_inside_only():
+    before = _blas_counts()
+    with _parallel.thread_pool(2) as executor:
+        assert executor is not None
+        assert _blas_counts() == {1}
+    assert _blas_counts() == before
+    with _parallel.thread_pool(1) as executor:
+        assert executor is None
+
+
+def test_threaded_fit_matches_sequential_fit(monkeypatch):
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600] / 16, y[:600]
+
+    def fit():
+        return CNNClassifier(
+            n_filters=4,
+            hidden_units=16,
+            batch_size=64,
+            learning_rate_init=0.01,
+            max_iter=10,
+            random_state=0,
+        ).fit(X, y)
+
+    sequential = fit()
+    _force_threads(monkeypatch)
+    threaded, again = fit(), fit()
+    assert threaded.score(X, y) > 0.9
+    for a, b, c in zip(threaded._params(), again._params(), sequential._params()):
+        assert_array_equal(a, b)  # reproducible
+        assert_allclose(a, c, rtol=1e-6, atol=1e-9)  # only rounding differs
