@@ -136,16 +136,17 @@ def batch_slices(n, batch_size):
     ]
 
 
-def predict_logits(params, X, spec, executor=None):
+def predict_logits(params, X, spec, executor=None, rows=None):
     """Logits of ``X`` (n, H, W, C), computed in chunks of ``PREDICT_CHUNK``
     rows (on threads when there are many, see :mod:`._parallel`; on
-    ``executor`` when given)."""
-    n = X.shape[0]
+    ``executor`` when given). With ``rows``, of the rows ``X[rows]`` only,
+    gathered chunk by chunk."""
+    n = X.shape[0] if rows is None else len(rows)
     dtype = np.result_type(X.dtype, *(p.dtype for p in params))
     out = np.empty((n, spec.layer_units[-1]), dtype=dtype)
 
     def run(s):
-        out[s] = forward(params, X[s], spec)[0]
+        out[s] = forward(params, X[s] if rows is None else X[rows[s]], spec)[0]
 
     chunks = batch_slices(n, PREDICT_CHUNK)
     if executor is not None:
@@ -257,14 +258,15 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
 
 
 class _Validation:
-    """Held-out rows for early stopping and their scoring."""
+    """Held-out rows ``X[rows]`` for early stopping and their scoring."""
 
-    def __init__(self, X, Y, y, sample_weight):
-        self.X, self.Y, self.y, self.sample_weight = X, Y, y, sample_weight
+    def __init__(self, X, rows, Y, y, sample_weight):
+        self.X, self.rows = X, rows
+        self.Y, self.y, self.sample_weight = Y, y, sample_weight
 
     def evaluate(self, flat, shapes, spec, predict_from_logits, executor):
         params = unpack(flat, shapes)
-        logits = predict_logits(params, self.X, spec, executor)
+        logits = predict_logits(params, self.X, spec, executor, self.rows)
         from ._core._loss import log_loss_and_delta
 
         loss, _ = log_loss_and_delta(
@@ -279,12 +281,15 @@ class _Validation:
 
 
 def split_validation(est, X, Y, y, sample_weight, random_state):
-    """Hold out ``validation_fraction`` of the rows, stratified by class."""
+    """Hold out ``validation_fraction`` of the rows, stratified by class.
+
+    Returns the training rows (indices into ``X``, which is not copied) and
+    the :class:`_Validation` of the others.
+    """
     stratify = y if y.ndim == 1 else None
-    arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
     try:
-        parts = train_test_split(
-            *arrays,
+        train, val = train_test_split(
+            np.arange(X.shape[0]),
             test_size=est.validation_fraction,
             random_state=random_state,
             stratify=stratify,
@@ -295,22 +300,24 @@ def split_validation(est, X, Y, y, sample_weight, random_state):
             f"validation_fraction={est.validation_fraction} of {X.shape[0]} samples: "
             f"{exc}"
         ) from exc
-    train, val = parts[0::2], parts[1::2]
-    sw_train = train[3] if sample_weight is not None else None
-    sw_val = val[3] if sample_weight is not None else None
-    return (train[0], train[1], sw_train), _Validation(val[0], val[1], val[2], sw_val)
+    sw_val = None if sample_weight is None else sample_weight[val]
+    return train, _Validation(X, val, Y[val], y[val], sw_val)
 
 
-def _run_epoch(est, flat, views, gbuf, step, X, Y, sw, batch_size, rng, interrupted):
+def _run_epoch(est, flat, views, gbuf, step, data, batch_size, rng, interrupted):
     """One pass over the data; returns the sample-weighted mean batch loss.
 
+    ``data`` is ``(X, Y, sample_weight, rows)``: the epoch runs over
+    ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
     ``step(params, X, Y, sample_weight)`` returns a batch's loss and gradients.
     """
-    n = X.shape[0]
+    X, Y, sw, rows = data
+    n = X.shape[0] if rows is None else len(rows)
     order = rng.permutation(n) if est.shuffle else None
     total_loss, total_weight = 0.0, 0.0
     for s in batch_slices(n, batch_size):
         idx = order[s] if order is not None else s
+        idx = idx if rows is None else rows[idx]
         swb = None if sw is None else sw[idx]
         weight = (s.stop - s.start) if swb is None else float(swb.sum())
         if weight == 0:
@@ -354,13 +361,12 @@ def fit_stochastic(
     """Mini-batch SGD/Adam epochs until convergence, ``max_iter`` or Ctrl-C."""
     early_stopping = est.early_stopping and not incremental
     rng = est._random_state
-    validation = None
+    validation, rows = None, None
     if early_stopping:
-        (X, Y, sample_weight), validation = split_validation(
-            est, X, Y, y, sample_weight, rng
-        )
+        rows, validation = split_validation(est, X, Y, y, sample_weight, rng)
         est._best_flat = flat.copy()
-    n = X.shape[0]
+    data = (X, Y, sample_weight, rows)
+    n = X.shape[0] if rows is None else len(rows)
     batch_size = min(200, n) if est.batch_size == "auto" else min(est.batch_size, n)
     views = unpack(flat, shapes)
     gbuf = np.empty_like(flat)
@@ -386,9 +392,7 @@ def fit_stochastic(
                 views,
                 gbuf,
                 step,
-                X,
-                Y,
-                sample_weight,
+                data,
                 batch_size,
                 rng,
                 interrupted,
