@@ -56,7 +56,7 @@ class PeakRSS:
         self.extra = self.peak - self.before
 
 
-def _model(max_iter=1):
+def _model(max_iter=1, early_stopping=False):
     from sklearn_xcnn import CNNClassifier
 
     return CNNClassifier(
@@ -64,6 +64,7 @@ def _model(max_iter=1):
         hidden_units=128,
         batch_size=128,
         max_iter=max_iter,
+        early_stopping=early_stopping,
         random_state=0,
     )
 
@@ -85,17 +86,25 @@ def worker_predict(n_samples, dtype):
     }
 
 
-def worker_fit(n_samples, dtype):
+def worker_fit(n_samples, dtype, early_stopping=False):
     from _data import make_mnist_like
 
     X, y = make_mnist_like(n_samples, dtype=dtype)
-    _model().fit(X[:256], y[:256])  # load code paths before measuring
+    _model(1, early_stopping).fit(X[:256], y[:256])  # load code paths first
     with PeakRSS() as m:
-        _model().fit(X, y)
+        _model(1, early_stopping).fit(X, y)
     return {"input_mib": X.nbytes / MIB, "extra_mib": m.extra / MIB}
 
 
-WORKERS = {"predict": worker_predict, "fit": worker_fit}
+def worker_fit_early_stopping(n_samples, dtype):
+    return worker_fit(n_samples, dtype, early_stopping=True)
+
+
+WORKERS = {
+    "predict": worker_predict,
+    "fit": worker_fit,
+    "fit-es": worker_fit_early_stopping,
+}
 
 
 def main():
@@ -112,6 +121,7 @@ def main():
         emit(WORKERS[args.worker](int(n), dtype))
         return
     rows = []
+    sizes = [int(n) for n in args.fit_sizes.split(",")]
     for dtype in ("float32", "float64"):
         runs = [
             run_worker(SCRIPT, "predict", args.n_predict, dtype)
@@ -127,12 +137,13 @@ def main():
                 f"output {runs[0]['proba_dtype']}",
             ]
         )
-    for n in map(int, args.fit_sizes.split(",")):
-        runs = [run_worker(SCRIPT, "fit", n, "float32") for _ in range(args.repeats)]
+    for n, worker in [(n, w) for w in ("fit", "fit-es") for n in sizes]:
+        runs = [run_worker(SCRIPT, worker, n, "float32") for _ in range(args.repeats)]
         extra = max(r["extra_mib"] for r in runs)
+        what = "early_stopping" if worker == "fit-es" else "fit"
         rows.append(
             [
-                f"fit 1 epoch, n={n} float32",
+                f"{what} 1 epoch, n={n} float32",
                 f"{runs[0]['input_mib']:.0f}",
                 f"{extra:.1f}",
                 "",

@@ -3,24 +3,34 @@
 Two engines compute the same thing:
 
 * ``"im2col"`` copies every sliding window of the input into one row of a
-  patch matrix (windows are gathered with :func:`numpy.lib.stride_tricks.as_strided`,
-  kernel rows x kernel cols x channels, so the innermost copied run is
-  contiguous) and multiplies it with the filters in one matrix product.
-* ``"scipy"`` calls :func:`scipy.signal.correlate` / :func:`scipy.signal.convolve`
-  once per filter on the whole 4-D batch (all samples and channels at once),
-  letting SciPy choose the direct or the FFT method.
+  patch matrix (columns ordered kernel rows x kernel cols x channels, so the
+  innermost copied run is contiguous; one channel is copied offset by offset,
+  and small matrices are gathered through a cached index in one ``take``)
+  and multiplies it with the filters in one matrix product. The input
+  gradient is ``kr * kc`` products with contiguous outputs, each added to the
+  input shifted by its kernel offset.
+* ``"scipy"`` correlates through SciPy's FFT (:mod:`scipy.fft`): the spectra
+  of the images and of the filters are multiplied and summed over channels at
+  every frequency (one batched product), then transformed back. Its cost
+  hardly depends on the kernel size, so it wins for large kernels on large
+  images; the gradients reuse the forward spectra.
+
+With ``pool_order``, the output rows come in pool order (see :mod:`._pool`),
+so that max pooling reduces contiguous blocks; the im2col engine orders the
+patch rows that way, so nothing is moved after the product.
 
 The correlation is *not* flipped: ``out[n, i, j, f] = sum_{p, q, c}
 x[n, i*sr + p, j*sc + q, c] * w[f, c, p, q]``. With an input of ``H`` rows, a
 kernel of ``k`` rows and a stride ``s`` the output has ``(H - k) // s + 1``
-rows (and likewise for columns).
+rows (and likewise for columns). :func:`choose_engine` follows the crossover
+measured by ``benchmarks/bench_engines.py``.
 """
 
 from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
-from scipy import signal
+from scipy import fft as sp_fft
 
 from ._pool import from_pool_order, ordered_blocks, to_pool_order, window_offsets
 
@@ -144,11 +154,6 @@ def _filter_matrix(w):
     return w.transpose(2, 3, 1, 0).reshape(-1, F)  # (kr, kc, C, F)
 
 
-def _scipy_method(x, k):
-    """The SciPy correlation method (``"direct"`` or ``"fft"``) for one call."""
-    return signal.choose_conv_method(x, k, mode="valid")
-
-
 def _output_shape(x_shape, w_shape, stride):
     """``(Ho, Wo)`` of correlating images ``x_shape`` with filters ``w_shape``."""
     return tuple(conv_output_size(*a) for a in zip(x_shape[1:3], w_shape[2:], stride))
@@ -195,17 +200,25 @@ def _input_gradient(dout, x_shape, w, stride):
     return dx
 
 
+def _fft_shape(x_shape):
+    """FFT size over ``(H, W)``: at least the image, so nothing wraps round."""
+    return tuple(sp_fft.next_fast_len(int(size), real=True) for size in x_shape[1:3])
+
+
 def _scipy_forward(x, w, stride):
+    """Correlation as products of spectra: ``X * conj(W)``, summed over
+    channels at each frequency, then back; returns ``(out, xf, wf)``."""
     n, H, W, C = x.shape
     F, C, kr, kc = w.shape
     sr, sc = stride
-    Ho, Wo = conv_output_size(H, kr, sr), conv_output_size(W, kc, sc)
-    out = np.empty((n, Ho, Wo, F), dtype=np.result_type(x, w))
-    for f in range(F):
-        k = w[f].transpose(1, 2, 0)[None]  # (1, kr, kc, C)
-        full = signal.correlate(x, k, mode="valid", method=_scipy_method(x, k))
-        out[..., f] = full[:, ::sr, ::sc, 0]  # (n, Ho, Wo)
-    return out
+    shape = _fft_shape(x.shape)
+    xf = sp_fft.rfft2(x, s=shape, axes=(1, 2))  # (n, Hf, Wk, C)
+    wf = sp_fft.rfft2(w, s=shape, axes=(2, 3))  # (F, C, Hf, Wk)
+    # at every frequency (Hf, Wk): (n, C) @ (C, F)
+    prod = np.matmul(xf.transpose(1, 2, 0, 3), wf.conj().transpose(2, 3, 1, 0))
+    full = sp_fft.irfft2(prod, s=shape, axes=(0, 1))  # (Hf, Wf, n, F)
+    out = full[: H - kr + 1 : sr, : W - kc + 1 : sc].transpose(2, 0, 1, 3)
+    return np.ascontiguousarray(out, dtype=np.result_type(x, w)), xf, wf
 
 
 def _dilate(dout, full_shape, stride):
@@ -218,21 +231,24 @@ def _dilate(dout, full_shape, stride):
     return full
 
 
-def _scipy_backward(dout, x, w, stride, need_dx):
-    n, H, W, C = x.shape
-    F, C, kr, kc = w.shape
+def _scipy_backward(dout, x_shape, xf, wf, w_shape, stride, need_dx):
+    """``dw`` from ``X * conj(DZ)`` summed over samples, ``dx`` from
+    ``DZ * W`` summed over filters (a full convolution)."""
+    n, H, W, C = x_shape
+    F, C, kr, kc = w_shape
+    shape = _fft_shape(x_shape)
     d = _dilate(dout, (n, H - kr + 1, W - kc + 1, F), stride)
-    dw = np.empty_like(w)
-    dx = np.zeros(x.shape, dtype=dout.dtype) if need_dx else None
-    for f in range(F):
-        df = np.ascontiguousarray(d[..., f : f + 1])  # (n, H-kr+1, W-kc+1, 1)
-        g = signal.correlate(x, df, mode="valid", method=_scipy_method(x, df))
-        dw[f] = g[0].transpose(2, 0, 1)  # (1, kr, kc, C) -> (C, kr, kc)
-        if need_dx:
-            k = w[f].transpose(1, 2, 0)[None]  # (1, kr, kc, C)
-            method = signal.choose_conv_method(df, k, mode="full")
-            dx += signal.convolve(df, k, mode="full", method=method)
-    return dx, dw
+    df = sp_fft.rfft2(d, s=shape, axes=(1, 2))  # (n, Hf, Wk, F)
+    df_t = df.transpose(1, 2, 0, 3)  # (Hf, Wk, n, F)
+    # at every frequency: (C, n) @ (n, F), then (n, F) @ (F, C)
+    g = np.matmul(xf.transpose(1, 2, 3, 0), df_t.conj())  # (Hf, Wk, C, F)
+    dw = sp_fft.irfft2(g, s=shape, axes=(0, 1))[:kr, :kc]  # (kr, kc, C, F)
+    dw = np.ascontiguousarray(dw.transpose(3, 2, 0, 1), dtype=dout.dtype)
+    if not need_dx:
+        return None, dw
+    gx = np.matmul(df_t, wf.transpose(2, 3, 0, 1))  # (Hf, Wk, n, C)
+    dx = sp_fft.irfft2(gx, s=shape, axes=(0, 1))[:H, :W].transpose(2, 0, 1, 3)
+    return np.ascontiguousarray(dx, dtype=dout.dtype), dw
 
 
 def correlate_forward(x, w, stride, engine, keep_cache=True, pool_order=None):
@@ -264,10 +280,10 @@ def correlate_forward(x, w, stride, engine, keep_cache=True, pool_order=None):
         out, cols = _im2col_forward(x, w, stride, pool_order)
         cache = (engine, x.shape, cols, None, w, stride)
     elif engine == "scipy":
-        out = _scipy_forward(x, w, stride)
+        out, xf, wf = _scipy_forward(x, w, stride)
         if pool_order is not None:
             out = to_pool_order(out, pool_order)
-        cache = (engine, x.shape, None, x, w, stride)
+        cache = (engine, x.shape, None, (xf, wf), w, stride)
     else:
         raise ValueError(f"unknown correlation engine {engine!r}; use one of {ENGINES}")
     if not keep_cache:
@@ -294,7 +310,7 @@ def correlate_backward(dout, cache, need_dx=True):
     dx : ndarray of shape (n, H, W, C) or None
     dw : ndarray of shape (F, C, kr, kc)
     """
-    engine, x_shape, cols, x, w, stride, layout = cache
+    engine, x_shape, cols, spectra, w, stride, layout = cache
     if engine == "im2col":
         dx, dw = _im2col_backward(dout, x_shape, cols, w, stride, False)
         if need_dx:
@@ -303,27 +319,32 @@ def correlate_backward(dout, cache, need_dx=True):
         return dx, dw
     if layout is not None:
         dout = from_pool_order(dout, layout)
-    return _scipy_backward(dout, x, w, stride, need_dx)
+    return _scipy_backward(dout, x_shape, *spectra, w.shape, stride, need_dx)
 
 
-def choose_engine(image_shape, kernel):
+def choose_engine(image_shape, kernel, stride=(1, 1)):
     """The engine ``algorithm="auto"`` uses for one block.
 
-    im2col wins for the small kernels CNNs use; SciPy's FFT correlation only
-    pays off for large kernels on large maps (see ``benchmarks/``).
+    From the crossover measured by ``benchmarks/bench_engines.py`` (forward
+    and backward, 2 cores): im2col for kernels up to 5x5, where it is 2-4x
+    faster at 3x3 and on a par at 5x5; the FFT engine from 7x7 on, 1.2-9x
+    faster once the map has at least ``32 * max(8, C)`` cells (16x16 for up
+    to 8 channels). A stride ``s`` divides im2col's work by ``s**2`` but not
+    the FFT's.
 
     Parameters
     ----------
     image_shape : (int, int, int)
         ``(H, W, C)`` of the block input.
     kernel : (int, int)
+    stride : (int, int), default=(1, 1)
 
     Returns
     -------
     engine : {"im2col", "scipy"}
     """
-    H, W, _ = image_shape
-    kr, kc = kernel
-    if kr * kc >= 121 and H * W >= 96 * 96:
+    H, W, C = image_shape
+    (kr, kc), (sr, sc) = kernel, stride
+    if kr * kc >= 49 * sr * sc and H * W >= 32 * max(8, C):
         return "scipy"
     return "im2col"

@@ -14,7 +14,9 @@ A convolutional block is ``pool(act(correlate(x, w) + b))``. For max pooling
 the block computes the equal ``act(maxpool(correlate(x, w)) + b)`` instead:
 the bias is one number per filter and every activation is non-decreasing, so
 taking the maximum first gives the same map while the bias and the activation
-touch only the pooled cells.
+touch only the pooled cells. The correlation then returns its output in pool
+order (one contiguous block per offset inside the pooling window), so the
+maximum is elementwise over contiguous blocks.
 """
 
 from typing import NamedTuple
@@ -113,7 +115,9 @@ def build_spec(
         else:
             pool = tuple(min(p, s) for p, s in zip(_pair(pool_size), conv))
             out = tuple(pool_output_size(*a) for a in zip(conv, pool))
-        engine = choose_engine(shape, kernel) if algorithm == "auto" else algorithm
+        engine = (
+            choose_engine(shape, kernel, strides) if algorithm == "auto" else algorithm
+        )
         blocks.append(
             BlockSpec(shape, n_f, kernel, strides, conv, pool, (*out, n_f), engine)
         )
