@@ -2,7 +2,10 @@
 
 Prints cProfile's top functions by own time for the digits reference net
 (float64, batch 64) and the MNIST-shaped net (float32, batch 128), training
-step and inference forward pass. Run ``python benchmarks/profile_step.py``.
+step and inference forward pass, with BLAS on one thread: the work of one
+thread (the estimator runs large batches as two such halves in parallel, see
+``sklearn_xcnn/_parallel.py``). Matrix products are counted in the calling
+function's own time. Run ``python benchmarks/profile_step.py``.
 """
 
 import argparse
@@ -16,6 +19,7 @@ import warnings
 import numpy as np
 from _data import load_digits_scaled, make_mnist_like
 from _harness import machine
+from threadpoolctl import threadpool_limits
 
 from sklearn_xcnn import CNNClassifier
 from sklearn_xcnn._core._network import forward, loss_and_grad, pack
@@ -74,6 +78,11 @@ def main():
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
+    with threadpool_limits(1, user_api="blas"):
+        run(args)
+
+
+def run(args):
     print(machine())
     X, y = load_digits_scaled()
     train, infer = _setup(X, y, (8,), (64,), 64)
