@@ -174,7 +174,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features (pixels times channels) per sample.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it was a DataFrame with string columns.
 
     image_shape_ : tuple of (int, int, int)
