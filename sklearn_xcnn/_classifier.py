@@ -1,5 +1,6 @@
 """CNNClassifier: the scikit-learn estimator around the NumPy network core."""
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -15,7 +16,11 @@ from sklearn.utils.multiclass import (
     check_classification_targets,
     type_of_target,
 )
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._core._loss import output_proba
 from ._core._network import build_spec, init_params, pack, param_shapes, unpack
@@ -25,6 +30,13 @@ from ._training import fit_lbfgs, fit_stochastic, predict_logits
 from .utils._compat import Interval, StrOptions, _fit_context
 
 _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+# fitted state that training changes in place; copied to undo a failed fit
+_MUTABLE_STATE = (
+    "loss_curve_",
+    "validation_scores_",
+    "validation_loss_curve_",
+    "_optimizer",
+)
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):
@@ -363,7 +375,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             ensure_min_features=1,
         )
         if reset:
-            self.image_shape_ = resolve_image_shape(X.shape[1], self.image_shape, x_shape)
+            self.image_shape_ = resolve_image_shape(
+                X.shape[1], self.image_shape, x_shape
+            )
         elif x_shape is not None and x_shape != self.image_shape_:
             raise ValueError(
                 f"X holds images of shape {x_shape} (height, width, channels) but "
@@ -449,7 +463,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.coefs_ = [p.copy() for p in params[2 * n_blocks :: 2]]
         self.intercepts_ = [p.copy() for p in params[2 * n_blocks + 1 :: 2]]
 
-    def _initialize(self, Y, dtype):
+    def _initialize(self, Y, dtype, incremental):
         self.n_outputs_ = Y.shape[1]
         self.out_activation_ = "softmax" if self._is_multiclass() else "logistic"
         spec = self._network_spec()
@@ -461,7 +475,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self._no_improvement_count = 0
         self._optimizer = None
         self.loss_ = None
-        if self.early_stopping:
+        if self.early_stopping and self.solver != "lbfgs" and not incremental:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
             self.best_validation_score_ = -np.inf
@@ -476,30 +490,36 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         lb = self._label_binarizer
         return lb.y_type_ == "multiclass"
 
-    def _make_optimizer(self, n_params, dtype):
+    def _optimizer_settings(self):
+        """The solver's hyperparameters, named as its optimizer's arguments."""
         if self.solver == "adam":
-            return AdamOptimizer(
-                n_params,
-                dtype,
-                self.learning_rate_init,
-                self.beta_1,
-                self.beta_2,
-                self.epsilon,
+            names = ("learning_rate_init", "beta_1", "beta_2", "epsilon")
+        else:
+            names = (
+                "learning_rate_init",
+                "learning_rate",
+                "momentum",
+                "nesterovs_momentum",
+                "power_t",
             )
-        return SGDOptimizer(
-            n_params,
-            dtype,
-            self.learning_rate_init,
-            self.learning_rate,
-            self.momentum,
-            self.nesterovs_momentum,
-            self.power_t,
-        )
+        return {name: getattr(self, name) for name in names}
+
+    def _make_optimizer(self, n_params, dtype):
+        make = AdamOptimizer if self.solver == "adam" else SGDOptimizer
+        return make(n_params, dtype, **self._optimizer_settings())
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Shared body of fit and partial_fit; restores ``self`` on failure."""
-        saved = dict(self.__dict__)
+        # training appends to the curves and moves the optimizer in place
+        saved = {
+            key: copy.deepcopy(value) if key in _MUTABLE_STATE else value
+            for key, value in self.__dict__.items()
+        }
         try:
+            if incremental and _check_partial_fit_first_call(self, classes):
+                # a fresh model: forget anything from an earlier fit
+                for name in ("coefs_", "_optimizer"):
+                    self.__dict__.pop(name, None)
             self._fit_inner(X, y, sample_weight, incremental, classes)
         except BaseException:
             self.__dict__.clear()
@@ -517,7 +537,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Y = self._encode_targets(y, first, classes).astype(dtype)
         sw = self._sample_weight(X, y, sample_weight, incremental, dtype)
         if first:
-            self._initialize(Y, dtype)
+            self._initialize(Y, dtype, incremental)
         spec = self._network_spec()
         shapes = param_shapes(spec)
         params = self._params()
@@ -542,18 +562,18 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _optimizer_fits(self, flat):
-        """Whether the kept optimizer can continue on ``flat``."""
+        """Whether the kept optimizer can continue on ``flat``.
+
+        Only when the solver and its hyperparameters are unchanged: after, say,
+        ``set_params(learning_rate_init=...)`` a fresh optimizer starts from
+        the current weights.
+        """
         opt = self._optimizer
         expected = AdamOptimizer if self.solver == "adam" else SGDOptimizer
-        state = getattr(opt, "m", None) if self.solver == "adam" else None
-        if self.solver == "sgd" and isinstance(opt, SGDOptimizer):
-            state = opt.velocity
-        return (
-            isinstance(opt, expected)
-            and state is not None
-            and state.shape == flat.shape
-            and state.dtype == flat.dtype
-        )
+        if not isinstance(opt, expected) or opt.settings != self._optimizer_settings():
+            return False
+        state = opt.m if self.solver == "adam" else opt.velocity
+        return state.shape == flat.shape and state.dtype == flat.dtype
 
     def _validate_xy(self, X, y, reset):
         if y is None:
@@ -633,10 +653,6 @@ width) or (n_samples, height, width, channels)
         self : CNNClassifier
             Updated estimator.
         """
-        if _check_partial_fit_first_call(self, classes):
-            # a fresh model: forget anything from an earlier fit
-            for name in ("coefs_", "_optimizer"):
-                self.__dict__.pop(name, None)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     # ------------------------------------------------------------ prediction
