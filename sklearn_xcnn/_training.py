@@ -196,7 +196,8 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
 
         def callback(intermediate_result):
             losses.append(float(intermediate_result.fun))
-            progress.epoch(len(losses), losses[-1], None, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            progress.epoch(est.n_iter_ + len(losses), losses[-1], None, seconds)
             if interrupted[0]:
                 raise StopIteration
 
@@ -212,10 +213,11 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
     if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
         raise _divergence("during L-BFGS")
     flat[:] = result.x
-    est.n_iter_ = int(result.nit)
+    # a warm-started fit continues the count and the curve
+    est.n_iter_ += len(losses)
     est.loss_ = float(result.fun)
-    est.loss_curve_ = losses
-    est.best_loss_ = min(losses, default=est.loss_)
+    est.loss_curve_.extend(losses)
+    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
     if interrupted[0]:
         _warn_interrupted(est.n_iter_)
     elif result.status == 1:

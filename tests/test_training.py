@@ -103,6 +103,18 @@ def test_lbfgs_max_fun_warns(xnx, monkeypatch):
     assert clf.n_iter_ < 24
 
 
+def test_lbfgs_warm_start_continues_count(xnx):
+    X, y = xnx
+    clf = CNNClassifier(**SEED_NET, solver="lbfgs", max_iter=4, random_state=1)
+    _fit_quietly(clf, X, y)
+    curve = list(clf.loss_curve_)
+    _fit_quietly(clf.set_params(warm_start=True), X, y)
+    assert clf.n_iter_ == 8 == len(clf.loss_curve_)
+    assert clf.loss_curve_[:4] == curve
+    assert clf.loss_curve_[4] < curve[-1]
+    assert clf.best_loss_ == min(clf.loss_curve_)
+
+
 def test_lbfgs_ignores_early_stopping(xnx):
     X, y = xnx
     clf = CNNClassifier(
@@ -379,11 +391,11 @@ def test_warm_start_starts_from_current_loss(xnx, solver):
     X, y = xnx
     clf = CNNClassifier(**SEED_NET, solver=solver, max_iter=8, random_state=1)
     _fit_quietly(clf, X, y)
-    last = clf.loss_curve_[-1]
+    n_old, last = clf.n_iter_, clf.loss_curve_[-1]
     _fit_quietly(clf.set_params(warm_start=True), X, y)
     cold = _fit_quietly(clone(clf).set_params(warm_start=False), X, y)
     # the first new loss is near the old last one, unlike a fresh start's
-    first_new = clf.loss_curve_[-8] if solver == "adam" else clf.loss_curve_[0]
+    first_new = clf.loss_curve_[n_old]
     assert abs(first_new - last) < 0.3 * abs(cold.loss_curve_[0] - last)
 
 
@@ -398,6 +410,32 @@ def test_warm_start_picks_up_new_optimizer_settings(xnx):
     assert clf._optimizer is not kept
     assert clf._optimizer.learning_rate_init == 0.05 and clf._optimizer.t == 2
     assert clf.n_iter_ == 6
+
+
+def test_warm_start_gets_fresh_patience(xnx):
+    X, y = xnx
+    clf = CNNClassifier(**SMALL_NET, tol=10.0, n_iter_no_change=2, random_state=0)
+    clf.set_params(warm_start=True).fit(X, y)
+    assert clf.n_iter_ == 1 + 3
+    clf.fit(X, y)  # stalled from the start, stopping after 3 epochs again
+    assert clf.n_iter_ == 4 + 3
+
+
+def test_warm_start_switching_early_stopping(xnx):
+    X, y = xnx
+    clf = CNNClassifier(**SMALL_NET, max_iter=2, warm_start=True, random_state=0)
+    _fit_quietly(clf, X, y)
+    _fit_quietly(clf.set_params(early_stopping=True), X, y)
+    assert len(clf.validation_scores_) == 2 == len(clf.validation_loss_curve_)
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    _fit_quietly(clf.set_params(early_stopping=False), X, y)
+    assert clf.n_iter_ == 6 and len(clf.loss_curve_) == 6
+    # partial_fit after an early-stopped fit tracks the training loss
+    clf = CNNClassifier(**SMALL_NET, max_iter=2, early_stopping=True, random_state=0)
+    _fit_quietly(clf, X, y)
+    assert clf.best_loss_ is None
+    clf.partial_fit(X, y)
+    assert clf.best_loss_ == clf.loss_curve_[-1]
 
 
 def test_no_warm_start_restarts(xnx):
@@ -658,6 +696,7 @@ def test_ctrl_c_stops_lbfgs(xnx, monkeypatch):
     assert any("interrupted" in str(w.message) for w in caught)
     assert not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     assert 1 <= clf.n_iter_ < 24
+    assert len(clf.loss_curve_) == clf.n_iter_
     assert len(calls) < 24
     assert clf.loss_ == pytest.approx(clf.loss_curve_[-1])
     assert np.all(np.isfinite(clf.predict_proba(X)))
@@ -668,13 +707,16 @@ def test_second_ctrl_c_aborts_and_restores(xnx, monkeypatch):
     clf = CNNClassifier(**SMALL_NET, max_iter=3, random_state=0, warm_start=True)
     _fit_quietly(clf.set_params(batch_size=50), X, y)
     before = [p.copy() for p in _all_params(clf)]
-    curve = list(clf.loss_curve_)
-    _sigint_after(monkeypatch, AdamOptimizer, "update_params", 1, times=2)
+    curve, m = list(clf.loss_curve_), clf._optimizer.m.copy()
+    # two Ctrl-C in the second of 4 batches of the second epoch
+    _sigint_after(monkeypatch, AdamOptimizer, "update_params", 6, times=2)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     for p, q in zip(before, _all_params(clf)):
         assert_array_equal(p, q)
     assert clf.loss_curve_ == curve and clf.n_iter_ == 3
+    assert clf._optimizer.t == 12
+    assert_array_equal(clf._optimizer.m, m)
 
 
 # ----------------------------------------------------------------- divergence
