@@ -26,15 +26,23 @@ PREDICT_CHUNK = 128
 FULL_BATCH_CHUNK = 2048
 
 
+# a mini-batch loss above this multiple of the first batch loss of the call
+# (or of 1, whichever is larger) counts as divergence: the log loss of a
+# healthy run never grows that much, while an exploding one passes it fast
+DIVERGENCE_FACTOR = 1e4
+
+
 class DivergenceError(ValueError):
-    """Training produced a non-finite loss or non-finite parameters."""
+    """Training produced an exploding or non-finite loss, or non-finite weights."""
 
 
-def _divergence(where, learning_rate):
+def _divergence(where, learning_rate=None):
+    hint = "a larger alpha or scaling X (e.g. with MinMaxScaler)"
+    if learning_rate is not None:
+        hint = f"a smaller learning_rate_init (it is {learning_rate}), {hint}"
     return DivergenceError(
-        f"Training diverged: the loss became non-finite (inf or NaN) {where}. "
-        f"Try a smaller learning_rate_init (it is {learning_rate}), a larger "
-        "alpha, or scaling X (e.g. with MinMaxScaler)."
+        f"Training diverged: the loss exploded or became non-finite (inf or "
+        f"NaN) {where}. Try {hint}."
     )
 
 
@@ -42,8 +50,9 @@ def _divergence(where, learning_rate):
 def interrupt_guard():
     """Turn Ctrl-C into a flag that the fit loop checks after each mini-batch.
 
-    Yields a one-item list whose entry becomes True on SIGINT. Outside the
-    main thread signals cannot be caught, and Ctrl-C behaves as usual.
+    Yields a one-item list whose entry becomes True on the first SIGINT; a
+    second SIGINT raises :class:`KeyboardInterrupt` as usual. Outside the main
+    thread signals cannot be caught, and Ctrl-C behaves as usual.
     """
     flag = [False]
     if threading.current_thread() is not threading.main_thread():
@@ -51,6 +60,8 @@ def interrupt_guard():
         return
 
     def handler(signum, frame):
+        if flag[0]:  # a second Ctrl-C aborts at once
+            raise KeyboardInterrupt
         flag[0] = True
 
     try:
@@ -181,11 +192,12 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
         )
         return loss, pack(grads).astype(np.float64)
 
-    with interrupt_guard() as interrupted:
+    with interrupt_guard() as interrupted, np.errstate(over="ignore", invalid="ignore"):
 
         def callback(intermediate_result):
             losses.append(float(intermediate_result.fun))
-            progress.epoch(len(losses), losses[-1], None, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            progress.epoch(est.n_iter_ + len(losses), losses[-1], None, seconds)
             if interrupted[0]:
                 raise StopIteration
 
@@ -199,12 +211,13 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
         )
     progress.close()
     if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
-        raise _divergence("during L-BFGS", est.learning_rate_init)
+        raise _divergence("during L-BFGS")
     flat[:] = result.x
-    est.n_iter_ = int(result.nit)
+    # a warm-started fit continues the count and the curve
+    est.n_iter_ += len(losses)
     est.loss_ = float(result.fun)
-    est.loss_curve_ = losses
-    est.best_loss_ = min(losses, default=est.loss_)
+    est.loss_curve_.extend(losses)
+    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
     if interrupted[0]:
         _warn_interrupted(est.n_iter_)
     elif result.status == 1:
@@ -261,10 +274,25 @@ def split_validation(est, X, Y, y, sample_weight, random_state):
     return (train[0], train[1], sw_train), _Validation(val[0], val[1], val[2], sw_val)
 
 
-def _run_epoch(est, flat, views, gbuf, spec, X, Y, sw, batch_size, rng, interrupted):
+class _DivergenceCheck:
+    """Raise :class:`DivergenceError` on a non-finite or exploding batch loss."""
+
+    def __init__(self, learning_rate):
+        self.learning_rate = learning_rate
+        self.limit = None
+
+    def __call__(self, loss, epoch):
+        finite = np.isfinite(loss)
+        if self.limit is None and finite:
+            self.limit = DIVERGENCE_FACTOR * max(loss, 1.0)
+        if not finite or loss > self.limit:
+            raise _divergence(f"in epoch {epoch}", self.learning_rate)
+
+
+def _run_epoch(est, flat, views, gbuf, spec, X, Y, sw, batch_size, check, interrupted):
     """One pass over the data; returns the sample-weighted mean batch loss."""
     n = X.shape[0]
-    order = rng.permutation(n) if est.shuffle else None
+    order = est._random_state.permutation(n) if est.shuffle else None
     total_loss, total_weight = 0.0, 0.0
     for s in batch_slices(n, batch_size):
         idx = order[s] if order is not None else s
@@ -273,8 +301,7 @@ def _run_epoch(est, flat, views, gbuf, spec, X, Y, sw, batch_size, rng, interrup
         if weight == 0:
             continue
         loss, grads = loss_and_grad(views, X[idx], Y[idx], spec, est.alpha, swb)
-        if not np.isfinite(loss):
-            raise _divergence(f"in epoch {est.n_iter_ + 1}", est.learning_rate_init)
+        check(loss, est.n_iter_ + 1)
         est._optimizer.update_params(flat, pack(grads, out=gbuf))
         total_loss += loss * weight
         total_weight += weight
@@ -283,6 +310,17 @@ def _run_epoch(est, flat, views, gbuf, spec, X, Y, sw, batch_size, rng, interrup
     if not np.all(np.isfinite(flat)):
         raise _divergence(f"in epoch {est.n_iter_ + 1}", est.learning_rate_init)
     return total_loss / max(total_weight, np.finfo(float).tiny)
+
+
+def _prepare_history(est, early_stopping, incremental):
+    """Make the records match this call (an earlier call may have differed)."""
+    if not incremental:  # a warm-started fit gets a fresh patience
+        est._no_improvement_count = 0
+    if early_stopping and est.validation_scores_ is None:
+        est.validation_scores_, est.validation_loss_curve_ = [], []
+        est.best_validation_score_ = -np.inf
+    if not early_stopping and est.best_loss_ is None:
+        est.best_loss_ = np.inf
 
 
 def _update_no_improvement(est, loss, val_score, flat):
@@ -305,26 +343,59 @@ def _update_no_improvement(est, loss, val_score, flat):
         est.best_loss_ = loss
 
 
+def _end_epoch(est, flat, shapes, spec, loss, validation, predict_from_logits):
+    """Record one epoch; returns the validation score (None without)."""
+    est.n_iter_ += 1
+    est.loss_curve_.append(loss)
+    est.loss_ = loss
+    val_score = None
+    if validation is not None:
+        val_score, val_loss = validation.evaluate(
+            flat, shapes, spec, predict_from_logits
+        )
+        est.validation_loss_curve_.append(val_loss)
+    est._optimizer.iteration_ends(est.t_)
+    _update_no_improvement(est, loss, val_score, flat)
+    return val_score
+
+
+def _should_stop(est, early_stopping, progress):
+    """Whether training stopped improving for good (adaptive sgd goes on)."""
+    if est._no_improvement_count <= est.n_iter_no_change:
+        return False
+    what = "Validation score" if early_stopping else "Training loss"
+    progress.message(
+        f"{what} did not improve more than tol={est.tol} for "
+        f"{est.n_iter_no_change} consecutive epochs."
+    )
+    if est._optimizer.trigger_stopping(verbose=False):
+        return True
+    progress.message(f"Setting learning rate to {est._optimizer.learning_rate:g}")
+    est._no_improvement_count = 0
+    return False
+
+
 def fit_stochastic(
     est, flat, shapes, spec, X, Y, y, sample_weight, incremental, predict_from_logits
 ):
     """Mini-batch SGD/Adam epochs until convergence, ``max_iter`` or Ctrl-C."""
     early_stopping = est.early_stopping and not incremental
-    rng = est._random_state
+    _prepare_history(est, early_stopping, incremental)
     validation = None
     if early_stopping:
         (X, Y, sample_weight), validation = split_validation(
-            est, X, Y, y, sample_weight, rng
+            est, X, Y, y, sample_weight, est._random_state
         )
         est._best_flat = flat.copy()
     n = X.shape[0]
     batch_size = min(200, n) if est.batch_size == "auto" else min(est.batch_size, n)
-    views = unpack(flat, shapes)
-    gbuf = np.empty_like(flat)
+    views, gbuf = unpack(flat, shapes), np.empty_like(flat)
+    check = _DivergenceCheck(est.learning_rate_init)
     n_epochs = 1 if incremental else est.max_iter
-    progress = Progress(0 if incremental else est.verbose, n_epochs)
+    progress = Progress(est.verbose, n_epochs)
     converged = False
-    with interrupt_guard() as interrupted:
+    # overflows surface as a DivergenceError, not as RuntimeWarnings
+    with interrupt_guard() as interrupted, np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n_epochs):
             start = time.perf_counter()
             loss = _run_epoch(
@@ -337,41 +408,23 @@ def fit_stochastic(
                 Y,
                 sample_weight,
                 batch_size,
-                rng,
+                check,
                 interrupted,
             )
-            est.n_iter_ += 1
             est.t_ += n
-            est.loss_curve_.append(loss)
-            est.loss_ = loss
-            val_score = None
-            if validation is not None:
-                val_score, val_loss = validation.evaluate(
-                    flat, shapes, spec, predict_from_logits
-                )
-                est.validation_loss_curve_.append(val_loss)
-            est._optimizer.iteration_ends(est.t_)
-            _update_no_improvement(est, loss, val_score, flat)
+            val_score = _end_epoch(
+                est, flat, shapes, spec, loss, validation, predict_from_logits
+            )
             progress.epoch(est.n_iter_, loss, val_score, time.perf_counter() - start)
             if interrupted[0]:
                 _warn_interrupted(est.n_iter_)
                 break
-            if incremental:
+            if not incremental and _should_stop(est, early_stopping, progress):
+                converged = True
                 break
-            if est._no_improvement_count > est.n_iter_no_change:
-                what = "Validation score" if early_stopping else "Training loss"
-                progress.message(
-                    f"{what} did not improve more than tol={est.tol} for "
-                    f"{est.n_iter_no_change} consecutive epochs."
-                )
-                if est._optimizer.trigger_stopping(est.verbose):
-                    converged = True
-                    break
-                est._no_improvement_count = 0
     progress.close()
     if early_stopping:
-        flat[:] = est._best_flat
-        del est._best_flat
+        flat[:] = est.__dict__.pop("_best_flat")
     if not (incremental or converged or interrupted[0]):
         warnings.warn(
             f"Stochastic optimizer: maximum iterations ({est.max_iter}) reached "
