@@ -1,4 +1,7 @@
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -242,3 +245,30 @@ def test_not_fitted():
 def test_wrong_number_of_features(x_clf):
     with pytest.raises(ValueError, match="features"):
         feature_maps(x_clf, np.zeros((2, 24)))
+
+
+def test_inspection_imports_without_matplotlib():
+    """Only drawing needs matplotlib; importing and feature_maps do not."""
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "import numpy as np\n"
+        "from sklearn_xcnn import CNNClassifier\n"
+        "from sklearn_xcnn.inspection import FilterDisplay, feature_maps\n"
+        "X = np.random.RandomState(0).uniform(size=(10, 16))\n"
+        "clf = CNNClassifier(n_filters=2, hidden_units=2, max_iter=1)\n"
+        "clf.fit(X, np.arange(10) % 2)\n"
+        "print(feature_maps(clf, X).flattened.shape)\n"
+        "try:\n"
+        "    FilterDisplay.from_estimator(clf)\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "(10, 2)"  # 4x4 -> 2x2 maps -> 1x1 pooled, 2 filters
+    assert "FilterDisplay.from_estimator requires matplotlib" in lines[1]
+    assert "pip install sklearn-xcnn[plot]" in lines[1]

@@ -11,8 +11,9 @@ class LossCurveDisplay:
 
     The losses share the left axis; the validation accuracy (with early
     stopping) gets its own axis on the right, and a dotted vertical line marks
-    the epoch whose weights early stopping kept. Use :meth:`from_estimator`
-    to build it from a fitted estimator.
+    the epoch whose weights early stopping kept. The legend sits above the
+    axes; give a title some room, e.g. ``display.ax_.set_title(..., pad=30)``.
+    Use :meth:`from_estimator` to build it from a fitted estimator.
 
     Parameters
     ----------
@@ -120,10 +121,12 @@ class LossCurveDisplay:
         ax.legend(
             handles,
             [h.get_label() for h in handles],
-            loc="lower center",
-            bbox_to_anchor=(0.5, 1.0),
-            ncols=len(handles),
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.01),
+            ncols=2,
+            fontsize="small",
             frameon=False,
+            borderaxespad=0.0,
         )
         return self
 
