@@ -38,7 +38,10 @@ def test_filter_display(pyplot, x_clf, constructor_name):
         bias = x_clf.filter_intercepts_[0][f]
         assert display.ax_[0, f].get_xlabel() == f"bias {bias:.2f}"
         written = [t.get_text() for t in display.texts_[0, f].ravel()]
-        assert written == [f"{v:.2f}" for v in filters[f, 0].ravel()]
+        expected = [
+            f"{v:.2f}" if abs(v) >= 0.005 else "0.00" for v in filters[f, 0].flat
+        ]
+        assert written == expected
     assert display.colorbar_ is not None
     assert display.colorbar_.ax.get_ylabel() == "weight"
 
@@ -49,6 +52,21 @@ def test_colour_limits_symmetric_for_one_signed_filter(pyplot):
     assert display.images_[0, 0].get_clim() == (-2.0, 2.0)
     assert display.colorbar_ is None
     assert display.ax_[0, 0].get_xlabel() == ""  # no intercepts given
+
+
+def test_written_values_drop_the_sign_of_zero(pyplot):
+    filters = np.array([[[-1e-4, 1.0], [0.5, -0.5]]])
+    display = FilterDisplay(filters).plot()
+    written = [t.get_text() for t in display.texts_[0, 0].ravel()]
+    assert written == ["0.00", "1.00", "0.50", "-0.50"]
+    display = FilterDisplay(filters).plot(values_format=".0%")
+    assert display.texts_[0, 0][0, 0].get_text() == "0%"
+
+
+@pytest.mark.parametrize("size, shown", [(4, True), (5, False)])
+def test_values_written_on_small_kernels_only(pyplot, size, shown):
+    display = FilterDisplay(np.ones((2, size, size))).plot()
+    assert (display.texts_ is not None) == shown
 
 
 def test_multichannel_filters_one_row_per_channel(pyplot):

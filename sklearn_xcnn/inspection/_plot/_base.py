@@ -104,23 +104,39 @@ def _bare(ax):
 def _annotate_cells(ax, values, limit, fmt):
     """Write each value of a 2-D ``values`` in its cell of an ``imshow``.
 
-    Text is white on the dark ends of a diverging map and black elsewhere.
+    Text is white on the dark ends of a diverging map and black elsewhere, and
+    at most 8 points, smaller when the cells are too narrow for it.
 
     Returns
     -------
     texts : ndarray of Text of shape values.shape
     """
+    labels = [[_format_value(v, fmt) for v in row] for row in values]
+    widest = max(len(label) for row in labels for label in row)
+    # cell width in points, from the panel's current (pre-layout) position
+    cell = ax.get_position().width * ax.figure.get_figwidth() * 72 / values.shape[1]
+    fontsize = max(4.0, min(8.0, cell / (0.65 * widest)))
     texts = np.empty(values.shape, dtype=object)
     for (i, j), v in np.ndenumerate(values):
         color = "white" if abs(v) > 0.6 * limit else "black"
         texts[i, j] = ax.text(
-            j, i, format(v, fmt), ha="center", va="center", color=color, fontsize=8
+            j, i, labels[i][j], ha="center", va="center", color=color, fontsize=fontsize
         )
     return texts
 
 
+def _format_value(value, fmt):
+    """``format(value, fmt)``, without the sign of a value that rounds to zero."""
+    text = format(value, fmt)
+    try:
+        is_zero = float(text.rstrip("%")) == 0
+    except ValueError:  # a format with text around the number
+        return text
+    return text.lstrip("-") if is_zero else text
+
+
 def _show_values(include_values, shape):
-    """Resolve ``include_values="auto"``: write values on maps up to 5x5."""
+    """Resolve ``include_values="auto"``: write values on maps of up to 16 cells."""
     if include_values == "auto":
-        return shape[0] * shape[1] <= 25
+        return shape[0] * shape[1] <= 16
     return bool(include_values)

@@ -221,7 +221,7 @@ default=None
 
         include_values : bool or "auto", default="auto"
             Whether to write the values in the cells of the filters and maps;
-            ``"auto"`` writes them on panels of at most 5x5 cells.
+            ``"auto"`` writes them on panels of at most 16 cells (4x4).
 
         values_format : str, default=".2f"
             Format specification of the written values.

@@ -114,7 +114,7 @@ class FilterDisplay:
 
         include_values : bool or "auto", default="auto"
             Whether to write the weights in the cells; ``"auto"`` writes them
-            for kernels of at most 5x5 cells.
+            for kernels of at most 16 cells (4x4).
 
         values_format : str, default=".2f"
             Format specification of the written weights.
