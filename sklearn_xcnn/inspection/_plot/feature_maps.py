@@ -326,7 +326,25 @@ width), (height, width, channels) or a batch of one such image
             Which convolutional block to show; negative values count from the
             last. The input panel always shows the image itself.
 
-        ax, cmap, image_cmap, channel, include_values, values_format, colorbar
+        ax : matplotlib Axes or array-like of Axes, default=None
+            See :meth:`plot`.
+
+        cmap : str or matplotlib Colormap, default="RdBu_r"
+            See :meth:`plot`.
+
+        image_cmap : str or matplotlib Colormap, default="gray_r"
+            See :meth:`plot`.
+
+        channel : int, default=0
+            See :meth:`plot`.
+
+        include_values : bool or "auto", default="auto"
+            See :meth:`plot`.
+
+        values_format : str, default=".2f"
+            See :meth:`plot`.
+
+        colorbar : bool, default=True
             See :meth:`plot`.
 
         Returns
