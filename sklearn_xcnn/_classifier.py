@@ -682,7 +682,8 @@ width) or (n_samples, height, width, channels)
         check_is_fitted(self)
         X = self._validate_images(X, reset=False)
         params = [p.astype(X.dtype, copy=False) for p in self._params()]
-        logits = predict_logits(params, X, self._network_spec(fitted=True))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            logits = predict_logits(params, X, self._network_spec(fitted=True))
         check_finite_output(logits, X)
         return logits
 
