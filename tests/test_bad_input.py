@@ -194,6 +194,9 @@ FIT_CASES = {
         "'learning_rate_init' parameter",
         {"learning_rate_init": 0.0},
     ),
+    "pooling_unknown": Case(
+        _X(), _y(), ValueError, "'pooling' parameter", {"pooling": "median"}
+    ),
     "continuous_y": Case(
         _X(), np.linspace(0, 1, N), ValueError, "Unknown label type: continuous"
     ),
@@ -213,6 +216,13 @@ FIT_CASES = {
         ValueError,
         "Negative values in data passed to `sample_weight`",
         fit_params={"sample_weight": -np.ones(N)},
+    ),
+    "sample_weight_zero": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "Sample weights must contain at least one non-zero number",
+        fit_params={"sample_weight": np.zeros(N)},
     ),
     "sample_weight_nan": Case(
         _X(),
