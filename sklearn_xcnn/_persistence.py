@@ -31,9 +31,10 @@ class ModelVersionWarning(UserWarning):
 
     Examples
     --------
-    >>> import warnings
     >>> from sklearn_xcnn import ModelVersionWarning
-    >>> warnings.simplefilter("error", ModelVersionWarning)  # fail instead of warn
+    >>> print(ModelVersionWarning("CNNClassifier", "0.0.1", "0.1.0"))
+    This CNNClassifier was saved by sklearn-xcnn 0.0.1 and is loaded by
+    sklearn-xcnn 0.1.0. ...
     """
 
     def __init__(self, estimator_name, saved_version, current_version):

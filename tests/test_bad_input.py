@@ -224,6 +224,13 @@ FIT_CASES = {
         "Sample weights must contain at least one non-zero number",
         fit_params={"sample_weight": np.zeros(N)},
     ),
+    "sample_weight_wrong_length": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"sample_weight.shape == \(29,\), expected \(30,\)",
+        fit_params={"sample_weight": np.ones(N - 1)},
+    ),
     "sample_weight_nan": Case(
         _X(),
         _y(),
@@ -367,6 +374,17 @@ PREDICT_CASES = {
         "The network's outputs overflowed to inf or NaN for 2 of 2 sample",
     ),
 }
+
+
+def test_predict_rejects_other_feature_names():
+    pd = pytest.importorskip("pandas")
+    columns = [f"pixel_{i}" for i in range(16)]
+    clf = _fit_quietly(_estimator(), pd.DataFrame(_X(), columns=columns), _y())
+    renamed = pd.DataFrame(_X(), columns=[c.upper() for c in columns])
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(renamed)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        np.testing.assert_array_equal(clf.predict(_X()), clf.predict(renamed.values))
 
 
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
