@@ -41,9 +41,12 @@ def _block_values(block, training):
         work = Ho * Wo * kr * kc * C
         kept = work
     else:
-        # scipy: real-to-complex FFTs of the padded input and kernel (the batch
-        # axis joins the transform for the filter gradient)
+        # scipy: a few FFT buffers of the full correlation, (H + kr) x (W + kc)
+        # x (2C - 1) forward; for the filter gradient the batch axis joins the
+        # transform, doubling a (H + Ho) x (W + Wo) x C grid
         work = 4 * (H + kr) * (W + kc) * 2 * C
+        if training:
+            work = max(work, 8 * (H + Ho) * (W + Wo) * C)
         kept = H * W * C
     if training:
         return kept + maps, work + H * W * C
