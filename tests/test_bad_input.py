@@ -6,6 +6,7 @@ before, and refitting it on good data gives the same model again.
 """
 
 import copy
+import tracemalloc
 import warnings
 from typing import NamedTuple
 
@@ -15,6 +16,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 
 from sklearn_xcnn import CNNClassifier, DivergenceError, _memory
+from sklearn_xcnn._core._network import build_spec, forward, init_params, loss_and_grad
 
 # scikit-learn casts NaN labels to int while looking for the label type, and
 # diverging fits overflow before they raise
@@ -424,13 +426,37 @@ def test_predict_chunks_rows_to_working_memory(fitted):
         np.testing.assert_allclose(fitted.predict_proba(X), expected, rtol=1e-12)
 
 
-def test_im2col_estimate_is_close_to_the_patch_matrix():
-    clf = _fit_quietly(_estimator(kernel_size=3, algorithm="im2col"), _X(), _y())
-    block = clf._network_spec(fitted=True).blocks[0]
-    patches = 2 * 2 * 3 * 3 * 1  # Ho * Wo * kr * kc * C for a 4x4 image
-    assert block.conv_shape == (2, 2)
-    n_bytes = _memory.bytes_per_image(clf._network_spec(fitted=True), 8, False)
-    assert patches * 8 <= n_bytes <= 20 * patches * 8
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize(
+    "shape, kernel, pooling, algorithm",
+    [
+        ((48, 48, 3), 5, "max", "im2col"),
+        ((64, 64, 1), 3, None, "im2col"),
+        ((100, 100, 1), 15, "max", "scipy"),
+    ],
+)
+def test_memory_estimate_is_close_to_the_measured_peak(
+    shape, kernel, pooling, algorithm, training
+):
+    rng = np.random.RandomState(0)
+    units = (16,)
+    spec = build_spec(
+        shape, (8, 4), kernel, 1, 2, pooling, units, "relu", 3, "softmax", algorithm
+    )
+    params = init_params(spec, rng, np.float64)
+    n = 10
+    X, Y = rng.standard_normal((n, *shape)), np.eye(3)[np.arange(n) % 3]
+    tracemalloc.start()
+    try:
+        if training:
+            loss_and_grad(params, X, Y, spec, 0.0)
+        else:
+            forward(params, X, spec)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = n * _memory.bytes_per_image(spec, 8, training)
+    assert peak / 2.5 <= estimate <= 4 * peak
 
 
 # ---------------------------------------------- accepted, with documented handling
