@@ -1,6 +1,5 @@
 """CNNClassifier: the scikit-learn estimator around the NumPy network core."""
 
-import copy
 import warnings
 from numbers import Integral, Real
 
@@ -24,19 +23,21 @@ from sklearn.utils.validation import (
 
 from ._core._loss import output_proba
 from ._core._network import build_spec, init_params, pack, param_shapes, unpack
-from ._input import as_int_tuple, as_pair, resolve_image_shape, split_images
+from ._input import (
+    as_int_tuple,
+    as_pair,
+    check_finite_output,
+    readable_conversion_errors,
+    resolve_image_shape,
+    split_images,
+)
+from ._memory import check_training_memory, training_rows
 from ._optimizers import AdamOptimizer, SGDOptimizer
-from ._training import fit_lbfgs, fit_stochastic, predict_logits
+from ._persistence import check_state_version, restore, snapshot, versioned_state
+from ._training import FULL_BATCH_CHUNK, fit_lbfgs, fit_stochastic, predict_logits
 from .utils._compat import Interval, StrOptions, _fit_context
 
 _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
-# fitted state that training changes in place; copied to undo a failed fit
-_MUTABLE_STATE = (
-    "loss_curve_",
-    "validation_scores_",
-    "validation_loss_curve_",
-    "_optimizer",
-)
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):
@@ -411,14 +412,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _validate_images(self, X, reset):
         """Validate ``X`` and return it as ``(n, H, W, C)`` float images."""
         X, x_shape = split_images(X)
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=(np.float64, np.float32),
-            order="C",
-            ensure_min_features=1,
-        )
+        with readable_conversion_errors():
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=(np.float64, np.float32),
+                order="C",
+                ensure_min_features=1,
+            )
         if reset:
             self.image_shape_ = resolve_image_shape(
                 X.shape[1], self.image_shape, x_shape
@@ -431,20 +433,33 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )
         return X.reshape(X.shape[0], *self.image_shape_)
 
-    def _network_spec(self):
-        """The :class:`NetworkSpec` for the current parameters and data."""
+    def _architecture_params(self):
+        """The architecture parameters, resolved, as keywords of ``build_spec``."""
+        return {
+            "n_filters": as_int_tuple(self.n_filters, "n_filters", allow_empty=True),
+            "kernel_size": as_pair(self.kernel_size, "kernel_size"),
+            "stride": as_pair(self.stride, "stride"),
+            "pool_size": as_pair(self.pool_size, "pool_size"),
+            "pooling": self.pooling,
+            "hidden_units": as_int_tuple(
+                self.hidden_units, "hidden_units", allow_empty=True
+            ),
+            "activation": self.activation,
+        }
+
+    def _network_spec(self, fitted=False):
+        """The :class:`NetworkSpec` for the current parameters and data.
+
+        With ``fitted=True``, the architecture the weights were fitted with:
+        a later ``set_params`` does not change what a fitted model computes.
+        """
+        arch = getattr(self, "_architecture", None) if fitted else None
         return build_spec(
             self.image_shape_,
-            as_int_tuple(self.n_filters, "n_filters", allow_empty=True),
-            as_pair(self.kernel_size, "kernel_size"),
-            as_pair(self.stride, "stride"),
-            as_pair(self.pool_size, "pool_size"),
-            self.pooling,
-            as_int_tuple(self.hidden_units, "hidden_units", allow_empty=True),
-            self.activation,
-            self.n_outputs_,
-            self.out_activation_,
-            self.algorithm,
+            **(arch or self._architecture_params()),
+            n_outputs=self.n_outputs_,
+            out_activation=self.out_activation_,
+            algorithm=self.algorithm,
         )
 
     def _encode_targets(self, y, first, classes):
@@ -477,7 +492,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _sample_weight(self, X, y, sample_weight, incremental, dtype):
         """Sample weights times class weights, or None when all are one."""
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=dtype, ensure_non_negative=True
+            )
         if self.class_weight is not None:
             if y.ndim > 1:
                 raise ValueError("class_weight is not supported for multilabel y.")
@@ -512,6 +529,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         self.out_activation_ = "softmax" if self._is_multiclass() else "logistic"
         spec = self._network_spec()
+        self._check_memory(spec, Y.shape[0], dtype)
         params = init_params(spec, self._random_state, dtype)
         self._store_params(params, len(spec.blocks))
         self.n_iter_ = 0
@@ -530,6 +548,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             self.validation_loss_curve_ = None
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
+
+    def _check_memory(self, spec, n_samples, dtype):
+        """Refuse (MemoryError) a fit whose batches cannot fit in memory."""
+        rows = training_rows(self, n_samples, FULL_BATCH_CHUNK)
+        check_training_memory(spec, rows, np.dtype(dtype).itemsize)
 
     def _is_multiclass(self):
         lb = self._label_binarizer
@@ -555,11 +578,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Shared body of fit and partial_fit; restores ``self`` on failure."""
-        # training appends to the curves and moves the optimizer in place
-        saved = {
-            key: copy.deepcopy(value) if key in _MUTABLE_STATE else value
-            for key, value in self.__dict__.items()
-        }
+        saved = snapshot(self)
         try:
             if incremental and _check_partial_fit_first_call(self, classes):
                 # a fresh model: forget anything from an earlier fit
@@ -567,8 +586,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     self.__dict__.pop(name, None)
             self._fit_inner(X, y, sample_weight, incremental, classes)
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            restore(self, saved)
             raise
         return self
 
@@ -584,6 +602,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if first:
             self._initialize(Y, dtype, incremental)
         spec = self._network_spec()
+        if not first:
+            self._check_memory(spec, X.shape[0], dtype)
         shapes = param_shapes(spec)
         params = self._params()
         if [p.shape for p in params] != [tuple(s) for s in shapes]:
@@ -598,6 +618,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         else:
             self._fit_stochastic(flat, shapes, spec, X, Y, y, sw, incremental)
         self._store_params(unpack(flat, shapes), len(spec.blocks))
+        self._architecture = self._architecture_params()
 
     def _fit_stochastic(self, flat, shapes, spec, X, Y, y, sw, incremental):
         if not (incremental or self.warm_start) or not self._optimizer_fits(flat):
@@ -627,6 +648,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 "is None."
             )
         y_arr = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
+        if y_arr.ndim not in (1, 2):
+            raise ValueError(
+                "y must be 1-D (n_samples,) or, for multilabel, 2-D (n_samples, "
+                f"n_labels); got a {y_arr.ndim}-D array of shape {y_arr.shape}."
+            )
         X = self._validate_images(X, reset=reset)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
             warnings.warn(
@@ -712,7 +738,10 @@ width) or (n_samples, height, width, channels)
         check_is_fitted(self)
         X = self._validate_images(X, reset=False)
         params = [p.astype(X.dtype, copy=False) for p in self._params()]
-        return predict_logits(params, X, self._network_spec())
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            logits = predict_logits(params, X, self._network_spec(fitted=True))
+        check_finite_output(logits, X)
+        return logits
 
     def _labels_from_logits(self, logits):
         if self.n_outputs_ == 1:
@@ -792,6 +821,13 @@ width) or (n_samples, height, width, channels)
             ``np.log(predict_proba(X))``, always finite.
         """
         return np.log(self.predict_proba(X))
+
+    def __getstate__(self):
+        # pickles and skops files record the version that wrote them
+        return versioned_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(check_state_version(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from ._core._network import forward, loss_and_grad, pack, unpack
+from ._memory import predict_chunk_rows
 
 # rows per forward pass outside training: keeps activations in cache and
 # memory bounded whatever the number of samples
@@ -141,10 +142,15 @@ def batch_slices(n, batch_size):
 
 
 def predict_logits(params, X, spec):
-    """Logits of ``X`` (n, H, W, C) computed in chunks of ``PREDICT_CHUNK`` rows."""
+    """Logits of ``X`` (n, H, W, C), in chunks of at most ``PREDICT_CHUNK`` rows.
+
+    Chunks shrink when ``PREDICT_CHUNK`` rows would not fit in scikit-learn's
+    ``working_memory`` (see :mod:`sklearn_xcnn._memory`).
+    """
     n = X.shape[0]
     out = None
-    for s in batch_slices(n, PREDICT_CHUNK):
+    chunk = predict_chunk_rows(spec, X.dtype.itemsize, PREDICT_CHUNK)
+    for s in batch_slices(n, chunk):
         logits, _ = forward(params, X[s], spec)
         if out is None:
             out = np.empty((n, logits.shape[1]), dtype=logits.dtype)
