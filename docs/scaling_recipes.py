@@ -72,12 +72,11 @@ def write_memmap(path, X):
 
 
 def partial_fit_memmap(clf, path, shape, y, classes, chunk_rows=400, n_epochs=40):
-    """Train ``clf`` on a memmap of ``shape`` chunk by chunk.
+    """Train ``clf`` on the memmap at ``path``, one chunk of rows at a time.
 
-    Only one chunk of rows is read into memory at a time.
-
-    The rows on disk should be in random order: each ``partial_fit`` call
-    shuffles its own chunk only.
+    ``shape`` is (n_samples, n_features) and ``y`` (n_samples,) the labels.
+    Only the current chunk is read into memory. Store the rows in random
+    order: each ``partial_fit`` call shuffles its own chunk only.
     """
     X_disk = np.memmap(path, dtype=np.float32, mode="r", shape=shape)
     for _ in range(n_epochs):
