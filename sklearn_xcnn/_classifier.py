@@ -479,15 +479,38 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 )
         else:
             check_classification_targets(y)
+            if (
+                y.ndim == 1
+                and y.dtype.kind in "iuf"
+                and self.classes_.dtype.kind in "iuf"
+            ):
+                # later calls (partial_fit loops): index the sorted classes
+                # directly instead of re-deriving the target type
+                return self._one_hot(y)
             if type_of_target(y) != "multilabel-indicator":
-                unseen = np.setdiff1d(np.unique(y), self.classes_)
-                if unseen.size:
-                    raise ValueError(
-                        f"y contains labels not seen in the first fit or in "
-                        f"`classes`: {unseen.tolist()}; known classes are "
-                        f"{self.classes_.tolist()}."
-                    )
+                self._check_seen(y)
         return self._label_binarizer.transform(y)
+
+    def _check_seen(self, y):
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels not seen in the first fit or in "
+                f"`classes`: {unseen.tolist()}; known classes are "
+                f"{self.classes_.tolist()}."
+            )
+
+    def _one_hot(self, y):
+        """Indicator matrix of numeric labels ``y`` (n,) over ``classes_``."""
+        classes = self.classes_
+        index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+        if np.any(classes[index] != y):
+            self._check_seen(y)
+        if len(classes) == 2:
+            return (index == 1).astype(int)[:, None]
+        Y = np.zeros((len(y), len(classes)), dtype=int)
+        Y[np.arange(len(y)), index] = 1
+        return Y
 
     def _sample_weight(self, X, y, sample_weight, incremental, dtype):
         """Sample weights times class weights, or None when all are one."""

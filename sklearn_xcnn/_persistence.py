@@ -84,7 +84,15 @@ def snapshot(estimator):
     """
     params = estimator.get_params(deep=False).values()
     memo = {id(value): value for value in params}
-    return copy.deepcopy(estimator.__dict__, memo)
+    return {key: _copy(value, memo) for key, value in estimator.__dict__.items()}
+
+
+def _copy(value, memo):
+    """Deep copy, fast for the (growing) lists of floats of the history."""
+    if id(value) not in memo and isinstance(value, list):
+        if all(type(item) is float for item in value):
+            return list(value)
+    return copy.deepcopy(value, memo)
 
 
 def restore(estimator, state):
