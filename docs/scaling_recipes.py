@@ -1,6 +1,6 @@
 """Recipes of the "Scaling out" page (docs/scaling.rst).
 
-The page shows these functions with ``literalinclude``; tests/test_parallel.py
+The page shows these functions with ``literalinclude``; tests/test_scaling.py
 runs each of them, so the code on the page is the code that is tested.
 """
 

@@ -197,9 +197,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     algorithm : {"auto", "im2col", "scipy"}, default="auto"
         Correlation engine. ``"im2col"`` gathers sliding windows into a matrix
-        and multiplies it with the filters; ``"scipy"`` uses
-        :func:`scipy.signal.correlate` (direct or FFT). Both give the same
-        results up to rounding; ``"auto"`` picks the faster for each block.
+        and multiplies it with the filters; ``"scipy"`` multiplies spectra
+        computed with :mod:`scipy.fft`, whose cost hardly grows with the
+        kernel size. Both give the same results up to rounding; ``"auto"``
+        picks the faster for each block (im2col for small kernels, FFT for
+        large kernels on large enough maps).
 
     Attributes
     ----------

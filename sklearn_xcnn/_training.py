@@ -17,8 +17,15 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from ._core._network import forward, loss_and_grad, pack, unpack
+from ._core._network import add_l2_penalty, forward, loss_and_grad, pack, unpack
 from ._memory import predict_chunk_rows
+from ._parallel import (
+    map_parts,
+    n_parts,
+    split_rows,
+    thread_pool,
+    work_per_sample,
+)
 
 # rows per forward pass outside training: keeps activations in cache and
 # memory bounded whatever the number of samples
@@ -141,47 +148,76 @@ def batch_slices(n, batch_size):
     ]
 
 
-def predict_logits(params, X, spec):
-    """Logits of ``X`` (n, H, W, C), in chunks of at most ``PREDICT_CHUNK`` rows.
+def predict_logits(params, X, spec, executor=None, rows=None):
+    """Logits of ``X`` (n, H, W, C), computed in chunks of at most
+    ``PREDICT_CHUNK`` rows (fewer when they would not fit in scikit-learn's
+    ``working_memory``, see :mod:`._memory`), on threads when there are many
+    (see :mod:`._parallel`; on ``executor`` when given). With ``rows``, of the
+    rows ``X[rows]`` only, gathered chunk by chunk."""
+    n = X.shape[0] if rows is None else len(rows)
+    dtype = np.result_type(X.dtype, *(p.dtype for p in params))
+    out = np.empty((n, spec.layer_units[-1]), dtype=dtype)
 
-    Chunks shrink when ``PREDICT_CHUNK`` rows would not fit in scikit-learn's
-    ``working_memory`` (see :mod:`sklearn_xcnn._memory`).
-    """
-    n = X.shape[0]
-    out = None
+    def run(s):
+        out[s] = forward(params, X[s] if rows is None else X[rows[s]], spec)[0]
+
     chunk = predict_chunk_rows(spec, X.dtype.itemsize, PREDICT_CHUNK)
-    for s in batch_slices(n, chunk):
-        logits, _ = forward(params, X[s], spec)
-        if out is None:
-            out = np.empty((n, logits.shape[1]), dtype=logits.dtype)
-        out[s] = logits
+    chunks = batch_slices(n, chunk)
+    if executor is not None:
+        map_parts(run, chunks, executor)
+        return out
+    threads = n_parts(n * work_per_sample(spec)) if len(chunks) > 1 else 1
+    with thread_pool(threads) as own_executor:
+        map_parts(run, chunks, own_executor)
     return out
 
 
-def full_batch_loss_and_grad(params, X, Y, spec, alpha, sample_weight):
-    """:func:`loss_and_grad` over all rows, in chunks to bound memory."""
-    n = X.shape[0]
-    total = n if sample_weight is None else float(sample_weight.sum())
-    loss, grads = 0.0, None
-    for s in batch_slices(n, FULL_BATCH_CHUNK):
+def loss_and_grad_parts(params, X, Y, spec, alpha, sample_weight, parts, executor):
+    """:func:`loss_and_grad` over slices of the rows, combined.
+
+    Each part is computed without the penalty (on ``executor`` when given);
+    losses and gradients are averaged with the parts' total sample weights and
+    the L2 penalty is added once, which equals :func:`loss_and_grad` on all the
+    rows up to rounding.
+    """
+    if len(parts) == 1:
+        return loss_and_grad(params, X, Y, spec, alpha, sample_weight)
+
+    def part(s):
         sw = None if sample_weight is None else sample_weight[s]
-        part = (s.stop - s.start) if sw is None else float(sw.sum())
-        if part == 0:
+        weight = (s.stop - s.start) if sw is None else float(sw.sum())
+        if weight == 0:
+            return 0.0, None, 0.0
+        return (*loss_and_grad(params, X[s], Y[s], spec, 0.0, sw), weight)
+
+    results = map_parts(part, parts, executor)
+    total = sum(weight for _, _, weight in results)
+    loss, grads = 0.0, None
+    for part_loss, part_grads, weight in results:
+        if part_grads is None:
             continue
-        chunk_loss, chunk_grads = loss_and_grad(params, X[s], Y[s], spec, 0.0, sw)
-        weight = part / total
-        loss += chunk_loss * weight
+        loss += part_loss * (weight / total)
+        for g in part_grads:
+            g *= weight / total
         if grads is None:
-            grads = [g * weight for g in chunk_grads]
+            grads = part_grads
         else:
-            for g, cg in zip(grads, chunk_grads):
-                g += cg * weight
-    scale = alpha / total
-    for i in range(0, len(params), 2):
-        w = params[i].ravel()
-        loss += 0.5 * scale * float(w @ w)
-        grads[i] += scale * params[i]
-    return loss, grads
+            for g, pg in zip(grads, part_grads):
+                g += pg
+    return add_l2_penalty(params, loss, grads, alpha, total)
+
+
+def full_batch_loss_and_grad(
+    params, X, Y, spec, alpha, sample_weight, executor=None, threads=1
+):
+    """:func:`loss_and_grad` over all rows, in chunks to bound memory (at least
+    one per thread when ``executor`` runs ``threads``)."""
+    n = X.shape[0]
+    size = min(FULL_BATCH_CHUNK, -(-n // threads))
+    parts = batch_slices(n, size)
+    return loss_and_grad_parts(
+        params, X, Y, spec, alpha, sample_weight, parts, executor
+    )
 
 
 def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
@@ -191,14 +227,20 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
     losses = []
     start = time.perf_counter()
 
+    threads = n_parts(X.shape[0] * work_per_sample(spec))
+
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
         loss, grads = full_batch_loss_and_grad(
-            params, X, Y, spec, est.alpha, sample_weight
+            params, X, Y, spec, est.alpha, sample_weight, executor, threads
         )
         return loss, pack(grads).astype(np.float64)
 
-    with interrupt_guard() as interrupted, np.errstate(over="ignore", invalid="ignore"):
+    with (
+        interrupt_guard() as interrupted,
+        thread_pool(threads) as executor,
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
 
         def callback(intermediate_result):
             losses.append(float(intermediate_result.fun))
@@ -236,14 +278,15 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
 
 
 class _Validation:
-    """Held-out rows for early stopping and their scoring."""
+    """Held-out rows ``X[rows]`` for early stopping and their scoring."""
 
-    def __init__(self, X, Y, y, sample_weight):
-        self.X, self.Y, self.y, self.sample_weight = X, Y, y, sample_weight
+    def __init__(self, X, rows, Y, y, sample_weight):
+        self.X, self.rows = X, rows
+        self.Y, self.y, self.sample_weight = Y, y, sample_weight
 
-    def evaluate(self, flat, shapes, spec, predict_from_logits):
+    def evaluate(self, flat, shapes, spec, predict_from_logits, executor):
         params = unpack(flat, shapes)
-        logits = predict_logits(params, self.X, spec)
+        logits = predict_logits(params, self.X, spec, executor, self.rows)
         from ._core._loss import log_loss_and_delta
 
         loss, _ = log_loss_and_delta(
@@ -258,12 +301,15 @@ class _Validation:
 
 
 def split_validation(est, X, Y, y, sample_weight, random_state):
-    """Hold out ``validation_fraction`` of the rows, stratified by class."""
+    """Hold out ``validation_fraction`` of the rows, stratified by class.
+
+    Returns the training rows (indices into ``X``, which is not copied) and
+    the :class:`_Validation` of the others.
+    """
     stratify = y if y.ndim == 1 else None
-    arrays = [X, Y, y] + ([] if sample_weight is None else [sample_weight])
     try:
-        parts = train_test_split(
-            *arrays,
+        train, val = train_test_split(
+            np.arange(X.shape[0]),
             test_size=est.validation_fraction,
             random_state=random_state,
             stratify=stratify,
@@ -274,10 +320,8 @@ def split_validation(est, X, Y, y, sample_weight, random_state):
             f"validation_fraction={est.validation_fraction} of {X.shape[0]} samples: "
             f"{exc}"
         ) from exc
-    train, val = parts[0::2], parts[1::2]
-    sw_train = train[3] if sample_weight is not None else None
-    sw_val = val[3] if sample_weight is not None else None
-    return (train[0], train[1], sw_train), _Validation(val[0], val[1], val[2], sw_val)
+    sw_val = None if sample_weight is None else sample_weight[val]
+    return train, _Validation(X, val, Y[val], y[val], sw_val)
 
 
 class _DivergenceCheck:
@@ -295,18 +339,26 @@ class _DivergenceCheck:
             raise _divergence(f"in epoch {epoch}", self.learning_rate)
 
 
-def _run_epoch(est, flat, views, gbuf, spec, X, Y, sw, batch_size, check, interrupted):
-    """One pass over the data; returns the sample-weighted mean batch loss."""
-    n = X.shape[0]
+def _run_epoch(est, flat, views, gbuf, step, data, batch_size, check, interrupted):
+    """One pass over the data; returns the sample-weighted mean batch loss.
+
+    ``data`` is ``(X, Y, sample_weight, rows)``: the epoch runs over
+    ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
+    ``step(params, X, Y, sample_weight)`` returns a batch's loss and gradients;
+    ``check(loss, epoch)`` raises on divergence.
+    """
+    X, Y, sw, rows = data
+    n = X.shape[0] if rows is None else len(rows)
     order = est._random_state.permutation(n) if est.shuffle else None
     total_loss, total_weight = 0.0, 0.0
     for s in batch_slices(n, batch_size):
         idx = order[s] if order is not None else s
+        idx = idx if rows is None else rows[idx]
         swb = None if sw is None else sw[idx]
         weight = (s.stop - s.start) if swb is None else float(swb.sum())
         if weight == 0:
             continue
-        loss, grads = loss_and_grad(views, X[idx], Y[idx], spec, est.alpha, swb)
+        loss, grads = step(views, X[idx], Y[idx], swb)
         check(loss, est.n_iter_ + 1)
         est._optimizer.update_params(flat, pack(grads, out=gbuf))
         total_loss += loss * weight
@@ -349,7 +401,9 @@ def _update_no_improvement(est, loss, val_score, flat):
         est.best_loss_ = loss
 
 
-def _end_epoch(est, flat, shapes, spec, loss, validation, predict_from_logits):
+def _end_epoch(
+    est, flat, shapes, spec, loss, validation, predict_from_logits, executor
+):
     """Record one epoch; returns the validation score (None without)."""
     est.n_iter_ += 1
     est.loss_curve_.append(loss)
@@ -357,7 +411,7 @@ def _end_epoch(est, flat, shapes, spec, loss, validation, predict_from_logits):
     val_score = None
     if validation is not None:
         val_score, val_loss = validation.evaluate(
-            flat, shapes, spec, predict_from_logits
+            flat, shapes, spec, predict_from_logits, executor
         )
         est.validation_loss_curve_.append(val_loss)
     est._optimizer.iteration_ends(est.t_)
@@ -387,21 +441,36 @@ def fit_stochastic(
     """Mini-batch SGD/Adam epochs until convergence, ``max_iter`` or Ctrl-C."""
     early_stopping = est.early_stopping and not incremental
     _prepare_history(est, early_stopping, incremental)
-    validation = None
+    validation, rows = None, None
     if early_stopping:
-        (X, Y, sample_weight), validation = split_validation(
+        rows, validation = split_validation(
             est, X, Y, y, sample_weight, est._random_state
         )
         est._best_flat = flat.copy()
-    n = X.shape[0]
+    data = (X, Y, sample_weight, rows)
+    n = X.shape[0] if rows is None else len(rows)
     batch_size = min(200, n) if est.batch_size == "auto" else min(est.batch_size, n)
     views, gbuf = unpack(flat, shapes), np.empty_like(flat)
     check = _DivergenceCheck(est.learning_rate_init)
     n_epochs = 1 if incremental else est.max_iter
     progress = Progress(est.verbose, n_epochs)
     converged = False
+    threads = n_parts(batch_size * work_per_sample(spec))
     # overflows surface as a DivergenceError, not as RuntimeWarnings
-    with interrupt_guard() as interrupted, np.errstate(over="ignore", invalid="ignore"):
+    with (
+        interrupt_guard() as interrupted,
+        thread_pool(threads) as executor,
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
+
+        def step(params, Xb, Yb, swb):
+            if threads == 1:
+                return loss_and_grad(params, Xb, Yb, spec, est.alpha, swb)
+            parts = split_rows(Xb.shape[0], threads)
+            return loss_and_grad_parts(
+                params, Xb, Yb, spec, est.alpha, swb, parts, executor
+            )
+
         for _ in range(n_epochs):
             start = time.perf_counter()
             loss = _run_epoch(
@@ -409,17 +478,15 @@ def fit_stochastic(
                 flat,
                 views,
                 gbuf,
-                spec,
-                X,
-                Y,
-                sample_weight,
+                step,
+                data,
                 batch_size,
                 check,
                 interrupted,
             )
             est.t_ += n
             val_score = _end_epoch(
-                est, flat, shapes, spec, loss, validation, predict_from_logits
+                est, flat, shapes, spec, loss, validation, predict_from_logits, executor
             )
             progress.epoch(est.n_iter_, loss, val_score, time.perf_counter() - start)
             if interrupted[0]:

@@ -269,7 +269,7 @@ def test_early_stopping_restores_best_weights(digits, spy_validation):
     assert clf.validation_scores_ == scores
     # the restored model scores the best score and loss on the held-out rows
     val = spy_validation["validation"]
-    Xv = val.X.reshape(len(val.y), -1)
+    Xv = val.X[val.rows].reshape(len(val.y), -1)
     assert clf.score(Xv, val.y) == pytest.approx(clf.best_validation_score_)
     expected_loss = log_loss(val.y, clf.predict_proba(Xv), labels=clf.classes_)
     assert clf.validation_loss_curve_[best] == pytest.approx(expected_loss)

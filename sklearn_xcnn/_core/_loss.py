@@ -7,7 +7,7 @@ give finite losses and gradients.
 """
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
+from scipy.special import expit, softmax
 
 
 def output_proba(logits, out_activation):
@@ -47,9 +47,13 @@ def log_loss_and_delta(logits, Y, sample_weight, out_activation):
         Gradient of ``loss`` with respect to ``logits``.
     """
     if out_activation == "softmax":
-        # -sum_k y_k log softmax(z)_k, gradient softmax(z) - y
-        per_sample = -(Y * log_softmax(logits, axis=1)).sum(axis=1)
-        delta = softmax(logits, axis=1)
+        # -sum_k y_k log softmax(z)_k, gradient softmax(z) - y; written out
+        # rather than with scipy.special, whose overhead dominates small batches
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        delta = np.exp(shifted)
+        total = delta.sum(axis=1, keepdims=True)
+        delta /= total
+        per_sample = np.log(total[:, 0]) * Y.sum(axis=1) - (Y * shifted).sum(axis=1)
     else:
         # log(1 + e^z) - y z for each sigmoid, gradient sigmoid(z) - y
         per_sample = (np.logaddexp(0, logits) - Y * logits).sum(axis=1)

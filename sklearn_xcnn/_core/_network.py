@@ -14,7 +14,9 @@ A convolutional block is ``pool(act(correlate(x, w) + b))``. For max pooling
 the block computes the equal ``act(maxpool(correlate(x, w)) + b)`` instead:
 the bias is one number per filter and every activation is non-decreasing, so
 taking the maximum first gives the same map while the bias and the activation
-touch only the pooled cells.
+touch only the pooled cells. The correlation then returns its output in pool
+order (one contiguous block per offset inside the pooling window), so the
+maximum is elementwise over contiguous blocks.
 """
 
 from typing import NamedTuple
@@ -29,7 +31,13 @@ from ._conv import (
     correlate_forward,
 )
 from ._loss import log_loss_and_delta
-from ._pool import pool_backward, pool_forward, pool_output_size
+from ._pool import (
+    max_pool_ordered,
+    max_pool_ordered_backward,
+    pool_backward,
+    pool_forward,
+    pool_output_size,
+)
 
 
 class BlockSpec(NamedTuple):
@@ -107,7 +115,9 @@ def build_spec(
         else:
             pool = tuple(min(p, s) for p, s in zip(_pair(pool_size), conv))
             out = tuple(pool_output_size(*a) for a in zip(conv, pool))
-        engine = choose_engine(shape, kernel) if algorithm == "auto" else algorithm
+        engine = (
+            choose_engine(shape, kernel, strides) if algorithm == "auto" else algorithm
+        )
         blocks.append(
             BlockSpec(shape, n_f, kernel, strides, conv, pool, (*out, n_f), engine)
         )
@@ -166,18 +176,23 @@ def n_conv_params(spec):
 
 def _block_forward(x, w, b, block, spec, keep_cache):
     """One block: ``(n, H, W, C) -> (n, Hp, Wp, F)`` and its cache."""
-    z, conv_cache = correlate_forward(x, w, block.stride, block.engine, keep_cache)
     act = ACTIVATIONS[spec.activation]
-    pool_cache = None
     if spec.pooling == "max":
-        a, pool_cache = pool_forward(z, block.pool, "max")
+        # correlate in pool order: the max is taken over contiguous blocks
+        z, conv_cache = correlate_forward(
+            x, w, block.stride, block.engine, keep_cache, pool_order=block.pool
+        )
+        layout = (x.shape[0], *block.conv_shape, *block.pool)
+        a, argmax = max_pool_ordered(z, layout, keep_cache)
         a = act(np.add(a, b, out=a))
-    else:
-        a = act(np.add(z, b, out=z))
-    cache = (conv_cache, a)
-    if spec.pooling in ("mean", "sum"):
-        a, pool_cache = pool_forward(a, block.pool, spec.pooling)
-    return a, (cache + (pool_cache,) if keep_cache else None)
+        return a, ((conv_cache, a, (argmax, layout)) if keep_cache else None)
+    z, conv_cache = correlate_forward(x, w, block.stride, block.engine, keep_cache)
+    a = act(np.add(z, b, out=z))
+    pool_cache = None
+    if spec.pooling is not None:
+        pooled, pool_cache = pool_forward(a, block.pool, spec.pooling)
+        return pooled, ((conv_cache, a, pool_cache) if keep_cache else None)
+    return a, ((conv_cache, a, None) if keep_cache else None)
 
 
 def _block_backward(d, cache, spec, need_dx):
@@ -189,7 +204,7 @@ def _block_backward(d, cache, spec, need_dx):
     d = derivative(a_act, d)
     db = d.sum(axis=(0, 1, 2))
     if spec.pooling == "max":
-        d = pool_backward(d, pool_cache)
+        d = max_pool_ordered_backward(d, *pool_cache)
     dx, dw = correlate_backward(d, conv_cache, need_dx)
     return dx, dw, db
 
@@ -296,6 +311,20 @@ def loss_and_grad(params, X, Y, spec, alpha, sample_weight=None):
     loss, delta = log_loss_and_delta(logits, Y, sample_weight, spec.out_activation)
     grads = backward(delta, params, caches, spec)
     total = X.shape[0] if sample_weight is None else sample_weight.sum()
+    return add_l2_penalty(params, loss, grads, alpha, total)
+
+
+def add_l2_penalty(params, loss, grads, alpha, total):
+    """Add ``0.5 * alpha * ||weights||^2 / total`` to ``loss`` and its
+    gradient to ``grads`` (in place); intercepts are not penalised.
+
+    Returns
+    -------
+    loss : float
+    grads : list of ndarray
+    """
+    if alpha == 0:
+        return loss, grads
     scale = alpha / total
     for i in range(0, len(params), 2):  # weights sit at even positions
         w = params[i].ravel()

@@ -21,7 +21,7 @@ def pool_output_size(size, pool):
     return -(-size // pool)
 
 
-def _offsets(shape, pool):
+def window_offsets(shape, pool):
     """Yield ``(k, i, j, rows, cols)`` for every offset inside a window.
 
     ``rows`` and ``cols`` count the windows that have a cell at that offset
@@ -70,7 +70,7 @@ def pool_forward(a, pool, kind):
     shape = a.shape[1:3]
     out = a[:, ::pr, ::pc].copy()  # offset (0, 0) is in every window
     argmax = np.zeros(out.shape, dtype=np.uint8) if kind == "max" else None
-    for k, i, j, rows, cols in _offsets(shape, pool):
+    for k, i, j, rows, cols in window_offsets(shape, pool):
         if k == 0:
             continue
         cells = a[:, i::pr, j::pc]  # (n, rows, cols, F)
@@ -104,10 +104,147 @@ def pool_backward(dout, cache):
     if kind == "mean":
         dout = dout / window_counts(a_shape[1:3], pool)[:, :, None].astype(dout.dtype)
     da = np.empty(a_shape, dtype=dout.dtype)
-    for k, i, j, rows, cols in _offsets(a_shape[1:3], pool):
+    for k, i, j, rows, cols in window_offsets(a_shape[1:3], pool):
         target = da[:, i::pr, j::pc]  # (n, rows, cols, F)
         if kind == "max":
             np.multiply(dout[:, :rows, :cols], argmax[:, :rows, :cols] == k, out=target)
         else:
             target[...] = dout[:, :rows, :cols]
     return da
+
+
+# ---------------------------------------------------------------- pool order
+# Maps ``(n, H, W, F)`` are in *pool order* when their cells are stored as a
+# matrix ``(n * H * W, F)`` holding one block per offset inside a pooling
+# window: block ``k = i * pc + j`` is ``maps[:, i::pr, j::pc]``, of shape
+# ``(n, rows_k, cols_k, F)`` (the far offsets of partial windows at the edge
+# are absent, so the blocks are a permutation of the cells, none repeated).
+# Max pooling is then elementwise maxima of contiguous blocks.
+
+
+def ordered_blocks(flat, layout):
+    """Yield ``(k, i, j, block)``: views of pool-ordered maps.
+
+    Parameters
+    ----------
+    flat : ndarray of shape (n * H * W, ...)
+    layout : (int, int, int, int, int)
+        ``(n, H, W, pr, pc)``.
+
+    Yields
+    ------
+    k, i, j : int
+        Offset ``(i, j)`` inside the window, ``k = i * pc + j``.
+    block : ndarray of shape (n, rows_k, cols_k, ...)
+    """
+    n, H, W, pr, pc = layout
+    start = 0
+    for k, i, j, rows, cols in window_offsets((H, W), (pr, pc)):
+        stop = start + n * rows * cols
+        yield k, i, j, flat[start:stop].reshape(n, rows, cols, *flat.shape[1:])
+        start = stop
+
+
+def to_pool_order(maps, pool):
+    """Maps ``(n, H, W, F)`` as a pool-ordered matrix ``(n * H * W, F)``."""
+    n, H, W, F = maps.shape
+    pr, pc = pool
+    flat = np.empty((n * H * W, F), dtype=maps.dtype)
+    for _, i, j, block in ordered_blocks(flat, (n, H, W, pr, pc)):
+        block[...] = maps[:, i::pr, j::pc]
+    return flat
+
+
+def from_pool_order(flat, layout):
+    """Inverse of :func:`to_pool_order`: ``(n * H * W, F) -> (n, H, W, F)``."""
+    n, H, W, pr, pc = layout
+    maps = np.empty((n, H, W, flat.shape[1]), dtype=flat.dtype)
+    for _, i, j, block in ordered_blocks(flat, layout):
+        maps[:, i::pr, j::pc] = block
+    return maps
+
+
+def _head(block):
+    """Index of the windows that ``block`` (n, rows, cols, F) has a cell in."""
+    return (slice(None), slice(block.shape[1]), slice(block.shape[2]))
+
+
+def _blocks_and_cuts(flat, layout):
+    """Views of the pool-order blocks with the window cells each one covers.
+
+    Returns ``(blocks, cuts)``: ``blocks[k]`` (any shape) lines up with
+    ``out[cuts[k]]`` for an output ``out`` of shape ``(n, Hp, Wp, F)``, as a
+    flat run of cells when no window is partial.
+    """
+    n, H, W, pr, pc = layout
+    if H % pr == 0 and W % pc == 0:  # equal blocks: whole contiguous runs
+        return flat.reshape(pr * pc, -1), [slice(None)] * (pr * pc)
+    blocks = [block for _, _, _, block in ordered_blocks(flat, layout)]
+    return blocks, [_head(block) for block in blocks]
+
+
+def max_pool_ordered(flat, layout, keep_argmax):
+    """Max pooling of pool-ordered maps.
+
+    Parameters
+    ----------
+    flat : ndarray of shape (n * H * W, F)
+        Overwritten: its first block becomes the output.
+    layout : (int, int, int, int, int)
+        ``(n, H, W, pr, pc)``.
+    keep_argmax : bool
+        Whether to return which offset won each window (for the backward
+        pass); ties go to the first offset.
+
+    Returns
+    -------
+    out : ndarray of shape (n, ceil(H / pr), ceil(W / pc), F)
+        A view of the first block of ``flat``.
+    argmax : ndarray of shape (n, Hp, Wp, F) of uint8, or None
+    """
+    n, H, W, pr, pc = layout
+    shape = (n, pool_output_size(H, pr), pool_output_size(W, pc), flat.shape[1])
+    blocks, cuts = _blocks_and_cuts(flat, layout)
+    out = blocks[0].reshape(shape)  # offset (0, 0) is in every window
+    flat_out = out.reshape(blocks[0].shape)
+    if keep_argmax:
+        argmax = np.zeros(flat_out.shape, dtype=np.uint8)
+        better = np.empty(flat_out.shape, dtype=bool)
+        step = np.empty(flat_out.shape, dtype=np.uint8)
+    for k in range(1, len(blocks)):
+        block, cut = blocks[k], cuts[k]
+        if keep_argmax:
+            # offsets come in increasing k: where k beats the running max,
+            # max(argmax, k) is k, elsewhere argmax stays (first wins ties)
+            np.greater(block, flat_out[cut], out=better[cut])
+            np.multiply(better[cut].view(np.uint8), k, out=step[cut])
+            np.maximum(argmax[cut], step[cut], out=argmax[cut])
+        np.maximum(flat_out[cut], block, out=flat_out[cut])
+    return out, (argmax.reshape(shape) if keep_argmax else None)
+
+
+def max_pool_ordered_backward(dout, argmax, layout):
+    """Gradient of :func:`max_pool_ordered`, in pool order.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (n, Hp, Wp, F)
+    argmax : ndarray of shape (n, Hp, Wp, F)
+    layout : (int, int, int, int, int)
+        ``(n, H, W, pr, pc)``.
+
+    Returns
+    -------
+    dflat : ndarray of shape (n * H * W, F)
+        ``dout`` where offset ``k`` won the window, zero elsewhere.
+    """
+    n, H, W, _, _ = layout
+    dflat = np.empty((n * H * W, dout.shape[3]), dtype=dout.dtype)
+    blocks, cuts = _blocks_and_cuts(dflat, layout)
+    if isinstance(cuts[0], slice):  # flat runs: line the inputs up with them
+        dout, argmax = dout.reshape(blocks[0].shape), argmax.reshape(blocks[0].shape)
+    won = np.empty(dout.shape, dtype=bool)
+    for k, (block, cut) in enumerate(zip(blocks, cuts)):
+        np.equal(argmax[cut], k, out=won[cut])
+        np.multiply(dout[cut], won[cut], out=block)
+    return dflat
