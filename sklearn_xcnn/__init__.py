@@ -6,7 +6,9 @@ pickles, and its learned filters and feature maps can be inspected.
 """
 
 from ._classifier import CNNClassifier
+from ._persistence import ModelVersionWarning
+from ._training import DivergenceError
 
 __version__ = "0.1.0"
 
-__all__ = ["CNNClassifier", "__version__"]
+__all__ = ["CNNClassifier", "DivergenceError", "ModelVersionWarning", "__version__"]

@@ -23,9 +23,18 @@ from sklearn.utils.validation import (
 
 from ._core._loss import output_proba
 from ._core._network import build_spec, init_params, pack, param_shapes, unpack
-from ._input import as_int_tuple, as_pair, resolve_image_shape, split_images
+from ._input import (
+    as_int_tuple,
+    as_pair,
+    check_finite_output,
+    readable_conversion_errors,
+    resolve_image_shape,
+    split_images,
+)
+from ._memory import check_training_memory, training_rows
 from ._optimizers import AdamOptimizer, SGDOptimizer
-from ._training import fit_lbfgs, fit_stochastic, predict_logits
+from ._persistence import check_state_version, restore, snapshot, versioned_state
+from ._training import FULL_BATCH_CHUNK, fit_lbfgs, fit_stochastic, predict_logits
 from .utils._compat import Interval, StrOptions, _fit_context
 
 _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
@@ -73,9 +82,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Activation of the convolutional blocks and of the hidden layers.
 
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        ``"adam"`` and ``"sgd"`` take mini-batch steps; ``"lbfgs"`` runs
-        full-batch L-BFGS-B (:func:`scipy.optimize.minimize`) with exact
-        gradients and suits small data sets best.
+        ``"adam"`` and ``"sgd"`` take mini-batch steps and support
+        ``partial_fit`` and ``early_stopping``; ``"lbfgs"`` runs full-batch
+        L-BFGS-B (:func:`scipy.optimize.minimize`) on the flattened parameters
+        with exact gradients. ``"lbfgs"`` is deterministic, needs no learning
+        rate and suits small data sets best.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty on the filters and dense weights (not the
@@ -87,19 +98,25 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``min(200, n_samples)``.
 
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Learning-rate schedule of ``"sgd"``: ``"invscaling"`` uses
-        ``learning_rate_init / t**power_t`` after ``t`` samples;
-        ``"adaptive"`` divides the rate by 5 each time training stops
-        improving.
+        Learning-rate schedule of ``"sgd"``. ``"constant"`` keeps
+        ``learning_rate_init``. ``"invscaling"`` sets the rate to
+        ``learning_rate_init / (t + 1)**power_t`` after each epoch, ``t``
+        being the number of samples seen (``t_``). ``"adaptive"`` keeps the
+        rate while training improves and divides it by 5 each time it stops
+        improving (see ``tol``), instead of stopping; training stops once the
+        rate is at most ``1e-6``.
 
     learning_rate_init : float, default=1e-3
-        Initial step size of ``"adam"`` and ``"sgd"``.
+        Initial step size of ``"adam"`` and ``"sgd"``. Too large a step makes
+        training diverge, which raises an error (see Notes).
 
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
 
     max_iter : int, default=200
-        Most epochs (``"adam"``, ``"sgd"``) or iterations (``"lbfgs"``).
+        Most epochs (``"adam"``, ``"sgd"``) or iterations (``"lbfgs"``) per
+        call to ``fit``. Reaching it raises a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
 
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
@@ -109,17 +126,26 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         validation split. Pass an int for bit-for-bit reproducible fits.
 
     tol : float, default=1e-4
-        Training stops when the training loss (or, with early stopping, the
-        validation score) fails to improve by ``tol`` for
-        ``n_iter_no_change`` epochs. For ``"lbfgs"`` it bounds the gradient.
+        ``"adam"`` and ``"sgd"`` stop once the training loss (with early
+        stopping, the validation accuracy) has failed to improve on its best
+        value by at least ``tol`` in more than ``n_iter_no_change``
+        consecutive epochs. ``"lbfgs"`` stops once no gradient entry exceeds
+        ``tol`` in absolute value (or the loss stalls).
 
     verbose : int, default=0
-        0 prints nothing. 1 shows a progress bar over epochs when ``tqdm`` is
-        installed, else a line per epoch (loss, validation score, time). 2
-        prints the lines under the bar too.
+        0 prints nothing. 1 shows a progress bar over the epochs (on stderr)
+        when the optional ``tqdm`` package is installed, else prints a line
+        per epoch or L-BFGS iteration: the loss, the validation score with
+        early stopping, and the time taken. 2 prints the lines under the bar
+        too. ``partial_fit`` prints its one line without a bar.
 
     warm_start : bool, default=False
-        Whether ``fit`` continues from the current weights.
+        Whether ``fit`` continues from the current weights instead of drawing
+        new ones. ``n_iter_``, ``t_`` and the curves continue; ``max_iter``
+        counts the epochs of each call. ``"adam"`` and ``"sgd"`` also keep
+        their optimizer state (moments, velocity, current rate) unless one of
+        its parameters (``learning_rate_init``, ``beta_1``, ...) changed.
+        ``warm_start=False`` starts afresh at each ``fit``.
 
     momentum : float, default=0.9
         Momentum of ``"sgd"``.
@@ -128,9 +154,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Whether ``"sgd"`` uses Nesterov's momentum.
 
     early_stopping : bool, default=False
-        Whether to hold out ``validation_fraction`` of the training data
-        (stratified) and stop when its accuracy stops improving; the weights
-        with the best validation score are kept.
+        Whether ``"adam"`` and ``"sgd"`` hold out ``validation_fraction`` of
+        the training data (stratified by class), score it after each epoch and
+        stop when its accuracy stops improving (see ``tol``); the weights with
+        the best validation score are restored at the end. Ignored by
+        ``"lbfgs"`` and ``partial_fit``.
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
@@ -145,14 +173,21 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Numerical stability term of Adam.
 
     n_iter_no_change : int, default=10
-        Epochs without an improvement of ``tol`` before stopping.
+        Patience of ``"adam"`` and ``"sgd"``: training stops (or the adaptive
+        rate drops) after more than this many consecutive epochs without an
+        improvement of ``tol``.
 
     max_fun : int, default=15000
-        Most loss evaluations of ``"lbfgs"``.
+        Most loss evaluations of ``"lbfgs"``, checked between iterations (the
+        line search of the last one may use a few more). Reaching it raises a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
 
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
-        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``.
+        Weights of the classes, ``{label: weight}``, multiplied into
+        ``sample_weight``: weighting a rare class up raises its recall.
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``
+        computed on the ``y`` given to ``fit``; ``partial_fit`` refuses it
+        (pass a dict computed once for the whole stream).
 
     image_shape : (int, int), (int, int, int) or None, default=None
         ``(height, width)`` or ``(height, width, channels)`` of the images
@@ -176,7 +211,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features (pixels times channels) per sample.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it was a DataFrame with string columns.
 
     image_shape_ : tuple of (int, int, int)
@@ -198,25 +233,29 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Dense layer intercepts; ``intercepts_[i]`` has shape ``(n_out,)``.
 
     n_iter_ : int
-        Epochs (``"adam"``, ``"sgd"``) or iterations (``"lbfgs"``) run.
+        Epochs (``"adam"``, ``"sgd"``) or iterations (``"lbfgs"``) run; one
+        per ``partial_fit`` call.
 
     loss_ : float
         Loss at the end of training.
 
     best_loss_ : float or None
-        Lowest training loss seen (``None`` with early stopping).
+        Lowest training loss seen (``None`` when fitted with early stopping).
 
     loss_curve_ : list of float
         Training loss after each epoch (or L-BFGS iteration).
 
     validation_scores_ : list of float or None
-        Validation accuracy after each epoch, with early stopping.
+        Validation accuracy after each epoch, with early stopping (else
+        ``None``).
 
     validation_loss_curve_ : list of float or None
-        Validation loss after each epoch, with early stopping.
+        Validation log loss after each epoch, with early stopping (else
+        ``None``).
 
     best_validation_score_ : float or None
-        Best validation accuracy, with early stopping.
+        Best validation accuracy, that of the restored weights, with early
+        stopping (else ``None``).
 
     t_ : int
         Training samples seen by the stochastic solvers.
@@ -236,6 +275,21 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     A feature map of ``H`` rows from a kernel of ``k`` rows at stride ``s``
     has ``(H - k) // s + 1`` rows; pooling it with windows of ``p`` rows
     leaves ``ceil(rows / p)`` rows (likewise for columns).
+
+    **Interrupting.** Ctrl-C (``KeyboardInterrupt``, also the interrupt
+    button of a notebook) during ``fit`` or ``partial_fit`` stops training
+    after the current mini-batch (or L-BFGS iteration) and warns; the model
+    is fitted and usable, with the best weights when early stopping is on.
+    A second Ctrl-C aborts at once and leaves the estimator as it was before
+    the call. Signals can only be caught in the main thread: elsewhere
+    Ctrl-C behaves as usual.
+
+    **Divergence.** When the loss of a mini-batch becomes inf or NaN, grows
+    to more than ``10**4`` times the first loss of the call (or of 1), or
+    the weights become non-finite, training stops with a
+    ``DivergenceError`` (a :class:`ValueError`) that suggests a smaller
+    ``learning_rate_init``. A failing ``fit`` or ``partial_fit`` leaves the
+    estimator as it was: unfitted, or with its previous weights.
 
     Examples
     --------
@@ -360,14 +414,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _validate_images(self, X, reset):
         """Validate ``X`` and return it as ``(n, H, W, C)`` float images."""
         X, x_shape = split_images(X)
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=(np.float64, np.float32),
-            order="C",
-            ensure_min_features=1,
-        )
+        with readable_conversion_errors():
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=(np.float64, np.float32),
+                order="C",
+                ensure_min_features=1,
+            )
         if reset:
             self.image_shape_ = resolve_image_shape(
                 X.shape[1], self.image_shape, x_shape
@@ -380,20 +435,33 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )
         return X.reshape(X.shape[0], *self.image_shape_)
 
-    def _network_spec(self):
-        """The :class:`NetworkSpec` for the current parameters and data."""
+    def _architecture_params(self):
+        """The architecture parameters, resolved, as keywords of ``build_spec``."""
+        return {
+            "n_filters": as_int_tuple(self.n_filters, "n_filters", allow_empty=True),
+            "kernel_size": as_pair(self.kernel_size, "kernel_size"),
+            "stride": as_pair(self.stride, "stride"),
+            "pool_size": as_pair(self.pool_size, "pool_size"),
+            "pooling": self.pooling,
+            "hidden_units": as_int_tuple(
+                self.hidden_units, "hidden_units", allow_empty=True
+            ),
+            "activation": self.activation,
+        }
+
+    def _network_spec(self, fitted=False):
+        """The :class:`NetworkSpec` for the current parameters and data.
+
+        With ``fitted=True``, the architecture the weights were fitted with:
+        a later ``set_params`` does not change what a fitted model computes.
+        """
+        arch = getattr(self, "_architecture", None) if fitted else None
         return build_spec(
             self.image_shape_,
-            as_int_tuple(self.n_filters, "n_filters", allow_empty=True),
-            as_pair(self.kernel_size, "kernel_size"),
-            as_pair(self.stride, "stride"),
-            as_pair(self.pool_size, "pool_size"),
-            self.pooling,
-            as_int_tuple(self.hidden_units, "hidden_units", allow_empty=True),
-            self.activation,
-            self.n_outputs_,
-            self.out_activation_,
-            self.algorithm,
+            **(arch or self._architecture_params()),
+            n_outputs=self.n_outputs_,
+            out_activation=self.out_activation_,
+            algorithm=self.algorithm,
         )
 
     def _encode_targets(self, y, first, classes):
@@ -413,20 +481,45 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 )
         else:
             check_classification_targets(y)
+            if (
+                y.ndim == 1
+                and y.dtype.kind in "iuf"
+                and self.classes_.dtype.kind in "iuf"
+            ):
+                # later calls (partial_fit loops): index the sorted classes
+                # directly instead of re-deriving the target type
+                return self._one_hot(y)
             if type_of_target(y) != "multilabel-indicator":
-                unseen = np.setdiff1d(np.unique(y), self.classes_)
-                if unseen.size:
-                    raise ValueError(
-                        f"y contains labels not seen in the first fit or in "
-                        f"`classes`: {unseen.tolist()}; known classes are "
-                        f"{self.classes_.tolist()}."
-                    )
+                self._check_seen(y)
         return self._label_binarizer.transform(y)
+
+    def _check_seen(self, y):
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels not seen in the first fit or in "
+                f"`classes`: {unseen.tolist()}; known classes are "
+                f"{self.classes_.tolist()}."
+            )
+
+    def _one_hot(self, y):
+        """Indicator matrix of numeric labels ``y`` (n,) over ``classes_``."""
+        classes = self.classes_
+        index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+        if np.any(classes[index] != y):
+            self._check_seen(y)
+        if len(classes) == 2:
+            return (index == 1).astype(int)[:, None]
+        Y = np.zeros((len(y), len(classes)), dtype=int)
+        Y[np.arange(len(y)), index] = 1
+        return Y
 
     def _sample_weight(self, X, y, sample_weight, incremental, dtype):
         """Sample weights times class weights, or None when all are one."""
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=dtype, ensure_non_negative=True
+            )
         if self.class_weight is not None:
             if y.ndim > 1:
                 raise ValueError("class_weight is not supported for multilabel y.")
@@ -457,10 +550,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.coefs_ = [p.copy() for p in params[2 * n_blocks :: 2]]
         self.intercepts_ = [p.copy() for p in params[2 * n_blocks + 1 :: 2]]
 
-    def _initialize(self, Y, dtype):
+    def _initialize(self, Y, dtype, incremental):
         self.n_outputs_ = Y.shape[1]
         self.out_activation_ = "softmax" if self._is_multiclass() else "logistic"
         spec = self._network_spec()
+        self._check_memory(spec, Y.shape[0], dtype)
         params = init_params(spec, self._random_state, dtype)
         self._store_params(params, len(spec.blocks))
         self.n_iter_ = 0
@@ -469,7 +563,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self._no_improvement_count = 0
         self._optimizer = None
         self.loss_ = None
-        if self.early_stopping:
+        if self.early_stopping and self.solver != "lbfgs" and not incremental:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
             self.best_validation_score_ = -np.inf
@@ -480,38 +574,44 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
 
+    def _check_memory(self, spec, n_samples, dtype):
+        """Refuse (MemoryError) a fit whose batches cannot fit in memory."""
+        rows = training_rows(self, n_samples, FULL_BATCH_CHUNK)
+        check_training_memory(spec, rows, np.dtype(dtype).itemsize)
+
     def _is_multiclass(self):
         lb = self._label_binarizer
         return lb.y_type_ == "multiclass"
 
-    def _make_optimizer(self, n_params, dtype):
+    def _optimizer_settings(self):
+        """The solver's hyperparameters, named as its optimizer's arguments."""
         if self.solver == "adam":
-            return AdamOptimizer(
-                n_params,
-                dtype,
-                self.learning_rate_init,
-                self.beta_1,
-                self.beta_2,
-                self.epsilon,
+            names = ("learning_rate_init", "beta_1", "beta_2", "epsilon")
+        else:
+            names = (
+                "learning_rate_init",
+                "learning_rate",
+                "momentum",
+                "nesterovs_momentum",
+                "power_t",
             )
-        return SGDOptimizer(
-            n_params,
-            dtype,
-            self.learning_rate_init,
-            self.learning_rate,
-            self.momentum,
-            self.nesterovs_momentum,
-            self.power_t,
-        )
+        return {name: getattr(self, name) for name in names}
+
+    def _make_optimizer(self, n_params, dtype):
+        make = AdamOptimizer if self.solver == "adam" else SGDOptimizer
+        return make(n_params, dtype, **self._optimizer_settings())
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Shared body of fit and partial_fit; restores ``self`` on failure."""
-        saved = dict(self.__dict__)
+        saved = snapshot(self)
         try:
+            if incremental and _check_partial_fit_first_call(self, classes):
+                # a fresh model: forget anything from an earlier fit
+                for name in ("coefs_", "_optimizer"):
+                    self.__dict__.pop(name, None)
             self._fit_inner(X, y, sample_weight, incremental, classes)
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
+            restore(self, saved)
             raise
         return self
 
@@ -525,8 +625,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Y = self._encode_targets(y, first, classes).astype(dtype)
         sw = self._sample_weight(X, y, sample_weight, incremental, dtype)
         if first:
-            self._initialize(Y, dtype)
+            self._initialize(Y, dtype, incremental)
         spec = self._network_spec()
+        if not first:
+            self._check_memory(spec, X.shape[0], dtype)
         shapes = param_shapes(spec)
         params = self._params()
         if [p.shape for p in params] != [tuple(s) for s in shapes]:
@@ -541,6 +643,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         else:
             self._fit_stochastic(flat, shapes, spec, X, Y, y, sw, incremental)
         self._store_params(unpack(flat, shapes), len(spec.blocks))
+        self._architecture = self._architecture_params()
 
     def _fit_stochastic(self, flat, shapes, spec, X, Y, y, sw, incremental):
         if not (incremental or self.warm_start) or not self._optimizer_fits(flat):
@@ -550,18 +653,18 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _optimizer_fits(self, flat):
-        """Whether the kept optimizer can continue on ``flat``."""
+        """Whether the kept optimizer can continue on ``flat``.
+
+        Only when the solver and its hyperparameters are unchanged: after, say,
+        ``set_params(learning_rate_init=...)`` a fresh optimizer starts from
+        the current weights.
+        """
         opt = self._optimizer
         expected = AdamOptimizer if self.solver == "adam" else SGDOptimizer
-        state = getattr(opt, "m", None) if self.solver == "adam" else None
-        if self.solver == "sgd" and isinstance(opt, SGDOptimizer):
-            state = opt.velocity
-        return (
-            isinstance(opt, expected)
-            and state is not None
-            and state.shape == flat.shape
-            and state.dtype == flat.dtype
-        )
+        if not isinstance(opt, expected) or opt.settings != self._optimizer_settings():
+            return False
+        state = opt.m if self.solver == "adam" else opt.velocity
+        return state.shape == flat.shape and state.dtype == flat.dtype
 
     def _validate_xy(self, X, y, reset):
         if y is None:
@@ -570,6 +673,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 "is None."
             )
         y_arr = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
+        if y_arr.ndim not in (1, 2):
+            raise ValueError(
+                "y must be 1-D (n_samples,) or, for multilabel, 2-D (n_samples, "
+                f"n_labels); got a {y_arr.ndim}-D array of shape {y_arr.shape}."
+            )
         X = self._validate_images(X, reset=reset)
         if y_arr.ndim == 2 and y_arr.shape[1] == 1:
             warnings.warn(
@@ -599,7 +707,9 @@ width) or (n_samples, height, width, channels)
             Class labels, or a binary indicator matrix for multilabel.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in the loss.
+            Weight of each sample in the loss, times ``class_weight``. A
+            weight of 0 drops the sample; an integer weight counts it that
+            many times.
 
         Returns
         -------
@@ -618,7 +728,12 @@ width) or (n_samples, height, width, channels)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch over the given data.
 
-        Call it repeatedly on chunks of data that never fit in memory together.
+        Call it repeatedly on chunks of data that never fit in memory together:
+        each call makes one pass in mini-batches, continuing from the current
+        weights and optimizer state (``n_iter_`` grows by one). The first call
+        draws the initial weights and needs ``classes``; labels outside them
+        raise an error later. Only for ``"adam"`` and ``"sgd"``; early
+        stopping does not apply.
 
         Parameters
         ----------
@@ -634,17 +749,13 @@ width) or (n_samples, height, width, channels)
             call, ignored afterwards.
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in the loss.
+            Weight of each sample in the loss, times ``class_weight``.
 
         Returns
         -------
         self : CNNClassifier
             Updated estimator.
         """
-        if _check_partial_fit_first_call(self, classes):
-            # a fresh model: forget anything from an earlier fit
-            for name in ("coefs_", "_optimizer"):
-                self.__dict__.pop(name, None)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     # ------------------------------------------------------------ prediction
@@ -652,7 +763,10 @@ width) or (n_samples, height, width, channels)
         check_is_fitted(self)
         X = self._validate_images(X, reset=False)
         params = [p.astype(X.dtype, copy=False) for p in self._params()]
-        return predict_logits(params, X, self._network_spec())
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            logits = predict_logits(params, X, self._network_spec(fitted=True))
+        check_finite_output(logits, X)
+        return logits
 
     def _labels_from_logits(self, logits):
         if self.n_outputs_ == 1:
@@ -732,6 +846,13 @@ width) or (n_samples, height, width, channels)
             ``np.log(predict_proba(X))``, always finite.
         """
         return np.log(self.predict_proba(X))
+
+    def __getstate__(self):
+        # pickles and skops files record the version that wrote them
+        return versioned_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(check_state_version(state, type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

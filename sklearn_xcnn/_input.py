@@ -1,7 +1,8 @@
 """Turning user input into channels-last image batches, with clear errors."""
 
 import math
-from numbers import Integral
+from contextlib import contextmanager
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -56,6 +57,7 @@ def split_images(X):
                 "X could not be read as a rectangular array: its nested sequences "
                 "have different lengths (ragged rows or images)."
             ) from exc
+    _check_kind(X)
     ndim = getattr(X, "ndim", None)
     if not isinstance(X, np.ndarray) or ndim is None or ndim <= 2:
         return X, None
@@ -67,6 +69,64 @@ def split_images(X):
         )
     shape = X.shape[1:] if ndim == 4 else (*X.shape[1:], 1)
     return X.reshape(X.shape[0], -1), tuple(int(s) for s in shape)
+
+
+def _check_kind(X):
+    """Reject arrays of fewer than 2 dimensions and complex arrays, briefly.
+
+    scikit-learn's own messages for these print the whole array.
+    """
+    if isinstance(X, np.ndarray | np.generic | Real) and np.ndim(X) < 2:
+        raise ValueError(
+            f"Expected 2D array, got {np.ndim(X)}D array instead: X must be 2-D "
+            "(n_samples, n_features) or a batch of images, got an array of shape "
+            f"{np.shape(X)}. Reshape your data: "
+            "X.reshape(1, -1) if it holds a single sample (image), "
+            "X.reshape(-1, 1) if it holds a single feature."
+        )
+    if isinstance(X, np.ndarray):
+        dtypes = [X.dtype]
+    else:  # a DataFrame has one dtype per column
+        dtypes = list(X.dtypes) if hasattr(X, "dtypes") else []
+    complex_ = [d for d in dtypes if getattr(d, "kind", None) == "c"]
+    if complex_:
+        raise ValueError(
+            f"Complex data not supported: X has dtype {complex_[0]}. Images must "
+            "hold real numbers; pass X.real or np.abs(X)."
+        )
+
+
+@contextmanager
+def readable_conversion_errors():
+    """Re-raise numpy's failure to read strings as floats with a clear message."""
+    try:
+        yield
+    except ValueError as exc:
+        if "could not convert" not in str(exc) or "float" not in str(exc):
+            raise
+        raise ValueError(
+            f"X holds values that are not numbers ({exc}). Images must hold "
+            "numeric pixel values: encode or drop the non-numeric columns first."
+        ) from exc
+
+
+def check_finite_output(logits, X):
+    """Raise if the network's outputs overflowed for some rows.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples, n_outputs)
+    X : ndarray of shape (n_samples, H, W, C)
+        The input, to report its magnitude.
+    """
+    bad = ~np.isfinite(logits).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"The network's outputs overflowed to inf or NaN for {int(bad.sum())} "
+            f"of {len(bad)} sample(s): X holds values of magnitude up to "
+            f"{float(np.abs(X).max()):.3g}, too large for dtype {X.dtype}. Scale X "
+            "to the range it was trained on (e.g. with MinMaxScaler)."
+        )
 
 
 def resolve_image_shape(n_features, image_shape, x_shape=None):

@@ -18,12 +18,23 @@ class SGDOptimizer:
     dtype : numpy dtype
     learning_rate_init : float
     learning_rate : {"constant", "invscaling", "adaptive"}
-        ``"invscaling"`` sets the rate to ``learning_rate_init / t**power_t``
-        after epoch ``t``. ``"adaptive"`` divides it by 5 each time training
-        stops improving, until it drops below ``1e-6``.
+        ``"invscaling"`` sets the rate to
+        ``learning_rate_init / (t + 1)**power_t`` at the end of each epoch,
+        ``t`` being the number of samples seen so far. ``"adaptive"`` divides
+        it by 5 each time training stops improving, until it drops to
+        ``1e-6`` or below.
     momentum : float
     nesterovs_momentum : bool
     power_t : float
+
+    Attributes
+    ----------
+    settings : dict
+        The hyperparameters above by name (``n_params`` and ``dtype`` aside).
+    learning_rate : float
+        The current step size.
+    velocity : ndarray of shape (n_params,)
+        The momentum term.
     """
 
     def __init__(
@@ -36,6 +47,14 @@ class SGDOptimizer:
         nesterovs_momentum=True,
         power_t=0.5,
     ):
+        # the hyperparameters, to tell whether a later fit may continue
+        self.settings = dict(
+            learning_rate_init=learning_rate_init,
+            learning_rate=learning_rate,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            power_t=power_t,
+        )
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.schedule = learning_rate
@@ -80,6 +99,12 @@ class SGDOptimizer:
 class AdamOptimizer:
     """Adam (Kingma & Ba, 2015) on a flat parameter vector.
 
+    Step ``t`` moves the parameters by
+    ``-lr_t * m_t / (sqrt(v_t) + epsilon)`` with
+    ``lr_t = learning_rate_init * sqrt(1 - beta_2**t) / (1 - beta_1**t)``,
+    where ``m_t`` and ``v_t`` are the running means of the gradient and of
+    its square (the paper's bias corrections, folded into the step size).
+
     Parameters
     ----------
     n_params : int
@@ -89,6 +114,17 @@ class AdamOptimizer:
         Decay rates of the first and second moment estimates.
     epsilon : float
         Added to the root of the second moment for stability.
+
+    Attributes
+    ----------
+    settings : dict
+        The hyperparameters above by name (``n_params`` and ``dtype`` aside).
+    learning_rate : float
+        The step size ``lr_t`` of the last step.
+    t : int
+        Steps taken.
+    m, v : ndarray of shape (n_params,)
+        Running means of the gradient and of its square.
     """
 
     def __init__(
@@ -100,6 +136,12 @@ class AdamOptimizer:
         beta_2=0.999,
         epsilon=1e-8,
     ):
+        self.settings = dict(
+            learning_rate_init=learning_rate_init,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+        )
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.beta_1 = beta_1

@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from ._core._network import add_l2_penalty, forward, loss_and_grad, pack, unpack
+from ._memory import predict_chunk_rows
 from ._parallel import (
     map_parts,
     n_parts,
@@ -33,15 +34,23 @@ PREDICT_CHUNK = 128
 FULL_BATCH_CHUNK = 2048
 
 
+# a mini-batch loss above this multiple of the first batch loss of the call
+# (or of 1, whichever is larger) counts as divergence: the log loss of a
+# healthy run never grows that much, while an exploding one passes it fast
+DIVERGENCE_FACTOR = 1e4
+
+
 class DivergenceError(ValueError):
-    """Training produced a non-finite loss or non-finite parameters."""
+    """Training produced an exploding or non-finite loss, or non-finite weights."""
 
 
-def _divergence(where, learning_rate):
+def _divergence(where, learning_rate=None):
+    hint = "a larger alpha or scaling X (e.g. with MinMaxScaler)"
+    if learning_rate is not None:
+        hint = f"a smaller learning_rate_init (it is {learning_rate}), {hint}"
     return DivergenceError(
-        f"Training diverged: the loss became non-finite (inf or NaN) {where}. "
-        f"Try a smaller learning_rate_init (it is {learning_rate}), a larger "
-        "alpha, or scaling X (e.g. with MinMaxScaler)."
+        f"Training diverged: the loss exploded or became non-finite (inf or "
+        f"NaN) {where}. Try {hint}."
     )
 
 
@@ -49,8 +58,9 @@ def _divergence(where, learning_rate):
 def interrupt_guard():
     """Turn Ctrl-C into a flag that the fit loop checks after each mini-batch.
 
-    Yields a one-item list whose entry becomes True on SIGINT. Outside the
-    main thread signals cannot be caught, and Ctrl-C behaves as usual.
+    Yields a one-item list whose entry becomes True on the first SIGINT; a
+    second SIGINT raises :class:`KeyboardInterrupt` as usual. Outside the main
+    thread signals cannot be caught, and Ctrl-C behaves as usual.
     """
     flag = [False]
     if threading.current_thread() is not threading.main_thread():
@@ -58,6 +68,8 @@ def interrupt_guard():
         return
 
     def handler(signum, frame):
+        if flag[0]:  # a second Ctrl-C aborts at once
+            raise KeyboardInterrupt
         flag[0] = True
 
     try:
@@ -137,10 +149,11 @@ def batch_slices(n, batch_size):
 
 
 def predict_logits(params, X, spec, executor=None, rows=None):
-    """Logits of ``X`` (n, H, W, C), computed in chunks of ``PREDICT_CHUNK``
-    rows (on threads when there are many, see :mod:`._parallel`; on
-    ``executor`` when given). With ``rows``, of the rows ``X[rows]`` only,
-    gathered chunk by chunk."""
+    """Logits of ``X`` (n, H, W, C), computed in chunks of at most
+    ``PREDICT_CHUNK`` rows (fewer when they would not fit in scikit-learn's
+    ``working_memory``, see :mod:`._memory`), on threads when there are many
+    (see :mod:`._parallel`; on ``executor`` when given). With ``rows``, of the
+    rows ``X[rows]`` only, gathered chunk by chunk."""
     n = X.shape[0] if rows is None else len(rows)
     dtype = np.result_type(X.dtype, *(p.dtype for p in params))
     out = np.empty((n, spec.layer_units[-1]), dtype=dtype)
@@ -148,7 +161,8 @@ def predict_logits(params, X, spec, executor=None, rows=None):
     def run(s):
         out[s] = forward(params, X[s] if rows is None else X[rows[s]], spec)[0]
 
-    chunks = batch_slices(n, PREDICT_CHUNK)
+    chunk = predict_chunk_rows(spec, X.dtype.itemsize, PREDICT_CHUNK)
+    chunks = batch_slices(n, chunk)
     if executor is not None:
         map_parts(run, chunks, executor)
         return out
@@ -222,11 +236,16 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
         )
         return loss, pack(grads).astype(np.float64)
 
-    with interrupt_guard() as interrupted, thread_pool(threads) as executor:
+    with (
+        interrupt_guard() as interrupted,
+        thread_pool(threads) as executor,
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
 
         def callback(intermediate_result):
             losses.append(float(intermediate_result.fun))
-            progress.epoch(len(losses), losses[-1], None, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            progress.epoch(est.n_iter_ + len(losses), losses[-1], None, seconds)
             if interrupted[0]:
                 raise StopIteration
 
@@ -240,12 +259,13 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
         )
     progress.close()
     if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
-        raise _divergence("during L-BFGS", est.learning_rate_init)
+        raise _divergence("during L-BFGS")
     flat[:] = result.x
-    est.n_iter_ = int(result.nit)
+    # a warm-started fit continues the count and the curve
+    est.n_iter_ += len(losses)
     est.loss_ = float(result.fun)
-    est.loss_curve_ = losses
-    est.best_loss_ = min(losses, default=est.loss_)
+    est.loss_curve_.extend(losses)
+    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
     if interrupted[0]:
         _warn_interrupted(est.n_iter_)
     elif result.status == 1:
@@ -304,16 +324,32 @@ def split_validation(est, X, Y, y, sample_weight, random_state):
     return train, _Validation(X, val, Y[val], y[val], sw_val)
 
 
-def _run_epoch(est, flat, views, gbuf, step, data, batch_size, rng, interrupted):
+class _DivergenceCheck:
+    """Raise :class:`DivergenceError` on a non-finite or exploding batch loss."""
+
+    def __init__(self, learning_rate):
+        self.learning_rate = learning_rate
+        self.limit = None
+
+    def __call__(self, loss, epoch):
+        finite = np.isfinite(loss)
+        if self.limit is None and finite:
+            self.limit = DIVERGENCE_FACTOR * max(loss, 1.0)
+        if not finite or loss > self.limit:
+            raise _divergence(f"in epoch {epoch}", self.learning_rate)
+
+
+def _run_epoch(est, flat, views, gbuf, step, data, batch_size, check, interrupted):
     """One pass over the data; returns the sample-weighted mean batch loss.
 
     ``data`` is ``(X, Y, sample_weight, rows)``: the epoch runs over
     ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
-    ``step(params, X, Y, sample_weight)`` returns a batch's loss and gradients.
+    ``step(params, X, Y, sample_weight)`` returns a batch's loss and gradients;
+    ``check(loss, epoch)`` raises on divergence.
     """
     X, Y, sw, rows = data
     n = X.shape[0] if rows is None else len(rows)
-    order = rng.permutation(n) if est.shuffle else None
+    order = est._random_state.permutation(n) if est.shuffle else None
     total_loss, total_weight = 0.0, 0.0
     for s in batch_slices(n, batch_size):
         idx = order[s] if order is not None else s
@@ -323,8 +359,7 @@ def _run_epoch(est, flat, views, gbuf, step, data, batch_size, rng, interrupted)
         if weight == 0:
             continue
         loss, grads = step(views, X[idx], Y[idx], swb)
-        if not np.isfinite(loss):
-            raise _divergence(f"in epoch {est.n_iter_ + 1}", est.learning_rate_init)
+        check(loss, est.n_iter_ + 1)
         est._optimizer.update_params(flat, pack(grads, out=gbuf))
         total_loss += loss * weight
         total_weight += weight
@@ -333,6 +368,17 @@ def _run_epoch(est, flat, views, gbuf, step, data, batch_size, rng, interrupted)
     if not np.all(np.isfinite(flat)):
         raise _divergence(f"in epoch {est.n_iter_ + 1}", est.learning_rate_init)
     return total_loss / max(total_weight, np.finfo(float).tiny)
+
+
+def _prepare_history(est, early_stopping, incremental):
+    """Make the records match this call (an earlier call may have differed)."""
+    if not incremental:  # a warm-started fit gets a fresh patience
+        est._no_improvement_count = 0
+    if early_stopping and est.validation_scores_ is None:
+        est.validation_scores_, est.validation_loss_curve_ = [], []
+        est.best_validation_score_ = -np.inf
+    if not early_stopping and est.best_loss_ is None:
+        est.best_loss_ = np.inf
 
 
 def _update_no_improvement(est, loss, val_score, flat):
@@ -355,26 +401,67 @@ def _update_no_improvement(est, loss, val_score, flat):
         est.best_loss_ = loss
 
 
+def _end_epoch(
+    est, flat, shapes, spec, loss, validation, predict_from_logits, executor
+):
+    """Record one epoch; returns the validation score (None without)."""
+    est.n_iter_ += 1
+    est.loss_curve_.append(loss)
+    est.loss_ = loss
+    val_score = None
+    if validation is not None:
+        val_score, val_loss = validation.evaluate(
+            flat, shapes, spec, predict_from_logits, executor
+        )
+        est.validation_loss_curve_.append(val_loss)
+    est._optimizer.iteration_ends(est.t_)
+    _update_no_improvement(est, loss, val_score, flat)
+    return val_score
+
+
+def _should_stop(est, early_stopping, progress):
+    """Whether training stopped improving for good (adaptive sgd goes on)."""
+    if est._no_improvement_count <= est.n_iter_no_change:
+        return False
+    what = "Validation score" if early_stopping else "Training loss"
+    progress.message(
+        f"{what} did not improve more than tol={est.tol} for "
+        f"{est.n_iter_no_change} consecutive epochs."
+    )
+    if est._optimizer.trigger_stopping(verbose=False):
+        return True
+    progress.message(f"Setting learning rate to {est._optimizer.learning_rate:g}")
+    est._no_improvement_count = 0
+    return False
+
+
 def fit_stochastic(
     est, flat, shapes, spec, X, Y, y, sample_weight, incremental, predict_from_logits
 ):
     """Mini-batch SGD/Adam epochs until convergence, ``max_iter`` or Ctrl-C."""
     early_stopping = est.early_stopping and not incremental
-    rng = est._random_state
+    _prepare_history(est, early_stopping, incremental)
     validation, rows = None, None
     if early_stopping:
-        rows, validation = split_validation(est, X, Y, y, sample_weight, rng)
+        rows, validation = split_validation(
+            est, X, Y, y, sample_weight, est._random_state
+        )
         est._best_flat = flat.copy()
     data = (X, Y, sample_weight, rows)
     n = X.shape[0] if rows is None else len(rows)
     batch_size = min(200, n) if est.batch_size == "auto" else min(est.batch_size, n)
-    views = unpack(flat, shapes)
-    gbuf = np.empty_like(flat)
+    views, gbuf = unpack(flat, shapes), np.empty_like(flat)
+    check = _DivergenceCheck(est.learning_rate_init)
     n_epochs = 1 if incremental else est.max_iter
-    progress = Progress(0 if incremental else est.verbose, n_epochs)
+    progress = Progress(est.verbose, n_epochs)
     converged = False
     threads = n_parts(batch_size * work_per_sample(spec))
-    with interrupt_guard() as interrupted, thread_pool(threads) as executor:
+    # overflows surface as a DivergenceError, not as RuntimeWarnings
+    with (
+        interrupt_guard() as interrupted,
+        thread_pool(threads) as executor,
+        np.errstate(over="ignore", invalid="ignore"),
+    ):
 
         def step(params, Xb, Yb, swb):
             if threads == 1:
@@ -394,41 +481,23 @@ def fit_stochastic(
                 step,
                 data,
                 batch_size,
-                rng,
+                check,
                 interrupted,
             )
-            est.n_iter_ += 1
             est.t_ += n
-            est.loss_curve_.append(loss)
-            est.loss_ = loss
-            val_score = None
-            if validation is not None:
-                val_score, val_loss = validation.evaluate(
-                    flat, shapes, spec, predict_from_logits, executor
-                )
-                est.validation_loss_curve_.append(val_loss)
-            est._optimizer.iteration_ends(est.t_)
-            _update_no_improvement(est, loss, val_score, flat)
+            val_score = _end_epoch(
+                est, flat, shapes, spec, loss, validation, predict_from_logits, executor
+            )
             progress.epoch(est.n_iter_, loss, val_score, time.perf_counter() - start)
             if interrupted[0]:
                 _warn_interrupted(est.n_iter_)
                 break
-            if incremental:
+            if not incremental and _should_stop(est, early_stopping, progress):
+                converged = True
                 break
-            if est._no_improvement_count > est.n_iter_no_change:
-                what = "Validation score" if early_stopping else "Training loss"
-                progress.message(
-                    f"{what} did not improve more than tol={est.tol} for "
-                    f"{est.n_iter_no_change} consecutive epochs."
-                )
-                if est._optimizer.trigger_stopping(est.verbose):
-                    converged = True
-                    break
-                est._no_improvement_count = 0
     progress.close()
     if early_stopping:
-        flat[:] = est._best_flat
-        del est._best_flat
+        flat[:] = est.__dict__.pop("_best_flat")
     if not (incremental or converged or interrupted[0]):
         warnings.warn(
             f"Stochastic optimizer: maximum iterations ({est.max_iter}) reached "

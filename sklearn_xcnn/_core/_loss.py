@@ -7,7 +7,7 @@ give finite losses and gradients.
 """
 
 import numpy as np
-from scipy.special import expit, log_expit, log_softmax, softmax
+from scipy.special import expit, softmax
 
 
 def output_proba(logits, out_activation):
@@ -25,23 +25,6 @@ def output_proba(logits, out_activation):
     if out_activation == "softmax":
         return softmax(logits, axis=1)
     return expit(logits)
-
-
-def output_log_proba(logits, out_activation):
-    """Logarithm of :func:`output_proba`, without taking ``log(0)``.
-
-    Parameters
-    ----------
-    logits : ndarray of shape (n_samples, n_outputs)
-    out_activation : {"logistic", "softmax"}
-
-    Returns
-    -------
-    log_proba : ndarray of shape (n_samples, n_outputs)
-    """
-    if out_activation == "softmax":
-        return log_softmax(logits, axis=1)
-    return log_expit(logits)
 
 
 def log_loss_and_delta(logits, Y, sample_weight, out_activation):

@@ -1,0 +1,209 @@
+"""Memory estimates for the network passes, and refusing what cannot fit.
+
+The im2col engine copies every sliding window of a block's input into a patch
+matrix of ``Ho * Wo * kr * kc * C`` values per image, which for a large image
+and kernel can be far more than the machine holds. Before any such array is
+allocated, these estimates are compared with the memory available:
+
+* prediction runs in chunks of rows sized to scikit-learn's
+  ``working_memory`` (:func:`sklearn.get_config`), and raises
+  :class:`MemoryError` only when a single image cannot fit;
+* training raises :class:`MemoryError` when one mini-batch (or one chunk of
+  the full batch for L-BFGS) cannot fit, naming the parameters to change.
+
+The estimates count the large arrays of each pass (patch matrices, FFT
+buffers, feature maps, pooled maps); they are meant to be within a small
+factor of the truth, not exact.
+"""
+
+import math
+
+from sklearn import get_config
+
+from ._core._network import param_shapes
+
+_MIB = 2**20
+
+
+def _block_values(block, training):
+    """Values per image held by one block: ``(kept, scratch)``.
+
+    ``kept`` stays alive until the backward pass when training; ``scratch``
+    lives only while the block runs (forward) or is back-propagated.
+    """
+    H, W, C = block.in_shape
+    Ho, Wo = block.conv_shape
+    kr, kc = block.kernel
+    maps = Ho * Wo * block.n_filters + 2 * math.prod(block.out_shape)
+    if block.engine == "im2col":
+        # the patch matrix; when training it is kept for the filter gradient
+        # and the backward pass builds its gradient, the same size again
+        work = Ho * Wo * kr * kc * C
+        kept = work
+    else:
+        # scipy: a few FFT buffers of the full correlation, (H + kr) x (W + kc)
+        # x (2C - 1) forward; for the filter gradient the batch axis joins the
+        # transform, doubling a (H + Ho) x (W + Wo) x C grid
+        work = 4 * (H + kr) * (W + kc) * 2 * C
+        if training:
+            work = max(work, 8 * (H + Ho) * (W + Wo) * C)
+        kept = H * W * C
+    if training:
+        return kept + maps, work + H * W * C
+    return 0, work + maps
+
+
+def bytes_per_image(spec, itemsize, training):
+    """Estimated peak bytes one image needs in a forward (and backward) pass.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    itemsize : int
+        Bytes per value (8 for float64, 4 for float32).
+    training : bool
+        Whether the backward pass runs too (caches are then kept).
+
+    Returns
+    -------
+    n_bytes : int
+    """
+    kept, scratch = 0, 0
+    for block in spec.blocks:
+        block_kept, block_scratch = _block_values(block, training)
+        kept += block_kept
+        scratch = max(scratch, block_scratch)
+    dense = sum(spec.layer_units) * (2 if training else 1)
+    return int((kept + scratch + dense) * itemsize)
+
+
+def _read_int(path, key=None):
+    """An integer from a ``/proc`` or cgroup file, or None."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    if key is not None:
+        lines = [ln.split()[1:] for ln in text.splitlines() if ln.startswith(key)]
+        return int(lines[0][0]) * 1024 if lines else None  # kB in /proc/meminfo
+    return int(text) if text.strip().isdigit() else None
+
+
+def available_memory():
+    """Bytes of memory this process can still allocate, or None if unknown.
+
+    ``MemAvailable`` from ``/proc/meminfo``, lowered to the room left in the
+    process's cgroup (containers); elsewhere ``psutil`` when installed.
+    """
+    candidates = [_read_int("/proc/meminfo", "MemAvailable:")]
+    for limit, usage in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        (
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+        ),
+    ):
+        cap, used = _read_int(limit), _read_int(usage)
+        if cap is not None and used is not None and cap < 2**60:
+            candidates.append(max(cap - used, 0))
+    candidates = [c for c in candidates if c is not None]
+    if candidates:
+        return min(candidates)
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return int(psutil.virtual_memory().available)
+
+
+def format_bytes(n_bytes):
+    """``n_bytes`` as a short human-readable string (``"1.5 GiB"``)."""
+    value = float(n_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover
+
+
+def _refuse(what, need, available, spec):
+    """The :class:`MemoryError` raised instead of running out of memory."""
+    shape = "x".join(map(str, spec.blocks[0].in_shape)) if spec.blocks else "?"
+    engines = "/".join(sorted({b.engine for b in spec.blocks}))
+    return MemoryError(
+        f"Not enough memory to {what} of shape {shape} (height x width x "
+        f"channels): it needs about {format_bytes(need)} with the {engines} "
+        f"correlation engine but only {format_bytes(available)} is available. "
+        "Use smaller images, a smaller kernel_size, a larger stride, "
+        "algorithm='scipy' (no im2col patch matrix) or a smaller batch_size."
+    )
+
+
+def predict_chunk_rows(spec, itemsize, max_rows):
+    """Rows per prediction chunk: as many as fit in ``working_memory``.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    itemsize : int
+    max_rows : int
+        Upper bound on the chunk.
+
+    Returns
+    -------
+    rows : int
+        Between 1 and ``max_rows``.
+
+    Raises
+    ------
+    MemoryError
+        When a single image needs more memory than is available.
+    """
+    per_image = max(bytes_per_image(spec, itemsize, training=False), 1)
+    available = available_memory()
+    if available is not None and per_image > available:
+        raise _refuse("predict one image", per_image, available, spec)
+    budget = get_config()["working_memory"] * _MIB
+    return int(min(max(budget // per_image, 1), max_rows))
+
+
+def check_training_memory(spec, n_rows, itemsize):
+    """Raise :class:`MemoryError` if a training batch of ``n_rows`` cannot fit.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    n_rows : int
+        Rows back-propagated at once.
+    itemsize : int
+    """
+    # plus the gradient and two optimizer moments, each as large as the weights
+    n_params = sum(math.prod(shape) for shape in param_shapes(spec))
+    need = (n_rows * bytes_per_image(spec, itemsize, training=True)) + (
+        3 * n_params * itemsize
+    )
+    available = available_memory()
+    if available is not None and need > available:
+        raise _refuse(f"train on batches of {n_rows} image(s)", need, available, spec)
+
+
+def training_rows(estimator, n_samples, full_batch_chunk):
+    """Rows one training step back-propagates at once.
+
+    Parameters
+    ----------
+    estimator : CNNClassifier
+    n_samples : int
+    full_batch_chunk : int
+        Chunk of the full batch that L-BFGS evaluates at once.
+
+    Returns
+    -------
+    rows : int
+    """
+    if estimator.solver == "lbfgs":
+        return min(full_batch_chunk, n_samples)
+    if estimator.batch_size == "auto":
+        return min(200, n_samples)
+    return min(estimator.batch_size, n_samples)

@@ -1,0 +1,14 @@
+"""Look inside a fitted network: every intermediate array, and pictures of them.
+
+:func:`feature_maps` returns each stage of the network for some images as
+arrays. The Display classes draw them with matplotlib (the ``plot`` extra,
+``pip install sklearn-xcnn[plot]``), in scikit-learn's style: build one with
+``from_estimator``, or from computed arrays and call ``plot``.
+"""
+
+from ._feature_maps import feature_maps
+from ._plot.feature_maps import FeatureMapDisplay
+from ._plot.filters import FilterDisplay
+from ._plot.loss_curve import LossCurveDisplay
+
+__all__ = ["FeatureMapDisplay", "FilterDisplay", "LossCurveDisplay", "feature_maps"]

@@ -1,0 +1,1 @@
+"""Display objects drawing the inside of a fitted network (needs matplotlib)."""

@@ -1,0 +1,56 @@
+"""Fixtures of the inspection tests: pyplot and small fitted networks."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn.datasets import make_x_or_not_x
+
+
+@pytest.fixture
+def pyplot():
+    """matplotlib.pyplot on the Agg backend; closes every figure afterwards."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def fit_quietly(estimator, X, y):
+    """Fit, ignoring the convergence warnings of deliberately short fits."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def x_data():
+    """200 X-or-not-X images (flat rows of 25 pixels) with "X"/"not X" labels."""
+    X, y = make_x_or_not_x(n_samples=200, random_state=0)
+    return X, np.where(y == 1, "X", "not X")
+
+
+@pytest.fixture(scope="session")
+def x_clf(x_data):
+    """The walk-through network: 4 3x3 filters, max pooling, 3 hidden units."""
+    clf = CNNClassifier(n_filters=4, hidden_units=3, solver="lbfgs", random_state=1)
+    return fit_quietly(clf, *x_data)
+
+
+@pytest.fixture(scope="session")
+def early_stopping_clf(x_data):
+    """A short Adam fit with early stopping, so it records validation curves."""
+    clf = CNNClassifier(
+        n_filters=2,
+        hidden_units=4,
+        early_stopping=True,
+        learning_rate_init=0.01,
+        max_iter=12,
+        random_state=0,
+    )
+    return fit_quietly(clf, *x_data)

@@ -1,0 +1,60 @@
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.exceptions import NotFittedError
+
+from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn.inspection import LossCurveDisplay
+
+
+@pytest.mark.parametrize("constructor_name", ["from_estimator", "init"])
+def test_loss_curve_with_validation(pyplot, early_stopping_clf, constructor_name):
+    clf = early_stopping_clf
+    if constructor_name == "from_estimator":
+        display = LossCurveDisplay.from_estimator(clf)
+    else:
+        display = LossCurveDisplay(
+            clf.loss_curve_,
+            validation_loss_curve=clf.validation_loss_curve_,
+            validation_scores=clf.validation_scores_,
+        ).plot()
+    n = len(clf.loss_curve_)
+    for key, values in [
+        ("loss", clf.loss_curve_),
+        ("validation_loss", clf.validation_loss_curve_),
+        ("validation_score", clf.validation_scores_),
+    ]:
+        x, y = display.lines_[key].get_data()
+        assert_allclose(x, np.arange(1, n + 1))
+        assert_allclose(y, values)
+    assert display.lines_["validation_score"].axes is display.score_ax_
+    assert display.best_epoch_ == int(np.argmax(clf.validation_scores_)) + 1
+    assert display.ax_.get_xlabel() == "epoch"
+    assert display.ax_.get_ylabel() == "log loss"
+    assert display.figure_ is display.ax_.figure
+    labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert labels == ["training loss", "validation loss", "validation accuracy"]
+
+
+def test_loss_curve_lbfgs(pyplot, x_clf):
+    _, ax = pyplot.subplots()
+    display = LossCurveDisplay.from_estimator(x_clf, ax=ax, log_scale=True)
+    assert display.ax_ is ax
+    assert list(display.lines_) == ["loss"]
+    assert display.score_ax_ is None and display.best_epoch_ is None
+    assert ax.get_xlabel() == "iteration"
+    assert ax.get_yscale() == "log"
+
+
+def test_not_fitted(pyplot):
+    with pytest.raises(NotFittedError):
+        LossCurveDisplay.from_estimator(CNNClassifier())
+
+
+def test_clear_error_without_matplotlib(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="LossCurveDisplay.plot requires matplotlib"):
+        LossCurveDisplay([1.0, 0.5]).plot()

@@ -1,0 +1,510 @@
+"""The bad-input catalogue of ``docs/bad_input.rst``, one test per case.
+
+Every bad input gets an error naming the problem, raised before any state
+changes: a fit that fails on a fitted model leaves it predicting exactly as
+before, and refitting it on good data gives the same model again.
+"""
+
+import copy
+import tracemalloc
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
+
+from sklearn_xcnn import CNNClassifier, DivergenceError, _memory
+from sklearn_xcnn._core._network import build_spec, forward, init_params, loss_and_grad
+
+# scikit-learn casts NaN labels to int while looking for the label type, and
+# diverging fits overflow before they raise
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:invalid value encountered in cast"),
+    pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
+]
+
+N, SIDE = 30, 4
+
+
+def _X():
+    return np.random.RandomState(0).uniform(size=(N, SIDE * SIDE))
+
+
+def _y():
+    return np.arange(N) % 2
+
+
+def _with(value, where=(0, 0), X=None):
+    X = _X() if X is None else X
+    X[where] = value
+    return X
+
+
+class Case(NamedTuple):
+    """A bad input: what to fit, what is raised and what the message says."""
+
+    X: object
+    y: object
+    exception: type
+    match: str
+    params: dict = {}
+    fit_params: dict = {}
+
+
+def _huge():
+    # two 2000x2000 images (32 MB); a 1000x1000 im2col patch matrix needs TBs
+    X = np.zeros((2, 2000 * 2000), dtype=np.float32)
+    return X, np.array([0, 1])
+
+
+FIT_CASES = {
+    "nan_in_X": Case(_with(np.nan), _y(), ValueError, "Input X contains NaN"),
+    "inf_in_X": Case(_with(np.inf), _y(), ValueError, "Input X contains infinity"),
+    "nan_in_y": Case(_X(), np.r_[np.nan, _y()[1:]], ValueError, "Input y contains NaN"),
+    "inf_in_y": Case(
+        _X(), np.r_[np.inf, _y()[1:]], ValueError, "Input y contains infinity"
+    ),
+    "empty_X": Case(
+        np.empty((0, 16)), np.empty(0), ValueError, r"Found array with 0 sample\(s\)"
+    ),
+    "no_features": Case(
+        np.empty((N, 0)), _y(), ValueError, r"Found array with 0 feature\(s\)"
+    ),
+    "X_1d": Case(
+        _X()[0],
+        _y()[:16],
+        ValueError,
+        "Expected 2D array, got 1D array instead: X must be 2-D",
+    ),
+    "X_scalar": Case(
+        np.float64(1.0), _y()[:1], ValueError, "Expected 2D array, got 0D array"
+    ),
+    "X_5d": Case(
+        _X().reshape(N, 2, 2, 2, 2), _y(), ValueError, "got a 5-D array of shape"
+    ),
+    "ragged_rows": Case(
+        [[0.0, 1.0, 2.0], [0.0, 1.0]],
+        [0, 1],
+        ValueError,
+        "could not be read as a rectangular array",
+    ),
+    "ragged_images": Case(
+        [[[0.0, 1.0], [2.0, 3.0]], [[0.0, 1.0], [2.0]]],
+        [0, 1],
+        ValueError,
+        "could not be read as a rectangular array",
+    ),
+    "strings_in_X": Case(
+        np.array([["a"] * 16] * N),
+        _y(),
+        ValueError,
+        "X holds values that are not numbers",
+    ),
+    "strings_in_object_X": Case(
+        _with("pixel", X=_X().astype(object)),
+        _y(),
+        ValueError,
+        "X holds values that are not numbers",
+    ),
+    "objects_in_X": Case(
+        _with({"a": 1}, X=_X().astype(object)),
+        _y(),
+        TypeError,
+        "argument must be a string or a real number",
+    ),
+    "complex_X": Case(
+        _X() + 1j, _y(), ValueError, "Complex data not supported: X has dtype complex"
+    ),
+    "sparse_X": Case(
+        sp.csr_matrix(_X()), _y(), TypeError, "Sparse data was passed for X"
+    ),
+    "image_shape_wrong_size": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"image_shape=\(3, 3\) describes 9 values per image but X has 16 features",
+        {"image_shape": (3, 3)},
+    ),
+    "image_shape_wrong_length": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"image_shape must be \(height, width\) or \(height, width, channels\)",
+        {"image_shape": (4, 2, 2, 1)},
+    ),
+    "image_shape_zero": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "image_shape must be a positive int",
+        {"image_shape": (0, 16)},
+    ),
+    "image_shape_negative": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "image_shape must be a positive int",
+        {"image_shape": (-4, -4)},
+    ),
+    "image_shape_disagrees_with_images": Case(
+        _X().reshape(N, 4, 4),
+        _y(),
+        ValueError,
+        "drop image_shape or make them agree",
+        {"image_shape": (2, 8)},
+    ),
+    "n_filters_zero": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"'n_filters' parameter of CNNClassifier must be an int in the range \[1",
+        {"n_filters": 0},
+    ),
+    "n_filters_zero_in_tuple": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"n_filters must be a positive int or a sequence of .* got \(4, 0\)",
+        {"n_filters": (4, 0)},
+    ),
+    "kernel_size_negative": Case(
+        _X(), _y(), ValueError, "'kernel_size' parameter", {"kernel_size": -1}
+    ),
+    "kernel_size_float": Case(
+        _X(), _y(), ValueError, "'kernel_size' parameter", {"kernel_size": 2.5}
+    ),
+    "kernel_size_three_values": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"kernel_size must be an int or a \(rows, cols\) pair",
+        {"kernel_size": (3, 3, 3)},
+    ),
+    "stride_zero": Case(_X(), _y(), ValueError, "'stride' parameter", {"stride": 0}),
+    "pool_size_zero": Case(
+        _X(), _y(), ValueError, "'pool_size' parameter", {"pool_size": 0}
+    ),
+    "hidden_units_negative": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "hidden_units must be a positive int",
+        {"hidden_units": (8, -1)},
+    ),
+    "batch_size_zero": Case(
+        _X(), _y(), ValueError, "'batch_size' parameter", {"batch_size": 0}
+    ),
+    "learning_rate_init_zero": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "'learning_rate_init' parameter",
+        {"learning_rate_init": 0.0},
+    ),
+    "pooling_unknown": Case(
+        _X(), _y(), ValueError, "'pooling' parameter", {"pooling": "median"}
+    ),
+    "continuous_y": Case(
+        _X(), np.linspace(0, 1, N), ValueError, "Unknown label type: continuous"
+    ),
+    "one_class": Case(
+        _X(), np.zeros(N), ValueError, "the data contains only one class: 0.0"
+    ),
+    "y_wrong_length": Case(
+        _X(), _y()[:-1], ValueError, "X has 30 samples but y has 29"
+    ),
+    "y_missing": Case(_X(), None, ValueError, "requires y to be passed"),
+    "y_3d": Case(
+        _X(), _y().reshape(N, 1, 1), ValueError, "y must be 1-D .* got a 3-D array"
+    ),
+    "sample_weight_negative": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "Negative values in data passed to `sample_weight`",
+        fit_params={"sample_weight": -np.ones(N)},
+    ),
+    "sample_weight_zero": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "Sample weights must contain at least one non-zero number",
+        fit_params={"sample_weight": np.zeros(N)},
+    ),
+    "sample_weight_wrong_length": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"sample_weight.shape == \(29,\), expected \(30,\)",
+        fit_params={"sample_weight": np.ones(N - 1)},
+    ),
+    "sample_weight_nan": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "Input sample_weight contains NaN",
+        fit_params={"sample_weight": np.r_[np.nan, np.ones(N - 1)]},
+    ),
+    "class_weight_multilabel": Case(
+        _X(),
+        np.c_[_y(), 1 - _y()],
+        ValueError,
+        "class_weight is not supported for multilabel y",
+        {"class_weight": "balanced"},
+    ),
+    "early_stopping_too_few_samples": Case(
+        _X()[:3],
+        _y()[:3],
+        ValueError,
+        "early_stopping could not hold out a validation set",
+        {"early_stopping": True},
+    ),
+    "learning_rate_diverges": Case(
+        _X(),
+        _y(),
+        DivergenceError,
+        "Training diverged.*Try a smaller learning_rate_init",
+        {"solver": "sgd", "learning_rate_init": 1e6, "max_iter": 30},
+    ),
+    "im2col_exhausts_memory": Case(
+        *_huge(),
+        MemoryError,
+        "Not enough memory to train on batches of 2 image",
+        {"kernel_size": 1000, "algorithm": "im2col"},
+    ),
+}
+
+
+def _estimator(**params):
+    defaults = {"n_filters": 2, "hidden_units": 4, "max_iter": 3, "random_state": 0}
+    return CNNClassifier(**{**defaults, **params})
+
+
+def _fit_quietly(clf, X, y, **fit_params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(X, y, **fit_params)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return _fit_quietly(_estimator(), _X(), _y())
+
+
+@pytest.mark.parametrize("case", FIT_CASES.values(), ids=FIT_CASES.keys())
+def test_fit_rejects_bad_input(case):
+    clf = _estimator(**case.params)
+    with pytest.raises(case.exception, match=case.match):
+        _fit_quietly(clf, case.X, case.y, **case.fit_params)
+    assert not hasattr(clf, "coefs_")  # nothing half-fitted is left behind
+
+
+def _fitted_state(clf):
+    X = _X()
+    return clf.predict_proba(X), clf.n_iter_, list(clf.loss_curve_), clf.t_
+
+
+def _assert_same_state(a, b):
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1:] == b[1:]
+
+
+@pytest.mark.parametrize("case", FIT_CASES.values(), ids=FIT_CASES.keys())
+def test_failed_fit_leaves_a_fitted_model_intact(case, fitted):
+    clf = copy.deepcopy(fitted)
+    before = _fitted_state(clf)
+    good_params = clf.get_params()
+    clf.set_params(**case.params)
+    with pytest.raises(case.exception, match=case.match):
+        _fit_quietly(clf, case.X, case.y, **case.fit_params)
+    _assert_same_state(_fitted_state(clf), before)
+    # and it is still usable: refitting on good data gives the same model
+    _fit_quietly(clf.set_params(**good_params), _X(), _y())
+    _assert_same_state(_fitted_state(clf), before)
+
+
+def test_failed_warm_start_fit_restores_loss_curve_and_optimizer():
+    clf = _fit_quietly(
+        _estimator(solver="sgd", learning_rate_init=0.01, max_iter=5), _X(), _y()
+    )
+    before = _fitted_state(clf)
+    velocity = clf._optimizer.velocity.copy()
+    clf.set_params(warm_start=True, learning_rate_init=1e6, max_iter=50)
+    with pytest.raises(DivergenceError):
+        _fit_quietly(clf, _X(), _y())
+    _assert_same_state(_fitted_state(clf), before)
+    np.testing.assert_array_equal(clf._optimizer.velocity, velocity)
+
+
+def test_failed_fit_keeps_the_users_random_state_object():
+    rs = np.random.RandomState(0)
+    clf = _estimator(random_state=rs)
+    with pytest.raises(ValueError):
+        clf.fit(_X(), np.zeros(N))
+    assert clf.random_state is rs
+
+
+# ------------------------------------------------------------ partial_fit
+def test_partial_fit_needs_classes_first():
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        _estimator().partial_fit(_X(), _y())
+
+
+def test_partial_fit_rejects_unseen_labels(fitted):
+    clf = copy.deepcopy(fitted)
+    before = _fitted_state(clf)
+    with pytest.raises(ValueError, match=r"y contains labels not seen .*\[2\]"):
+        clf.partial_fit(_X(), np.arange(N) % 3)
+    _assert_same_state(_fitted_state(clf), before)
+
+
+# ------------------------------------------------------------- prediction
+PREDICT_CASES = {
+    "n_features_mismatch": (
+        np.ones((3, 9)),
+        ValueError,
+        "X has 9 features, but CNNClassifier is expecting 16 features as input",
+    ),
+    "image_shape_mismatch": (
+        np.ones((3, 2, 8)),
+        ValueError,
+        r"X holds images of shape \(2, 8, 1\) .* fitted on images of shape \(4, 4, 1\)",
+    ),
+    "nan_in_X": (_with(np.nan), ValueError, "Input X contains NaN"),
+    "X_1d": (_X()[0], ValueError, "Reshape your data"),
+    "empty_X": (np.empty((0, 16)), ValueError, r"Found array with 0 sample\(s\)"),
+    "sparse_X": (sp.csr_matrix(_X()), TypeError, "Sparse data was passed for X"),
+    "complex_X": (_X() + 1j, ValueError, "Complex data not supported"),
+    "outputs_overflow": (
+        np.full((2, 16), np.finfo(np.float64).max),
+        ValueError,
+        "The network's outputs overflowed to inf or NaN for 2 of 2 sample",
+    ),
+}
+
+
+def test_predict_rejects_other_feature_names():
+    pd = pytest.importorskip("pandas")
+    columns = [f"pixel_{i}" for i in range(16)]
+    clf = _fit_quietly(_estimator(), pd.DataFrame(_X(), columns=columns), _y())
+    renamed = pd.DataFrame(_X(), columns=[c.upper() for c in columns])
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(renamed)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        np.testing.assert_array_equal(clf.predict(_X()), clf.predict(renamed.values))
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
+@pytest.mark.parametrize(
+    "X, exception, match", PREDICT_CASES.values(), ids=PREDICT_CASES.keys()
+)
+def test_predict_rejects_bad_input(fitted, method, X, exception, match):
+    before = _fitted_state(fitted)
+    with pytest.raises(exception, match=match):
+        getattr(fitted, method)(X)
+    _assert_same_state(_fitted_state(fitted), before)
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        _estimator().predict(_X())
+
+
+def test_predict_refuses_an_image_that_cannot_fit_in_memory(fitted, monkeypatch):
+    monkeypatch.setattr(_memory, "available_memory", lambda: 10)
+    with pytest.raises(MemoryError, match="Not enough memory to predict one image"):
+        fitted.predict(_X())
+
+
+def test_predict_chunks_rows_to_working_memory(fitted):
+    import sklearn
+
+    from sklearn_xcnn._training import PREDICT_CHUNK
+
+    X = np.random.RandomState(1).uniform(size=(PREDICT_CHUNK + 5, 16))
+    expected = fitted.predict_proba(X)
+    spec = fitted._network_spec(fitted=True)
+    per_image = _memory.bytes_per_image(spec, 8, training=False)
+    assert _memory.predict_chunk_rows(spec, 8, PREDICT_CHUNK) == PREDICT_CHUNK
+    with sklearn.config_context(working_memory=3 * per_image / 2**20):
+        assert _memory.predict_chunk_rows(spec, 8, PREDICT_CHUNK) == 3
+        np.testing.assert_allclose(fitted.predict_proba(X), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize(
+    "shape, kernel, pooling, algorithm",
+    [
+        ((48, 48, 3), 5, "max", "im2col"),
+        ((64, 64, 1), 3, None, "im2col"),
+        ((100, 100, 1), 15, "max", "scipy"),
+    ],
+)
+def test_memory_estimate_is_close_to_the_measured_peak(
+    shape, kernel, pooling, algorithm, training
+):
+    rng = np.random.RandomState(0)
+    units = (16,)
+    spec = build_spec(
+        shape, (8, 4), kernel, 1, 2, pooling, units, "relu", 3, "softmax", algorithm
+    )
+    params = init_params(spec, rng, np.float64)
+    n = 10
+    X, Y = rng.standard_normal((n, *shape)), np.eye(3)[np.arange(n) % 3]
+    tracemalloc.start()
+    try:
+        if training:
+            loss_and_grad(params, X, Y, spec, 0.0)
+        else:
+            forward(params, X, spec)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = n * _memory.bytes_per_image(spec, 8, training)
+    assert peak / 2.5 <= estimate <= 4 * peak
+
+
+# ---------------------------------------------- accepted, with documented handling
+def test_kernel_and_pool_larger_than_the_image_are_clipped():
+    clf = _fit_quietly(_estimator(kernel_size=10, pool_size=7), _X(), _y())
+    assert clf.filters_[0].shape == (2, 1, SIDE, SIDE)  # clipped to 4x4
+    assert clf.coefs_[0].shape == (2 * 1 * 1, 4)  # a 1x1 map per filter
+    assert np.all(np.isfinite(clf.predict_proba(_X())))
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        _X() > 0.5,
+        (_X() * 255).astype(np.uint8),
+        _X().astype(np.float16),
+        _X().astype(object),
+        _X().astype(str),
+    ],
+    ids=["bool", "uint8", "float16", "object_numbers", "numeric_strings"],
+)
+def test_numeric_inputs_of_other_dtypes_are_converted_to_float64(X):
+    clf = _fit_quietly(_estimator(), X, _y())
+    expected = _fit_quietly(_estimator(), np.asarray(X, dtype=np.float64), _y())
+    np.testing.assert_array_equal(clf.predict_proba(X), expected.predict_proba(X))
+    assert clf.coefs_[0].dtype == np.float64
+
+
+def test_column_vector_y_warns_and_is_raveled():
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        clf = _fit_quietly(_estimator(), _X(), _y()[:, None])
+    assert clf.predict(_X()).shape == (N,)
+
+
+def test_no_blocks_or_no_hidden_layer_are_allowed():
+    clf = _fit_quietly(_estimator(n_filters=(), hidden_units=()), _X(), _y())
+    assert clf.filters_ == [] and len(clf.coefs_) == 1
+
+
+def test_set_params_after_fit_does_not_change_predictions(fitted):
+    clf = copy.deepcopy(fitted)
+    before = clf.predict_proba(_X())
+    clf.set_params(pooling="mean", activation="tanh", kernel_size=2, n_filters=0)
+    np.testing.assert_array_equal(clf.predict_proba(_X()), before)

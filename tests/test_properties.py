@@ -1,0 +1,261 @@
+"""Property-based tests over random architectures (hypothesis).
+
+Every test draws an architecture (image of 1-12 x 1-12 pixels and 1-3
+channels, 1-3 blocks, kernels 1-5, strides 1-3, pooling windows 1-3 of each
+kind or none, 0-2 hidden layers, binary, multi-class or multilabel targets)
+and checks a property that must hold for all of them. The examples are
+derandomized so that every run, in CI too, draws the same ones.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn._core._conv import correlate_forward
+from sklearn_xcnn._core._network import (
+    build_spec,
+    forward,
+    init_params,
+    loss_and_grad,
+    param_shapes,
+)
+from sklearn_xcnn._core._pool import pool_forward
+
+# derandomized: CI draws the same examples on every run; ~15 s in all on 2 cores
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+N_OUTPUTS = {"binary": 1, "multiclass": 3, "multilabel": 2}
+
+
+def _sizes(low, high):
+    """An int or a (rows, cols) pair of ints in ``[low, high]``."""
+    one = st.integers(low, high)
+    return st.one_of(one, st.tuples(one, one))
+
+
+@st.composite
+def architectures(draw):
+    """Keyword arguments of a random network and its problem."""
+    n_blocks = draw(st.integers(1, 3))
+    return {
+        "image_shape": (
+            draw(st.integers(1, 12)),
+            draw(st.integers(1, 12)),
+            draw(st.integers(1, 3)),
+        ),
+        "n_filters": tuple(draw(st.integers(1, 3)) for _ in range(n_blocks)),
+        "kernel_size": draw(_sizes(1, 5)),
+        "stride": draw(_sizes(1, 3)),
+        "pool_size": draw(_sizes(1, 3)),
+        "pooling": draw(st.sampled_from([None, "max", "mean", "sum"])),
+        "hidden_units": tuple(draw(st.lists(st.integers(1, 4), max_size=2))),
+        "activation": draw(st.sampled_from(["relu", "tanh", "logistic", "identity"])),
+        "target": draw(st.sampled_from(["binary", "multiclass", "multilabel"])),
+    }
+
+
+def _pair(value):
+    return (value, value) if np.ndim(value) == 0 else tuple(value)
+
+
+def expected_shapes(arch):
+    """``[(conv_rows, conv_cols), (out_rows, out_cols, F)]`` per block.
+
+    The documented formulas: a kernel is clipped to the map, giving
+    ``(H - k) // s + 1`` rows; a pooling window is clipped to the feature map,
+    giving ``ceil(rows / p)`` rows.
+    """
+    H, W, _ = arch["image_shape"]
+    shapes = []
+    for n_f in arch["n_filters"]:
+        conv = []
+        for size, k, s in zip(
+            (H, W), _pair(arch["kernel_size"]), _pair(arch["stride"])
+        ):
+            conv.append((size - min(k, size)) // s + 1)
+        out = list(conv)
+        if arch["pooling"] is not None:
+            out = [
+                math.ceil(c / min(p, c)) for c, p in zip(conv, _pair(arch["pool_size"]))
+            ]
+        shapes.append((tuple(conv), (*out, n_f)))
+        H, W = out
+    return shapes
+
+
+def make_spec(arch, algorithm="auto"):
+    n_out = N_OUTPUTS[arch["target"]]
+    return build_spec(
+        arch["image_shape"],
+        arch["n_filters"],
+        arch["kernel_size"],
+        arch["stride"],
+        arch["pool_size"],
+        arch["pooling"],
+        arch["hidden_units"],
+        arch["activation"],
+        n_out,
+        "softmax" if arch["target"] == "multiclass" else "logistic",
+        algorithm,
+    )
+
+
+def make_targets(target, n, rng):
+    """Labels ``y`` for the estimator and indicator targets ``Y`` for the core."""
+    if target == "binary":
+        y = np.arange(n) % 2
+        return y, y[:, None].astype(float)
+    if target == "multiclass":
+        y = np.arange(n) % 3
+        return y, np.eye(3)[y]
+    y = rng.randint(0, 2, size=(n, 2))
+    y[:2] = [[0, 1], [1, 0]]  # each label both present and absent
+    return y, y.astype(float)
+
+
+@settings(PROPERTY, max_examples=150)
+@given(arch=architectures(), seed=st.integers(0, 2**16))
+def test_shapes_follow_the_documented_formulas(arch, seed):
+    rng = np.random.RandomState(seed)
+    spec = make_spec(arch)
+    expected = expected_shapes(arch)
+    assert [(b.conv_shape, b.out_shape) for b in spec.blocks] == expected
+
+    shapes = param_shapes(spec)
+    channels = [arch["image_shape"][2], *arch["n_filters"][:-1]]
+    for b, (n_f, c) in enumerate(zip(arch["n_filters"], channels)):
+        H, W = spec.blocks[b].in_shape[:2]
+        kernel = tuple(min(k, s) for k, s in zip(_pair(arch["kernel_size"]), (H, W)))
+        assert shapes[2 * b] == (n_f, c, *kernel)
+    assert shapes[2 * len(arch["n_filters"])][0] == math.prod(expected[-1][1])
+
+    # the arrays the core computes have those shapes too
+    params = init_params(spec, rng, np.float64)
+    x = rng.standard_normal((2, *arch["image_shape"]))
+    for b, block in enumerate(spec.blocks):
+        z, _ = correlate_forward(x, params[2 * b], block.stride, "im2col")
+        assert z.shape == (2, *expected[b][0], block.n_filters)
+        x = z if block.pool is None else pool_forward(z, block.pool, arch["pooling"])[0]
+        assert x.shape == (2, *expected[b][1])
+    logits, _ = forward(params, rng.standard_normal((2, *arch["image_shape"])), spec)
+    assert logits.shape == (2, N_OUTPUTS[arch["target"]])
+
+
+def _directional_check(params, grads, loss, rng, eps=1e-6):
+    """Compare every gradient with central differences of ``loss``.
+
+    For each parameter array: along a random direction (which involves every
+    entry) and along one random coordinate.
+    """
+    for i, (p, g) in enumerate(zip(params, grads)):
+        direction = rng.standard_normal(p.shape)
+        coordinate = np.zeros(p.shape)
+        coordinate.flat[rng.randint(p.size)] = 1.0
+        for v in (direction, coordinate):
+            p += eps * v
+            up = loss()
+            p -= 2 * eps * v
+            down = loss()
+            p += eps * v
+            numeric = (up - down) / (2 * eps)
+            analytic = float(np.sum(g * v))
+            assert numeric == pytest.approx(analytic, rel=1e-5, abs=1e-8), f"param {i}"
+
+
+@settings(PROPERTY, max_examples=120)
+@given(
+    arch=architectures(),
+    seed=st.integers(0, 2**16),
+    weighted=st.booleans(),
+    alpha=st.sampled_from([0.0, 0.5]),
+    algorithm=st.sampled_from(["im2col", "scipy"]),
+)
+def test_gradients_match_finite_differences(arch, seed, weighted, alpha, algorithm):
+    rng = np.random.RandomState(seed)
+    spec = make_spec(arch, algorithm)
+    params = init_params(spec, rng, np.float64)
+    X = rng.standard_normal((3, *arch["image_shape"]))
+    _, Y = make_targets(arch["target"], 3, rng)
+    sw = rng.uniform(0.5, 2.0, size=3) if weighted else None
+
+    def loss():
+        return loss_and_grad(params, X, Y, spec, alpha, sw)[0]
+
+    value, grads = loss_and_grad(params, X, Y, spec, alpha, sw)
+    assert np.isfinite(value)
+    assert [g.shape for g in grads] == [p.shape for p in params]
+    _directional_check(params, grads, loss, rng)
+
+
+@PROPERTY
+@given(arch=architectures(), seed=st.integers(0, 2**16))
+def test_correlation_engines_agree(arch, seed):
+    rng = np.random.RandomState(seed)
+    spec_im2col, spec_scipy = make_spec(arch, "im2col"), make_spec(arch, "scipy")
+    params = init_params(spec_im2col, rng, np.float64)
+    X = rng.standard_normal((3, *arch["image_shape"]))
+    _, Y = make_targets(arch["target"], 3, rng)
+    loss_a, grads_a = loss_and_grad(params, X, Y, spec_im2col, 0.1)
+    loss_b, grads_b = loss_and_grad(params, X, Y, spec_scipy, 0.1)
+    assert loss_a == pytest.approx(loss_b, rel=1e-10)
+    for a, b in zip(grads_a, grads_b):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-12)
+
+
+def _fit(arch, seed, n=8):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(size=(n, math.prod(arch["image_shape"])))
+    y, _ = make_targets(arch["target"], n, rng)
+    params = {k: v for k, v in arch.items() if k != "target"}
+    clf = CNNClassifier(
+        **params, max_iter=2, learning_rate_init=0.05, random_state=seed
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    return clf, X, rng
+
+
+@PROPERTY
+@given(arch=architectures(), seed=st.integers(0, 2**16))
+def test_fitted_estimator_properties(arch, seed):
+    clf, X, rng = _fit(arch, seed)
+    expected = expected_shapes(arch)
+    assert clf.coefs_[0].shape[0] == math.prod(expected[-1][1])
+    assert [f.shape[0] for f in clf.filters_] == list(arch["n_filters"])
+
+    proba = clf.predict_proba(X)
+    scores = clf.decision_function(X)
+    assert np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
+    if arch["target"] == "multilabel":
+        np.testing.assert_allclose(proba, expit(scores), rtol=1e-12)
+    else:
+        assert proba.shape == (len(X), len(clf.classes_))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    if arch["target"] == "binary":
+        np.testing.assert_allclose(proba[:, 1], expit(scores), rtol=1e-12)
+
+    # a batch gives what its rows give one at a time
+    rows = np.vstack([clf.predict_proba(X[i : i + 1]) for i in range(len(X))])
+    np.testing.assert_allclose(rows, proba, rtol=1e-10, atol=1e-14)
+    labels = [clf.predict(X[i : i + 1])[0] for i in range(len(X))]
+    np.testing.assert_array_equal(np.asarray(labels), clf.predict(X))
+
+    # and the other correlation engine gives the same probabilities
+    other = "scipy" if clf.algorithm != "scipy" else "im2col"
+    np.testing.assert_allclose(
+        clf.set_params(algorithm=other).predict_proba(X), proba, rtol=1e-9, atol=1e-14
+    )
