@@ -47,14 +47,6 @@ class SGDOptimizer:
         nesterovs_momentum=True,
         power_t=0.5,
     ):
-        # the hyperparameters, to tell whether a later fit may continue
-        self.settings = dict(
-            learning_rate_init=learning_rate_init,
-            learning_rate=learning_rate,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            power_t=power_t,
-        )
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.schedule = learning_rate
@@ -62,6 +54,17 @@ class SGDOptimizer:
         self.nesterovs_momentum = nesterovs_momentum
         self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
+
+    @property
+    def settings(self):
+        """The hyperparameters, to tell whether a later fit may continue."""
+        return dict(
+            learning_rate_init=self.learning_rate_init,
+            learning_rate=self.schedule,
+            momentum=self.momentum,
+            nesterovs_momentum=self.nesterovs_momentum,
+            power_t=self.power_t,
+        )
 
     def update_params(self, params, grads):
         """Take one step on ``params`` (flat, updated in place)."""
@@ -136,12 +139,6 @@ class AdamOptimizer:
         beta_2=0.999,
         epsilon=1e-8,
     ):
-        self.settings = dict(
-            learning_rate_init=learning_rate_init,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-        )
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.beta_1 = beta_1
@@ -151,6 +148,16 @@ class AdamOptimizer:
         self.m = np.zeros(n_params, dtype=dtype)
         self.v = np.zeros(n_params, dtype=dtype)
         self._buffer = np.empty(n_params, dtype=dtype)
+
+    @property
+    def settings(self):
+        """The hyperparameters, to tell whether a later fit may continue."""
+        return dict(
+            learning_rate_init=self.learning_rate_init,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+        )
 
     def update_params(self, params, grads):
         """Take one step on ``params`` (flat, updated in place)."""

@@ -17,6 +17,7 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from ._core._loss import log_loss_and_delta
 from ._core._network import add_l2_penalty, forward, loss_and_grad, pack, unpack
 from ._memory import predict_chunk_rows
 from ._parallel import (
@@ -287,8 +288,6 @@ class _Validation:
     def evaluate(self, flat, shapes, spec, predict_from_logits, executor):
         params = unpack(flat, shapes)
         logits = predict_logits(params, self.X, spec, executor, self.rows)
-        from ._core._loss import log_loss_and_delta
-
         loss, _ = log_loss_and_delta(
             logits, self.Y, self.sample_weight, spec.out_activation
         )
