@@ -1,14 +1,22 @@
-"""sklearn-xcnn: a convolutional neural network classifier for scikit-learn.
+"""sklearn-xcnn: convolutional neural networks for scikit-learn.
 
-``CNNClassifier`` is a NumPy/SciPy convolutional network that behaves like any
-scikit-learn classifier: it fits, predicts, cross-validates, grid-searches and
-pickles, and its learned filters and feature maps can be inspected.
+``CNNClassifier`` and ``CNNRegressor`` are NumPy/SciPy convolutional networks
+that behave like any scikit-learn estimator: they fit, predict,
+cross-validate, grid-search and pickle, and their learned filters and feature
+maps can be inspected.
 """
 
 from ._classifier import CNNClassifier
 from ._persistence import ModelVersionWarning
+from ._regressor import CNNRegressor
 from ._training import DivergenceError
 
 __version__ = "0.1.0"
 
-__all__ = ["CNNClassifier", "DivergenceError", "ModelVersionWarning", "__version__"]
+__all__ = [
+    "CNNClassifier",
+    "CNNRegressor",
+    "DivergenceError",
+    "ModelVersionWarning",
+    "__version__",
+]

@@ -1,14 +1,68 @@
 """Stochastic optimizers updating one flat parameter vector in place.
 
-Plain classes (not estimators): the estimator keeps one as ``_optimizer`` so
-that ``partial_fit`` and ``warm_start`` continue with the same moments and
-learning rate.
+Plain classes (not estimators): the fit loop's state keeps one (the
+estimator's ``_optimizer``) so that ``partial_fit`` and ``warm_start``
+continue with the same moments and learning rate. :data:`OPTIMIZERS` maps a
+``solver`` to its class, and each class names the estimator parameters it
+takes in ``hyperparameters``: both are written here only.
 """
 
 import numpy as np
 
 
-class SGDOptimizer:
+class BaseOptimizer:
+    """What every stochastic optimizer shares.
+
+    Subclasses set ``hyperparameters`` (the estimator parameters their
+    constructor takes after ``n_params`` and ``dtype``, stored under the same
+    names) and implement :meth:`update_params`; the schedule hooks default to
+    doing nothing.
+    """
+
+    hyperparameters = ("learning_rate_init",)
+
+    @classmethod
+    def from_estimator(cls, estimator, n_params, dtype):
+        """A fresh optimizer with ``estimator``'s hyperparameters."""
+        return cls(n_params, dtype, **cls.settings_of(estimator))
+
+    @classmethod
+    def settings_of(cls, estimator):
+        """The hyperparameters ``estimator`` asks of this optimizer."""
+        return {name: getattr(estimator, name) for name in cls.hyperparameters}
+
+    @property
+    def settings(self):
+        """The hyperparameters, to tell whether a later fit may continue."""
+        return {name: getattr(self, name) for name in self.hyperparameters}
+
+    def fits(self, estimator, n_params, dtype):
+        """Whether this optimizer can go on for ``estimator``'s next fit: the
+        same solver and hyperparameters, and a state of the right size."""
+        return (
+            type(self) is OPTIMIZERS.get(estimator.solver)
+            and self.settings == self.settings_of(estimator)
+            and self.state_shape == (n_params, np.dtype(dtype))
+        )
+
+    @property
+    def state_shape(self):
+        """``(size, dtype)`` of the flat state vectors."""
+        raise NotImplementedError
+
+    def update_params(self, params, grads):
+        """Take one step on ``params`` (flat, updated in place)."""
+        raise NotImplementedError
+
+    def iteration_ends(self, time_step):
+        """Called at the end of each epoch, after ``time_step`` samples."""
+
+    def trigger_stopping(self, verbose):
+        """Whether to stop now that training stopped improving."""
+        return True
+
+
+class SGDOptimizer(BaseOptimizer):
     """Stochastic gradient descent with momentum and learning-rate schedules.
 
     Parameters
@@ -37,6 +91,14 @@ class SGDOptimizer:
         The momentum term.
     """
 
+    hyperparameters = (
+        "learning_rate_init",
+        "learning_rate",
+        "momentum",
+        "nesterovs_momentum",
+        "power_t",
+    )
+
     def __init__(
         self,
         n_params,
@@ -58,13 +120,13 @@ class SGDOptimizer:
     @property
     def settings(self):
         """The hyperparameters, to tell whether a later fit may continue."""
-        return dict(
-            learning_rate_init=self.learning_rate_init,
-            learning_rate=self.schedule,
-            momentum=self.momentum,
-            nesterovs_momentum=self.nesterovs_momentum,
-            power_t=self.power_t,
-        )
+        # ``learning_rate`` holds the current rate: the schedule's name is kept
+        # as ``schedule``
+        return {**super().settings, "learning_rate": self.schedule}
+
+    @property
+    def state_shape(self):
+        return self.velocity.size, self.velocity.dtype
 
     def update_params(self, params, grads):
         """Take one step on ``params`` (flat, updated in place)."""
@@ -99,7 +161,7 @@ class SGDOptimizer:
         return False
 
 
-class AdamOptimizer:
+class AdamOptimizer(BaseOptimizer):
     """Adam (Kingma & Ba, 2015) on a flat parameter vector.
 
     Step ``t`` moves the parameters by
@@ -130,6 +192,8 @@ class AdamOptimizer:
         Running means of the gradient and of its square.
     """
 
+    hyperparameters = ("learning_rate_init", "beta_1", "beta_2", "epsilon")
+
     def __init__(
         self,
         n_params,
@@ -150,14 +214,8 @@ class AdamOptimizer:
         self._buffer = np.empty(n_params, dtype=dtype)
 
     @property
-    def settings(self):
-        """The hyperparameters, to tell whether a later fit may continue."""
-        return dict(
-            learning_rate_init=self.learning_rate_init,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
-        )
+    def state_shape(self):
+        return self.m.size, self.m.dtype
 
     def update_params(self, params, grads):
         """Take one step on ``params`` (flat, updated in place)."""
@@ -179,9 +237,5 @@ class AdamOptimizer:
         buf *= self.learning_rate
         params -= buf
 
-    def iteration_ends(self, time_step):
-        """Adam keeps its learning rate between epochs."""
 
-    def trigger_stopping(self, verbose):
-        """Adam stops as soon as training stops improving."""
-        return True
+OPTIMIZERS = {"sgd": SGDOptimizer, "adam": AdamOptimizer}

@@ -1,8 +1,12 @@
 """Fit loops: mini-batch epochs for SGD/Adam and full-batch L-BFGS.
 
-The estimator hands over the flat parameter vector and its hyperparameters;
-these functions update the vector in place and record the history on the
-estimator (``loss_curve_``, ``n_iter_``, ...). They never validate input.
+The estimator hands over the flat parameter vector, its hyperparameters (read,
+never written) and a :class:`TrainingState`, the one owner of everything a fit
+carries between epochs and calls: the optimizer, the history, the stopping
+counters and the best weights. The loops update the vector in place and record
+into the state; the estimator publishes the state's fitted attributes
+(``loss_curve_``, ``n_iter_``, ...) when a call ends. They never validate
+input.
 """
 
 import signal
@@ -11,13 +15,14 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from ._core._loss import log_loss_and_delta
+from ._core._loss import LOSSES
 from ._core._network import add_l2_penalty, forward, loss_and_grad, pack, unpack
 from ._memory import predict_chunk_rows
 from ._parallel import (
@@ -84,12 +89,12 @@ def interrupt_guard():
         signal.signal(signal.SIGINT, previous)
 
 
-def _warn_interrupted(n_iter):
+def _warn_interrupted(n_iter, stacklevel):
     warnings.warn(
         f"Training interrupted by the user (KeyboardInterrupt) after {n_iter} "
         "epoch(s); the model holds the weights reached so far and can be used.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
 
 
@@ -221,10 +226,128 @@ def full_batch_loss_and_grad(
     )
 
 
-def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
+class TrainingState:
+    """What a fit carries between epochs and between calls.
+
+    Created once by the estimator's first fit (or by a fit that starts
+    afresh), kept as its ``_training`` and handed to the fit loops, which are
+    the only writers. :meth:`fitted_attributes` is what the estimator
+    publishes.
+
+    Parameters
+    ----------
+    random_state : numpy.random.RandomState
+        Draws the shuffles and the validation split (and, before, the initial
+        weights).
+
+    Attributes
+    ----------
+    optimizer : BaseOptimizer or None
+        The stochastic optimizer, kept for ``partial_fit`` and ``warm_start``.
+    loss_curve : list of float
+        Training loss after each epoch, over every call.
+    validation_scores, validation_loss_curve : list of float or None
+        Held-out score and loss after each epoch, with early stopping.
+    best_loss, best_validation_score : float or None
+    loss : float or None
+        Loss of the last epoch.
+    n_iter : int
+        Epochs of the last ``fit`` (a ``partial_fit`` adds one).
+    t : int
+        Training samples seen by the stochastic solvers, over every call.
+    no_improvement_count : int
+        Consecutive epochs without an improvement of ``tol``.
+    best_params : ndarray or None
+        The flat parameters of the best validation score, while early
+        stopping runs.
+    """
+
+    def __init__(self, random_state):
+        self.random_state = random_state
+        self.optimizer = None
+        self.loss_curve = []
+        self.validation_scores = None
+        self.validation_loss_curve = None
+        self.best_validation_score = None
+        self.best_loss = np.inf
+        self.loss = None
+        self.n_iter = 0
+        self.t = 0
+        self.no_improvement_count = 0
+        self.best_params = None
+
+    def start_call(self, early_stopping, incremental):
+        """Make the records match a new call (an earlier call may have differed).
+
+        A ``fit`` counts its own epochs in ``n_iter`` and gets a fresh patience;
+        ``partial_fit`` calls go on counting.
+        """
+        if not incremental:
+            self.n_iter = 0
+            self.no_improvement_count = 0
+        if early_stopping and self.validation_scores is None:
+            self.validation_scores, self.validation_loss_curve = [], []
+            self.best_validation_score = -np.inf
+        if early_stopping:
+            self.best_loss = None
+        elif self.best_loss is None:
+            self.best_loss = np.inf
+
+    def record_epoch(self, loss, validation, tol, flat):
+        """Record one epoch: its loss and, with early stopping, the
+        ``(score, loss)`` of the held-out rows; track the best and the patience
+        counter as scikit-learn's MLP does."""
+        self.n_iter += 1
+        self.loss_curve.append(loss)
+        self.loss = loss
+        if validation is not None:
+            score, val_loss = validation
+            self.validation_scores.append(score)
+            self.validation_loss_curve.append(val_loss)
+            improved = score >= self.best_validation_score + tol
+            if score > self.best_validation_score:
+                self.best_validation_score = score
+                self.best_params = flat.copy()
+        else:
+            improved = loss <= self.best_loss - tol
+            self.best_loss = min(self.best_loss, loss)
+        self.no_improvement_count = 0 if improved else self.no_improvement_count + 1
+
+    def fitted_attributes(self):
+        """The estimator's fitted attributes, by name."""
+        return {
+            "n_iter_": self.n_iter,
+            "t_": self.t,
+            "loss_": self.loss,
+            "best_loss_": self.best_loss,
+            "loss_curve_": list(self.loss_curve),
+            "validation_scores_": _copy_or_none(self.validation_scores),
+            "validation_loss_curve_": _copy_or_none(self.validation_loss_curve),
+            "best_validation_score_": self.best_validation_score,
+        }
+
+
+def _copy_or_none(values):
+    return None if values is None else list(values)
+
+
+class FitSettings(NamedTuple):
+    """What a fit loop needs from the estimator besides the data."""
+
+    params: dict  # the estimator's get_params(deep=False)
+    spec: object  # NetworkSpec
+    shapes: list  # parameter shapes
+    score: object  # (logits, Y, sample_weight) -> validation score
+    stratify: object  # (Y) -> labels to stratify the split by, or None
+    stacklevel: int  # of warnings, so that they point at the user's call
+
+
+def fit_lbfgs(state, settings, flat, X, Y, sample_weight):
     """Full-batch L-BFGS-B through :func:`scipy.optimize.minimize`."""
+    p, spec, shapes = settings.params, settings.spec, settings.shapes
     dtype = flat.dtype
-    progress = Progress(est.verbose, est.max_iter)
+    state.start_call(early_stopping=False, incremental=False)
+    progress = Progress(p["verbose"], p["max_iter"])
     losses = []
     start = time.perf_counter()
 
@@ -233,7 +356,7 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
         loss, grads = full_batch_loss_and_grad(
-            params, X, Y, spec, est.alpha, sample_weight, executor, threads
+            params, X, Y, spec, p["alpha"], sample_weight, executor, threads
         )
         return loss, pack(grads).astype(np.float64)
 
@@ -246,7 +369,7 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
         def callback(intermediate_result):
             losses.append(float(intermediate_result.fun))
             seconds = time.perf_counter() - start
-            progress.epoch(est.n_iter_ + len(losses), losses[-1], None, seconds)
+            progress.epoch(len(losses), losses[-1], None, seconds)
             if interrupted[0]:
                 raise StopIteration
 
@@ -256,71 +379,78 @@ def fit_lbfgs(est, flat, shapes, spec, X, Y, sample_weight):
             method="L-BFGS-B",
             jac=True,
             callback=callback,
-            options={"maxiter": est.max_iter, "maxfun": est.max_fun, "gtol": est.tol},
+            options={
+                "maxiter": p["max_iter"],
+                "maxfun": p["max_fun"],
+                "gtol": p["tol"],
+            },
         )
     progress.close()
     if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
         raise _divergence("during L-BFGS")
     flat[:] = result.x
-    # a warm-started fit continues the count and the curve
-    est.n_iter_ += len(losses)
-    est.loss_ = float(result.fun)
-    est.loss_curve_.extend(losses)
-    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
+    # a warm-started fit continues the curve; n_iter counts this call's
+    state.n_iter = len(losses)
+    state.loss = float(result.fun)
+    state.loss_curve.extend(losses)
+    state.best_loss = min(state.loss_curve, default=state.loss)
     if interrupted[0]:
-        _warn_interrupted(est.n_iter_)
+        _warn_interrupted(state.n_iter, settings.stacklevel + 1)
     elif result.status == 1:
         warnings.warn(
             "L-BFGS failed to converge: the limit of max_iter or max_fun was "
             f"reached ({result.message}). Increase max_iter/max_fun or scale X.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=settings.stacklevel,
         )
 
 
 class _Validation:
     """Held-out rows ``X[rows]`` for early stopping and their scoring."""
 
-    def __init__(self, X, rows, Y, y, sample_weight):
+    def __init__(self, X, rows, Y, sample_weight):
         self.X, self.rows = X, rows
-        self.Y, self.y, self.sample_weight = Y, y, sample_weight
+        self.Y, self.sample_weight = Y, sample_weight
 
-    def evaluate(self, flat, shapes, spec, predict_from_logits, executor):
-        params = unpack(flat, shapes)
+    def evaluate(self, flat, settings, executor):
+        """``(score, loss)`` of the parameters ``flat`` on the held-out rows."""
+        spec = settings.spec
+        params = unpack(flat, settings.shapes)
         logits = predict_logits(params, self.X, spec, executor, self.rows)
-        loss, _ = log_loss_and_delta(
+        loss, _ = LOSSES[spec.loss](
             logits, self.Y, self.sample_weight, spec.out_activation
         )
-        pred = predict_from_logits(logits)
-        correct = np.all(
-            pred.reshape(len(pred), -1) == self.y.reshape(len(pred), -1), 1
-        )
-        score = float(np.average(correct, weights=self.sample_weight))
-        return score, loss
+        return float(settings.score(logits, self.Y, self.sample_weight)), loss
 
 
-def split_validation(est, X, Y, y, sample_weight, random_state):
-    """Hold out ``validation_fraction`` of the rows, stratified by class.
+def split_validation(settings, X, Y, sample_weight, random_state):
+    """Hold out ``validation_fraction`` of the rows (stratified where the
+    estimator says so).
 
     Returns the training rows (indices into ``X``, which is not copied) and
     the :class:`_Validation` of the others.
     """
-    stratify = y if y.ndim == 1 else None
+    fraction = settings.params["validation_fraction"]
     try:
         train, val = train_test_split(
             np.arange(X.shape[0]),
-            test_size=est.validation_fraction,
+            test_size=fraction,
             random_state=random_state,
-            stratify=stratify,
+            stratify=settings.stratify(Y),
         )
     except ValueError as exc:
         raise ValueError(
             "early_stopping could not hold out a validation set of "
-            f"validation_fraction={est.validation_fraction} of {X.shape[0]} samples: "
-            f"{exc}"
+            f"validation_fraction={fraction} of {X.shape[0]} samples: {exc}"
         ) from exc
+    if len(val) < 2:
+        raise ValueError(
+            f"early_stopping held out only {len(val)} sample(s) of {X.shape[0]} "
+            f"(validation_fraction={fraction}); it needs at least 2 to score. "
+            "Increase validation_fraction or the number of samples."
+        )
     sw_val = None if sample_weight is None else sample_weight[val]
-    return train, _Validation(X, val, Y[val], y[val], sw_val)
+    return train, _Validation(X, val, Y[val], sw_val)
 
 
 class _DivergenceCheck:
@@ -338,169 +468,126 @@ class _DivergenceCheck:
             raise _divergence(f"in epoch {epoch}", self.learning_rate)
 
 
-def _run_epoch(est, flat, views, gbuf, step, data, batch_size, check, interrupted):
-    """One pass over the data; returns the sample-weighted mean batch loss.
+class _Epochs:
+    """Mini-batch epochs of one ``fit`` or ``partial_fit`` call."""
 
-    ``data`` is ``(X, Y, sample_weight, rows)``: the epoch runs over
-    ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
-    ``step(params, X, Y, sample_weight)`` returns a batch's loss and gradients;
-    ``check(loss, epoch)`` raises on divergence.
-    """
-    X, Y, sw, rows = data
-    n = X.shape[0] if rows is None else len(rows)
-    order = est._random_state.permutation(n) if est.shuffle else None
-    total_loss, total_weight = 0.0, 0.0
-    for s in batch_slices(n, batch_size):
-        idx = order[s] if order is not None else s
-        idx = idx if rows is None else rows[idx]
-        swb = None if sw is None else sw[idx]
-        weight = (s.stop - s.start) if swb is None else float(swb.sum())
-        if weight == 0:
-            continue
-        loss, grads = step(views, X[idx], Y[idx], swb)
-        check(loss, est.n_iter_ + 1)
-        est._optimizer.update_params(flat, pack(grads, out=gbuf))
-        total_loss += loss * weight
-        total_weight += weight
-        if interrupted[0]:
-            break
-    if not np.all(np.isfinite(flat)):
-        raise _divergence(f"in epoch {est.n_iter_ + 1}", est.learning_rate_init)
-    return total_loss / max(total_weight, np.finfo(float).tiny)
+    def __init__(self, state, settings, flat, data, incremental):
+        self.state, self.settings, self.flat = state, settings, flat
+        self.data, self.incremental = data, incremental
+        p = settings.params
+        X, _, _, rows = data
+        self.n = X.shape[0] if rows is None else len(rows)
+        size = p["batch_size"]
+        self.batch_size = min(200, self.n) if size == "auto" else min(size, self.n)
+        self.views, self.gbuf = unpack(flat, settings.shapes), np.empty_like(flat)
+        self.check = _DivergenceCheck(p["learning_rate_init"])
+        self.threads = n_parts(self.batch_size * work_per_sample(settings.spec))
 
-
-def _prepare_history(est, early_stopping, incremental):
-    """Make the records match this call (an earlier call may have differed)."""
-    if not incremental:  # a warm-started fit gets a fresh patience
-        est._no_improvement_count = 0
-    if early_stopping and est.validation_scores_ is None:
-        est.validation_scores_, est.validation_loss_curve_ = [], []
-        est.best_validation_score_ = -np.inf
-    if not early_stopping and est.best_loss_ is None:
-        est.best_loss_ = np.inf
-
-
-def _update_no_improvement(est, loss, val_score, flat):
-    """Track the best loss/score; ``_no_improvement_count`` as in MLP."""
-    if val_score is not None:
-        est.validation_scores_.append(val_score)
-        if val_score < est.best_validation_score_ + est.tol:
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
-        if val_score > est.best_validation_score_:
-            est.best_validation_score_ = val_score
-            est._best_flat = flat.copy()
-        return
-    if loss > est.best_loss_ - est.tol:
-        est._no_improvement_count += 1
-    else:
-        est._no_improvement_count = 0
-    if loss < est.best_loss_:
-        est.best_loss_ = loss
-
-
-def _end_epoch(
-    est, flat, shapes, spec, loss, validation, predict_from_logits, executor
-):
-    """Record one epoch; returns the validation score (None without)."""
-    est.n_iter_ += 1
-    est.loss_curve_.append(loss)
-    est.loss_ = loss
-    val_score = None
-    if validation is not None:
-        val_score, val_loss = validation.evaluate(
-            flat, shapes, spec, predict_from_logits, executor
+    def step(self, Xb, Yb, swb, executor):
+        """Loss and gradients of one batch, split over threads when it pays."""
+        spec, alpha = self.settings.spec, self.settings.params["alpha"]
+        if self.threads == 1:
+            return loss_and_grad(self.views, Xb, Yb, spec, alpha, swb)
+        parts = split_rows(Xb.shape[0], self.threads)
+        return loss_and_grad_parts(
+            self.views, Xb, Yb, spec, alpha, swb, parts, executor
         )
-        est.validation_loss_curve_.append(val_loss)
-    est._optimizer.iteration_ends(est.t_)
-    _update_no_improvement(est, loss, val_score, flat)
-    return val_score
+
+    def run(self, executor, interrupted):
+        """One pass over the data; returns the sample-weighted mean batch loss.
+
+        ``data`` is ``(X, Y, sample_weight, rows)``: the epoch runs over
+        ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
+        """
+        X, Y, sw, rows = self.data
+        state, epoch = self.state, self.state.n_iter + 1
+        shuffle = self.settings.params["shuffle"]
+        order = state.random_state.permutation(self.n) if shuffle else None
+        total_loss, total_weight = 0.0, 0.0
+        for s in batch_slices(self.n, self.batch_size):
+            idx = order[s] if order is not None else s
+            idx = idx if rows is None else rows[idx]
+            swb = None if sw is None else sw[idx]
+            weight = (s.stop - s.start) if swb is None else float(swb.sum())
+            if weight == 0:
+                continue
+            loss, grads = self.step(X[idx], Y[idx], swb, executor)
+            self.check(loss, epoch)
+            state.optimizer.update_params(self.flat, pack(grads, out=self.gbuf))
+            total_loss += loss * weight
+            total_weight += weight
+            if interrupted[0]:
+                break
+        if not np.all(np.isfinite(self.flat)):
+            raise _divergence(f"in epoch {epoch}", self.check.learning_rate)
+        state.t += self.n
+        return total_loss / max(total_weight, np.finfo(float).tiny)
 
 
-def _should_stop(est, early_stopping, progress):
+def _should_stop(state, params, early_stopping, progress):
     """Whether training stopped improving for good (adaptive sgd goes on)."""
-    if est._no_improvement_count <= est.n_iter_no_change:
+    if state.no_improvement_count <= params["n_iter_no_change"]:
         return False
     what = "Validation score" if early_stopping else "Training loss"
     progress.message(
-        f"{what} did not improve more than tol={est.tol} for "
-        f"{est.n_iter_no_change} consecutive epochs."
+        f"{what} did not improve more than tol={params['tol']} for "
+        f"{params['n_iter_no_change']} consecutive epochs."
     )
-    if est._optimizer.trigger_stopping(verbose=False):
+    if state.optimizer.trigger_stopping(verbose=False):
         return True
-    progress.message(f"Setting learning rate to {est._optimizer.learning_rate:g}")
-    est._no_improvement_count = 0
+    progress.message(f"Setting learning rate to {state.optimizer.learning_rate:g}")
+    state.no_improvement_count = 0
     return False
 
 
-def fit_stochastic(
-    est, flat, shapes, spec, X, Y, y, sample_weight, incremental, predict_from_logits
-):
-    """Mini-batch SGD/Adam epochs until convergence, ``max_iter`` or Ctrl-C."""
-    early_stopping = est.early_stopping and not incremental
-    _prepare_history(est, early_stopping, incremental)
+def fit_stochastic(state, settings, flat, X, Y, sample_weight, incremental):
+    """Mini-batch SGD/Adam epochs until convergence, ``max_iter`` or Ctrl-C.
+
+    ``state.optimizer`` must be set; ``flat`` is updated in place.
+    """
+    p = settings.params
+    early_stopping = p["early_stopping"] and not incremental
+    state.start_call(early_stopping, incremental)
     validation, rows = None, None
     if early_stopping:
         rows, validation = split_validation(
-            est, X, Y, y, sample_weight, est._random_state
+            settings, X, Y, sample_weight, state.random_state
         )
-        est._best_flat = flat.copy()
-    data = (X, Y, sample_weight, rows)
-    n = X.shape[0] if rows is None else len(rows)
-    batch_size = min(200, n) if est.batch_size == "auto" else min(est.batch_size, n)
-    views, gbuf = unpack(flat, shapes), np.empty_like(flat)
-    check = _DivergenceCheck(est.learning_rate_init)
-    n_epochs = 1 if incremental else est.max_iter
-    progress = Progress(est.verbose, n_epochs)
+        state.best_params = flat.copy()
+    epochs = _Epochs(state, settings, flat, (X, Y, sample_weight, rows), incremental)
+    n_epochs = 1 if incremental else p["max_iter"]
+    progress = Progress(p["verbose"], n_epochs)
     converged = False
-    threads = n_parts(batch_size * work_per_sample(spec))
     # overflows surface as a DivergenceError, not as RuntimeWarnings
     with (
         interrupt_guard() as interrupted,
-        thread_pool(threads) as executor,
+        thread_pool(epochs.threads) as executor,
         np.errstate(over="ignore", invalid="ignore"),
     ):
-
-        def step(params, Xb, Yb, swb):
-            if threads == 1:
-                return loss_and_grad(params, Xb, Yb, spec, est.alpha, swb)
-            parts = split_rows(Xb.shape[0], threads)
-            return loss_and_grad_parts(
-                params, Xb, Yb, spec, est.alpha, swb, parts, executor
-            )
-
         for _ in range(n_epochs):
             start = time.perf_counter()
-            loss = _run_epoch(
-                est,
-                flat,
-                views,
-                gbuf,
-                step,
-                data,
-                batch_size,
-                check,
-                interrupted,
-            )
-            est.t_ += n
-            val_score = _end_epoch(
-                est, flat, shapes, spec, loss, validation, predict_from_logits, executor
-            )
-            progress.epoch(est.n_iter_, loss, val_score, time.perf_counter() - start)
+            loss = epochs.run(executor, interrupted)
+            scored = None
+            if validation is not None:
+                scored = validation.evaluate(flat, settings, executor)
+            state.optimizer.iteration_ends(state.t)
+            state.record_epoch(loss, scored, p["tol"], flat)
+            score = None if scored is None else scored[0]
+            progress.epoch(state.n_iter, loss, score, time.perf_counter() - start)
             if interrupted[0]:
-                _warn_interrupted(est.n_iter_)
+                _warn_interrupted(state.n_iter, settings.stacklevel + 1)
                 break
-            if not incremental and _should_stop(est, early_stopping, progress):
+            if not incremental and _should_stop(state, p, early_stopping, progress):
                 converged = True
                 break
     progress.close()
     if early_stopping:
-        flat[:] = est.__dict__.pop("_best_flat")
+        flat[:] = state.best_params
+        state.best_params = None
     if not (incremental or converged or interrupted[0]):
         warnings.warn(
-            f"Stochastic optimizer: maximum iterations ({est.max_iter}) reached "
+            f"Stochastic optimizer: maximum iterations ({p['max_iter']}) reached "
             "and the optimization hasn't converged yet.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=settings.stacklevel,
         )

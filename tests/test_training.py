@@ -103,13 +103,13 @@ def test_lbfgs_max_fun_warns(xnx, monkeypatch):
     assert clf.n_iter_ < 24
 
 
-def test_lbfgs_warm_start_continues_count(xnx):
+def test_lbfgs_warm_start_continues_the_curve(xnx):
     X, y = xnx
     clf = CNNClassifier(**SEED_NET, solver="lbfgs", max_iter=4, random_state=1)
     _fit_quietly(clf, X, y)
     curve = list(clf.loss_curve_)
     _fit_quietly(clf.set_params(warm_start=True), X, y)
-    assert clf.n_iter_ == 8 == len(clf.loss_curve_)
+    assert clf.n_iter_ == 4 and len(clf.loss_curve_) == 8
     assert clf.loss_curve_[:4] == curve
     assert clf.loss_curve_[4] < curve[-1]
     assert clf.best_loss_ == min(clf.loss_curve_)
@@ -224,6 +224,11 @@ def spy_validation(monkeypatch):
     return record
 
 
+def _held_out_labels(clf, validation):
+    """The labels of the held-out rows, decoded from their indicator targets."""
+    return clf._label_binarizer.inverse_transform(validation.Y)
+
+
 def test_early_stopping_split_is_stratified(xnx, spy_validation):
     X, y = xnx
     keep = np.r_[np.flatnonzero(y == 0)[:90], np.flatnonzero(y == 1)[:10]]
@@ -236,7 +241,7 @@ def test_early_stopping_split_is_stratified(xnx, spy_validation):
         random_state=0,
     )
     _fit_quietly(clf, X, y)
-    held_out = spy_validation["validation"].y
+    held_out = _held_out_labels(clf, spy_validation["validation"])
     assert held_out.shape == (20,)
     assert_array_equal(np.bincount(held_out), [18, 2])
     assert clf.t_ == clf.n_iter_ * 80
@@ -269,9 +274,10 @@ def test_early_stopping_restores_best_weights(digits, spy_validation):
     assert clf.validation_scores_ == scores
     # the restored model scores the best score and loss on the held-out rows
     val = spy_validation["validation"]
-    Xv = val.X[val.rows].reshape(len(val.y), -1)
-    assert clf.score(Xv, val.y) == pytest.approx(clf.best_validation_score_)
-    expected_loss = log_loss(val.y, clf.predict_proba(Xv), labels=clf.classes_)
+    val_y = _held_out_labels(clf, val)
+    Xv = val.X[val.rows].reshape(len(val_y), -1)
+    assert clf.score(Xv, val_y) == pytest.approx(clf.best_validation_score_)
+    expected_loss = log_loss(val_y, clf.predict_proba(Xv), labels=clf.classes_)
     assert clf.validation_loss_curve_[best] == pytest.approx(expected_loss)
     assert clf.best_loss_ is None
 
@@ -358,13 +364,19 @@ def test_partial_fit_keeps_float32(xnx):
     assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
 
 
-def test_partial_fit_with_early_stopping_trains_without_holding_out(xnx):
+def test_partial_fit_refuses_early_stopping_as_mlp_does(xnx):
+    """MLPClassifier.partial_fit raises for early_stopping=True; so does ours,
+    and the refused call leaves a fitted model as it was."""
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, early_stopping=True, random_state=0)
-    clf.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
-    assert clf.n_iter_ == 2
-    assert clf.t_ == 2 * len(y)
-    assert clf.best_loss_ == min(clf.loss_curve_)
+    clf = CNNClassifier(**SMALL_NET, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1])
+    before = _flat(clf).copy()
+    with pytest.raises(ValueError, match="partial_fit does not support early_stop"):
+        clf.set_params(early_stopping=True).partial_fit(X, y)
+    assert_array_equal(_flat(clf), before)
+    assert clf.n_iter_ == 1
+    with pytest.raises(ValueError, match="early_stopping=True"):
+        CNNClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1])
 
 
 def test_partial_fit_unavailable_for_lbfgs():
@@ -380,7 +392,8 @@ def test_warm_start_continues_like_one_long_fit(xnx):
     _fit_quietly(warm, X, y)
     first_curve = list(warm.loss_curve_)
     _fit_quietly(warm, X, y)
-    assert warm.n_iter_ == 10
+    # n_iter_ counts the epochs of the last fit, as MLP's; the curve them all
+    assert warm.n_iter_ == 5 and len(warm.loss_curve_) == 10
     assert warm.loss_curve_[:5] == first_curve
     assert_allclose(warm.loss_curve_, long.loss_curve_)
     _assert_same_params(warm, long)
@@ -409,7 +422,7 @@ def test_warm_start_picks_up_new_optimizer_settings(xnx):
     _fit_quietly(clf.set_params(learning_rate_init=0.05), X, y)
     assert clf._optimizer is not kept
     assert clf._optimizer.learning_rate_init == 0.05 and clf._optimizer.t == 2
-    assert clf.n_iter_ == 6
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 6
 
 
 def test_warm_start_gets_fresh_patience(xnx):
@@ -418,7 +431,7 @@ def test_warm_start_gets_fresh_patience(xnx):
     clf.set_params(warm_start=True).fit(X, y)
     assert clf.n_iter_ == 1 + 3
     clf.fit(X, y)  # stalled from the start, stopping after 3 epochs again
-    assert clf.n_iter_ == 4 + 3
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 4 + 3
 
 
 def test_warm_start_switching_early_stopping(xnx):
@@ -429,12 +442,12 @@ def test_warm_start_switching_early_stopping(xnx):
     assert len(clf.validation_scores_) == 2 == len(clf.validation_loss_curve_)
     assert clf.best_validation_score_ == max(clf.validation_scores_)
     _fit_quietly(clf.set_params(early_stopping=False), X, y)
-    assert clf.n_iter_ == 6 and len(clf.loss_curve_) == 6
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 6
     # partial_fit after an early-stopped fit tracks the training loss
     clf = CNNClassifier(**SMALL_NET, max_iter=2, early_stopping=True, random_state=0)
     _fit_quietly(clf, X, y)
     assert clf.best_loss_ is None
-    clf.partial_fit(X, y)
+    clf.set_params(early_stopping=False).partial_fit(X, y)
     assert clf.best_loss_ == clf.loss_curve_[-1]
 
 

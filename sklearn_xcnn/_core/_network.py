@@ -30,7 +30,7 @@ from ._conv import (
     correlate_backward,
     correlate_forward,
 )
-from ._loss import log_loss_and_delta
+from ._loss import DEFAULT_LOSS, LOSSES
 from ._pool import (
     max_pool_ordered,
     max_pool_ordered_backward,
@@ -60,7 +60,8 @@ class NetworkSpec(NamedTuple):
     pooling: str | None  # "max", "mean", "sum" or None
     activation: str
     layer_units: tuple  # (n_flat, *hidden_units, n_outputs)
-    out_activation: str  # "logistic" or "softmax"
+    out_activation: str  # "logistic", "softmax" or "identity"
+    loss: str  # a key of LOSSES: "log_loss" or "squared_error"
 
 
 def _pair(value):
@@ -79,6 +80,8 @@ def build_spec(
     n_outputs,
     out_activation,
     algorithm="auto",
+    *,
+    loss=None,
 ):
     """Resolve every size of a network for images of ``image_shape``.
 
@@ -96,8 +99,11 @@ def build_spec(
     hidden_units : tuple of int
     activation : str
     n_outputs : int
-    out_activation : {"logistic", "softmax"}
+    out_activation : {"logistic", "softmax", "identity"}
     algorithm : {"auto", "im2col", "scipy"}, default="auto"
+    loss : {"log_loss", "squared_error"} or None, default=None
+        The training loss (see :data:`._loss.LOSSES`); ``None`` takes the one
+        that goes with ``out_activation``.
 
     Returns
     -------
@@ -123,7 +129,10 @@ def build_spec(
         )
         shape = (*out, n_f)
     units = (int(np.prod(shape)), *hidden_units, n_outputs)
-    return NetworkSpec(tuple(blocks), pooling, activation, units, out_activation)
+    loss = DEFAULT_LOSS[out_activation] if loss is None else loss
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; use one of {tuple(LOSSES)}")
+    return NetworkSpec(tuple(blocks), pooling, activation, units, out_activation, loss)
 
 
 def param_shapes(spec):
@@ -135,6 +144,35 @@ def param_shapes(spec):
     for n_in, n_out in zip(spec.layer_units[:-1], spec.layer_units[1:]):
         shapes += [(n_in, n_out), (n_out,)]
     return shapes
+
+
+PARAM_GROUPS = ("filters", "filter_intercepts", "coefs", "intercepts")
+
+
+def split_params(params, spec):
+    """The flat parameter list as named groups.
+
+    Returns
+    -------
+    groups : dict of str to list of ndarray
+        ``filters`` and ``filter_intercepts`` (one per block), ``coefs`` and
+        ``intercepts`` (one per dense layer), the keys of
+        :data:`PARAM_GROUPS`.
+    """
+    n_conv = n_conv_params(spec)
+    return {
+        "filters": list(params[0:n_conv:2]),
+        "filter_intercepts": list(params[1:n_conv:2]),
+        "coefs": list(params[n_conv::2]),
+        "intercepts": list(params[n_conv + 1 :: 2]),
+    }
+
+
+def join_params(groups):
+    """Inverse of :func:`split_params`: the flat list in the documented order."""
+    conv = zip(groups["filters"], groups["filter_intercepts"])
+    dense = zip(groups["coefs"], groups["intercepts"])
+    return [a for pair in conv for a in pair] + [a for pair in dense for a in pair]
 
 
 def init_params(spec, random_state, dtype):
@@ -285,9 +323,10 @@ def backward(delta, params, caches, spec):
 
 
 def loss_and_grad(params, X, Y, spec, alpha, sample_weight=None):
-    """Regularised log loss and its gradient for one batch.
+    """Regularised loss and its gradient for one batch.
 
-    The loss is the (weighted) mean log loss plus
+    The loss is ``spec.loss`` (the weighted mean log loss or half the mean
+    squared error, see :mod:`._loss`) plus
     ``0.5 * alpha * ||weights||^2 / sum(sample_weight)``, where the weights are
     the filters and dense coefficients (not the intercepts), as in
     scikit-learn's MLP.
@@ -297,7 +336,7 @@ def loss_and_grad(params, X, Y, spec, alpha, sample_weight=None):
     params : list of ndarray
     X : ndarray of shape (n, H, W, C)
     Y : ndarray of shape (n, n_outputs)
-        Binary indicator targets.
+        Binary indicator targets, or real targets for the squared error.
     spec : NetworkSpec
     alpha : float
     sample_weight : ndarray of shape (n,) or None
@@ -308,7 +347,7 @@ def loss_and_grad(params, X, Y, spec, alpha, sample_weight=None):
     grads : list of ndarray
     """
     logits, caches = forward(params, X, spec, keep_cache=True)
-    loss, delta = log_loss_and_delta(logits, Y, sample_weight, spec.out_activation)
+    loss, delta = LOSSES[spec.loss](logits, Y, sample_weight, spec.out_activation)
     grads = backward(delta, params, caches, spec)
     total = X.shape[0] if sample_weight is None else sample_weight.sum()
     return add_l2_penalty(params, loss, grads, alpha, total)

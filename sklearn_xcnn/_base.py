@@ -1,0 +1,471 @@
+"""BaseCNN: everything the classifier and the regressor share.
+
+The base owns the parameters and their validation, input handling, the fitted
+parameters, fitting (``fit``, ``partial_fit``, warm starts, restoring the
+estimator when a fit fails) and the fitted network. A subclass supplies what
+its task changes:
+
+* ``_encode_targets(y, first, incremental, classes)``: validate ``y`` and
+  encode it as the float matrix ``Y`` (n, n_outputs) the loss compares the
+  logits with (setting ``classes_`` for a classifier);
+* ``_output_activation(Y)`` and ``_loss``: the output units and the loss (a
+  key of :data:`~sklearn_xcnn._core._loss.LOSSES`);
+* ``_validation_score(logits, Y, sample_weight)`` and ``_stratify(Y)``: how
+  early stopping scores and splits;
+* ``_task_sample_weight(y, incremental, dtype)``: weights the task adds to
+  ``sample_weight`` (class weights), or None;
+* the prediction methods, from ``_logits(X)``.
+"""
+
+import warnings
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._core._network import (
+    PARAM_GROUPS,
+    build_spec,
+    init_params,
+    join_params,
+    pack,
+    param_shapes,
+    split_params,
+    unpack,
+)
+from ._input import (
+    as_int_tuple,
+    as_pair,
+    check_finite_output,
+    readable_conversion_errors,
+    resolve_image_shape,
+    split_images,
+)
+from ._memory import check_training_memory, training_rows
+from ._optimizers import OPTIMIZERS
+from ._persistence import check_state_version, restore, snapshot, versioned_state
+from ._training import (
+    FULL_BATCH_CHUNK,
+    FitSettings,
+    TrainingState,
+    fit_lbfgs,
+    fit_stochastic,
+    predict_logits,
+)
+from .utils._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+)
+
+_POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+
+# stack depth from a warning raised in a function that _fit_inner calls (a fit
+# loop, input validation) to the user's line: that function <- _fit_inner <-
+# _fit <- fit/partial_fit <- the _fit_context wrapper <- the user's line
+_WARNING_STACKLEVEL = 6
+
+
+class FittedNetwork(NamedTuple):
+    """A fitted network: its architecture as fitted and its parameters."""
+
+    spec: object  # NetworkSpec
+    params: list  # of ndarray, in the core's order
+
+
+class BaseCNN(BaseEstimator):
+    """Base class of the convolutional networks; not for direct use.
+
+    The parameters are those of :class:`~sklearn_xcnn.CNNClassifier` (see
+    there), less ``class_weight``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_filters": [_POSITIVE_INT, "array-like"],
+        "kernel_size": [_POSITIVE_INT, "array-like"],
+        "stride": [_POSITIVE_INT, "array-like"],
+        "pool_size": [_POSITIVE_INT, "array-like"],
+        "pooling": [StrOptions({"max", "mean", "sum"}), None],
+        "hidden_units": [_POSITIVE_INT, "array-like"],
+        "activation": [StrOptions({"relu", "tanh", "logistic", "identity"})],
+        "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), _POSITIVE_INT],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [_POSITIVE_INT],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [_POSITIVE_INT, Options(Real, {np.inf})],
+        "max_fun": [_POSITIVE_INT],
+        "image_shape": ["array-like", None],
+        "algorithm": [StrOptions({"auto", "im2col", "scipy"})],
+    }
+
+    # what a subclass sets: the loss name, and the words the loss curve uses
+    _loss = None
+    _loss_label = None
+    _score_label = None
+
+    def __init__(
+        self,
+        n_filters=8,
+        kernel_size=3,
+        stride=1,
+        pool_size=2,
+        pooling="max",
+        hidden_units=(64,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        image_shape=None,
+        algorithm="auto",
+    ):
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.pool_size = pool_size
+        self.pooling = pooling
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.image_shape = image_shape
+        self.algorithm = algorithm
+
+    # ----------------------------------------------------------------- input
+    def _validate_images(self, X, reset):
+        """Validate ``X`` and return it as ``(n, H, W, C)`` float images."""
+        X, x_shape = split_images(X)
+        with readable_conversion_errors():
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=(np.float64, np.float32),
+                order="C",
+                ensure_min_features=1,
+            )
+        if reset:
+            self.image_shape_ = resolve_image_shape(
+                X.shape[1], self.image_shape, x_shape
+            )
+        elif x_shape is not None and x_shape != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape {x_shape} (height, width, channels) but "
+                f"{type(self).__name__} was fitted on images of shape "
+                f"{self.image_shape_}."
+            )
+        return X.reshape(X.shape[0], *self.image_shape_)
+
+    def _validate_xy(self, X, y, reset):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        y_arr = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
+        if y_arr.ndim not in (1, 2):
+            raise ValueError(
+                "y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs); got a "
+                f"{y_arr.ndim}-D array of shape {y_arr.shape}."
+            )
+        X = self._validate_images(X, reset=reset)
+        if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please "
+                "change the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=_WARNING_STACKLEVEL,
+            )
+            y_arr = y_arr.ravel()
+        if len(y_arr) != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} samples but y has {len(y_arr)}; they must match."
+            )
+        return X, y_arr
+
+    def _sample_weight(self, X, y, sample_weight, incremental, dtype):
+        """Sample weights times the task's own weights, or None when all are
+        one."""
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=dtype, ensure_non_negative=True
+            )
+        task = self._task_sample_weight(y, incremental, dtype)
+        if task is not None:
+            sample_weight = task if sample_weight is None else sample_weight * task
+        if sample_weight is not None and not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight (times class_weight) sums to zero."
+                if task is not None
+                else "sample_weight sums to zero."
+            )
+        return sample_weight
+
+    def _task_sample_weight(self, y, incremental, dtype):
+        """Weights the task multiplies into ``sample_weight`` (None: none)."""
+        return None
+
+    # ---------------------------------------------------------- architecture
+    def _architecture_params(self):
+        """The architecture parameters, resolved, as keywords of ``build_spec``."""
+        return {
+            "n_filters": as_int_tuple(self.n_filters, "n_filters", allow_empty=True),
+            "kernel_size": as_pair(self.kernel_size, "kernel_size"),
+            "stride": as_pair(self.stride, "stride"),
+            "pool_size": as_pair(self.pool_size, "pool_size"),
+            "pooling": self.pooling,
+            "hidden_units": as_int_tuple(
+                self.hidden_units, "hidden_units", allow_empty=True
+            ),
+            "activation": self.activation,
+            "algorithm": self.algorithm,
+        }
+
+    def _network_spec(self, fitted=False):
+        """The :class:`NetworkSpec` for the current parameters and data.
+
+        With ``fitted=True``, the architecture the weights were fitted with:
+        a later ``set_params`` does not change what a fitted model computes.
+        """
+        arch = getattr(self, "_architecture", None) if fitted else None
+        return build_spec(
+            self.image_shape_,
+            **(arch or self._architecture_params()),
+            n_outputs=self.n_outputs_,
+            out_activation=self.out_activation_,
+            loss=self._loss,
+        )
+
+    def _fitted_network(self):
+        """The fitted network: its spec as fitted and its parameters.
+
+        The one accessor that prediction, :mod:`~sklearn_xcnn.inspection` and
+        the ONNX export read the network through.
+
+        Returns
+        -------
+        network : FittedNetwork
+            ``(spec, params)``, the parameters in the core's flat order (the
+            fitted arrays themselves, not copies).
+        """
+        check_is_fitted(self)
+        return FittedNetwork(self._network_spec(fitted=True), self._params())
+
+    # ------------------------------------------------------------ parameters
+    def _params(self):
+        """The fitted parameters as one list, in the core's order."""
+        groups = {name: getattr(self, name + "_") for name in PARAM_GROUPS}
+        return join_params(groups)
+
+    def _store_params(self, params, spec):
+        for name, arrays in split_params(params, spec).items():
+            setattr(self, name + "_", [a.copy() for a in arrays])
+
+    @property
+    def _optimizer(self):
+        """The stochastic optimizer the next ``partial_fit`` continues with."""
+        training = self.__dict__.get("_training")
+        return None if training is None else training.optimizer
+
+    # --------------------------------------------------------------- fitting
+    def _initialize(self, Y, dtype):
+        """Draw a fresh network for targets ``Y`` and start a new history."""
+        self.n_outputs_ = Y.shape[1]
+        self.out_activation_ = self._output_activation(Y)
+        spec = self._network_spec()
+        self._check_memory(spec, Y.shape[0], dtype)
+        random_state = check_random_state(self.random_state)
+        self._store_params(init_params(spec, random_state, dtype), spec)
+        self._training = TrainingState(random_state)
+        self._publish()
+
+    def _publish(self):
+        """Set the fitted attributes from the training state."""
+        for name, value in self._training.fitted_attributes().items():
+            setattr(self, name, value)
+
+    def _check_memory(self, spec, n_samples, dtype):
+        """Refuse (MemoryError) a fit whose batches cannot fit in memory."""
+        rows = training_rows(self, n_samples, FULL_BATCH_CHUNK)
+        check_training_memory(spec, rows, np.dtype(dtype).itemsize)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        """Shared body of fit and partial_fit; restores ``self`` on failure."""
+        saved = snapshot(self)
+        try:
+            self._fit_inner(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            restore(self, saved)
+            raise
+        return self
+
+    def _is_first_call(self, incremental, classes):
+        """Whether this call draws a new network."""
+        if not hasattr(self, "coefs_"):
+            return True
+        return not incremental and not self.warm_start
+
+    def _fit_inner(self, X, y, sample_weight, incremental, classes):
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it trains one "
+                "epoch on the data it is given, with nothing held out. Set "
+                "early_stopping=False, or call fit."
+            )
+        first = self._is_first_call(incremental, classes)
+        X, y = self._validate_xy(X, y, first)
+        dtype = X.dtype
+        Y = self._encode_targets(y, first, incremental, classes).astype(dtype, copy=False)
+        sw = self._sample_weight(X, y, sample_weight, incremental, dtype)
+        if first:
+            self._initialize(Y, dtype)
+        elif not incremental:  # a warm start draws its shuffles anew
+            self._training.random_state = check_random_state(self.random_state)
+        spec = self._network_spec()
+        if not first:
+            self._check_memory(spec, X.shape[0], dtype)
+        shapes = param_shapes(spec)
+        params = self._params()
+        if [p.shape for p in params] != [tuple(s) for s in shapes]:
+            raise ValueError(
+                "The network architecture parameters changed since the model was "
+                "fitted; use warm_start=False (or fit instead of partial_fit) to "
+                "train a new network."
+            )
+        flat = pack(params).astype(dtype, copy=False)
+        settings = FitSettings(
+            self.get_params(deep=False),
+            spec,
+            shapes,
+            self._validation_score,
+            self._stratify,
+            _WARNING_STACKLEVEL,
+        )
+        if self.solver == "lbfgs":
+            fit_lbfgs(self._training, settings, flat, X, Y, sw)
+        else:
+            self._prepare_optimizer(flat, incremental)
+            fit_stochastic(self._training, settings, flat, X, Y, sw, incremental)
+        self._store_params(unpack(flat, shapes), spec)
+        self._architecture = self._architecture_params()
+        self._publish()
+
+    def _prepare_optimizer(self, flat, incremental):
+        """Keep the optimizer for a continued fit when it can go on, else
+        start a fresh one (after, say, ``set_params(learning_rate_init=...)``
+        it starts from the current weights)."""
+        training = self._training
+        kept = training.optimizer
+        continuing = incremental or self.warm_start
+        if not (continuing and kept and kept.fits(self, flat.size, flat.dtype)):
+            make = OPTIMIZERS[self.solver]
+            training.optimizer = make.from_estimator(self, flat.size, flat.dtype)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to images ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, height, \
+width) or (n_samples, height, width, channels)
+            Training images, flattened row-major (channels last) or as images.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: class labels or a binary indicator matrix (classifier),
+            real values (regressor).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in the loss (times ``class_weight`` for the
+            classifier). A weight of 0 drops the sample; an integer weight
+            counts it that many times.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic solvers")
+        return True
+
+    # ------------------------------------------------------------ prediction
+    def _logits(self, X):
+        """Output-layer pre-activations of ``X`` through the fitted network."""
+        spec, params = self._fitted_network()
+        X = self._validate_images(X, reset=False)
+        params = [p.astype(X.dtype, copy=False) for p in params]
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            logits = predict_logits(params, X, spec)
+        check_finite_output(logits, X)
+        return logits
+
+    # ----------------------------------------------------------- persistence
+    def __getstate__(self):
+        # pickles and skops files record the version that wrote them
+        return versioned_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(check_state_version(state, type(self).__name__))
+

@@ -1,0 +1,234 @@
+"""Docstring pieces that the classifier and the regressor share.
+
+Each estimator's docstring is a template; :func:`fill_doc` puts these pieces
+in at the ``%(name)s`` places, so a shared parameter is described once.
+"""
+
+_PIECES = {
+    "architecture_parameters": """\
+    n_filters : int or tuple of int, default=8
+        Filters of the convolutional block; a tuple stacks one block per
+        entry.
+
+    kernel_size : int or (int, int), default=3
+        Rows and columns of every filter. Kernels larger than the map they
+        slide over are clipped to it.
+
+    stride : int or (int, int), default=1
+        Step of the filters along rows and columns.
+
+    pool_size : int or (int, int), default=2
+        Rows and columns of the pooling windows, which do not overlap. A window
+        running off the edge of a feature map is kept as a partial window (a
+        3x3 map pools to 2x2). Windows larger than the map are clipped to it.
+
+    pooling : {"max", "mean", "sum"} or None, default="max"
+        How a pooling window is reduced: its largest cell, the mean or the sum
+        of the cells present. ``None`` skips pooling.
+
+    hidden_units : int or tuple of int, default=(64,)
+        Units of each dense hidden layer; ``()`` for none.
+
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the convolutional blocks and of the hidden layers.""",
+    "training_parameters": """\
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        ``"adam"`` and ``"sgd"`` take mini-batch steps and support
+        ``partial_fit`` and ``early_stopping``; ``"lbfgs"`` runs full-batch
+        L-BFGS-B (:func:`scipy.optimize.minimize`) on the flattened parameters
+        with exact gradients. ``"lbfgs"`` is deterministic, needs no learning
+        rate and suits small data sets best.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the filters and dense weights (not the
+        biases), ``0.5 * alpha * ||w||^2 / n_samples`` per batch as in
+        :class:`~sklearn.neural_network.MLPClassifier` and
+        :class:`~sklearn.neural_network.MLPRegressor`.
+
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for ``"adam"`` and ``"sgd"``; ``"auto"`` is
+        ``min(200, n_samples)``.
+
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule of ``"sgd"``. ``"constant"`` keeps
+        ``learning_rate_init``. ``"invscaling"`` sets the rate to
+        ``learning_rate_init / (t + 1)**power_t`` after each epoch, ``t``
+        being the number of samples seen (``t_``). ``"adaptive"`` keeps the
+        rate while training improves and divides it by 5 each time it stops
+        improving (see ``tol``), instead of stopping; training stops once the
+        rate is at most ``1e-6``.
+
+    learning_rate_init : float, default=1e-3
+        Initial step size of ``"adam"`` and ``"sgd"``. Too large a step makes
+        training diverge, which raises an error (see Notes).
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+
+    max_iter : int, default=200
+        Most epochs (``"adam"``, ``"sgd"``) or iterations (``"lbfgs"``) per
+        call to ``fit``. Reaching it raises a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Controls all randomness: the initial weights, the shuffling and the
+        validation split. Pass an int for bit-for-bit reproducible fits.
+
+    tol : float, default=1e-4
+        ``"adam"`` and ``"sgd"`` stop once the training loss (with early
+        stopping, the validation score) has failed to improve on its best
+        value by at least ``tol`` in more than ``n_iter_no_change``
+        consecutive epochs. ``"lbfgs"`` stops once no gradient entry exceeds
+        ``tol`` in absolute value (or the loss stalls).
+
+    verbose : int, default=0
+        0 prints nothing. 1 shows a progress bar over the epochs (on stderr)
+        when the optional ``tqdm`` package is installed, else prints a line
+        per epoch or L-BFGS iteration: the loss, the validation score with
+        early stopping, and the time taken. 2 prints the lines under the bar
+        too. ``partial_fit`` prints its one line without a bar.
+
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights instead of drawing
+        new ones. ``t_`` and the curves (``loss_curve_``, ...) continue,
+        while ``n_iter_`` and ``max_iter`` count the epochs of each call, as
+        in scikit-learn's MLP. A warm-started classifier must see the same
+        classes. ``"adam"`` and ``"sgd"`` also keep
+        their optimizer state (moments, velocity, current rate) unless one of
+        its parameters (``learning_rate_init``, ``beta_1``, ...) changed.
+        ``warm_start=False`` starts afresh at each ``fit``.
+
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``.
+
+    nesterovs_momentum : bool, default=True
+        Whether ``"sgd"`` uses Nesterov's momentum.
+
+    early_stopping : bool, default=False
+        Whether ``"adam"`` and ``"sgd"`` hold out ``validation_fraction`` of
+        the training data (stratified by class for single-label
+        classification, drawn at random otherwise), score it after each epoch
+        (accuracy for the classifier, R^2 for the regressor) and stop when the
+        score stops improving (see ``tol``); the weights with the best
+        validation score are restored at the end. Ignored by ``"lbfgs"``;
+        ``partial_fit`` refuses it (a :class:`ValueError`), as scikit-learn's
+        MLP does.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Decay of Adam's first moment estimate.
+
+    beta_2 : float, default=0.999
+        Decay of Adam's second moment estimate.
+
+    epsilon : float, default=1e-8
+        Numerical stability term of Adam.
+
+    n_iter_no_change : int or np.inf, default=10
+        Patience of ``"adam"`` and ``"sgd"``: training stops (or the adaptive
+        rate drops) after more than this many consecutive epochs without an
+        improvement of ``tol``. ``np.inf`` never stops early: ``max_iter``
+        ends the fit, with a ``ConvergenceWarning``.
+
+    max_fun : int, default=15000
+        Most loss evaluations of ``"lbfgs"``, checked between iterations (the
+        line search of the last one may use a few more). Reaching it raises a
+        :class:`~sklearn.exceptions.ConvergenceWarning`.""",
+    "input_parameters": """\
+    image_shape : (int, int), (int, int, int) or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of the images
+        whose flattened pixels make the rows of ``X``. With ``None`` a
+        perfect-square number of features is a square single-channel image
+        and any other number a one-row image (a 1-D signal).
+
+    algorithm : {"auto", "im2col", "scipy"}, default="auto"
+        Correlation engine. ``"im2col"`` gathers sliding windows into a matrix
+        and multiplies it with the filters; ``"scipy"`` multiplies spectra
+        computed with :mod:`scipy.fft`, whose cost hardly grows with the
+        kernel size. Both give the same results up to rounding; ``"auto"``
+        picks the faster for each block (im2col for small kernels, FFT for
+        large kernels on large enough maps).""",
+    "fitted_attributes": """\
+    n_features_in_ : int
+        Number of features (pixels times channels) per sample.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of ``X``, when it was a DataFrame with string columns.
+
+    image_shape_ : tuple of (int, int, int)
+        ``(height, width, channels)`` of the images.
+
+    filters_ : list of ndarray
+        One per block, of shape ``(n_filters, in_channels, k_rows, k_cols)``,
+        applied as correlation (not flipped).
+
+    filter_intercepts_ : list of ndarray
+        One per block, of shape ``(n_filters,)``.
+
+    coefs_ : list of ndarray
+        Dense layers including the output layer; ``coefs_[i]`` has shape
+        ``(n_in, n_out)``. The rows of ``coefs_[0]`` follow the flattened
+        pooled maps ordered as filters x rows x cols.
+
+    intercepts_ : list of ndarray
+        Dense layer intercepts; ``intercepts_[i]`` has shape ``(n_out,)``.
+
+    n_iter_ : int
+        Epochs (``"adam"``, ``"sgd"``) or iterations (``"lbfgs"``) run by the
+        last ``fit`` (under ``warm_start`` too: ``loss_curve_`` keeps the
+        whole history); each ``partial_fit`` call adds one.
+
+    loss_ : float
+        Loss at the end of training.
+
+    best_loss_ : float or None
+        Lowest training loss seen (``None`` when fitted with early stopping).
+
+    loss_curve_ : list of float
+        Training loss after each epoch (or L-BFGS iteration).
+
+    validation_scores_ : list of float or None
+        Validation score (accuracy, or R^2 for the regressor) after each
+        epoch, with early stopping (else ``None``).
+
+    validation_loss_curve_ : list of float or None
+        Validation loss (the training loss on the held-out rows) after each
+        epoch, with early stopping (else ``None``).
+
+    best_validation_score_ : float or None
+        Best validation score, that of the restored weights, with early
+        stopping (else ``None``).
+
+    t_ : int
+        Training samples seen by the stochastic solvers.""",
+    "notes": """\
+    A feature map of ``H`` rows from a kernel of ``k`` rows at stride ``s``
+    has ``(H - k) // s + 1`` rows; pooling it with windows of ``p`` rows
+    leaves ``ceil(rows / p)`` rows (likewise for columns).
+
+    **Interrupting.** Ctrl-C (``KeyboardInterrupt``, also the interrupt
+    button of a notebook) during ``fit`` or ``partial_fit`` stops training
+    after the current mini-batch (or L-BFGS iteration) and warns; the model
+    is fitted and usable, with the best weights when early stopping is on.
+    A second Ctrl-C aborts at once and leaves the estimator as it was before
+    the call. Signals can only be caught in the main thread: elsewhere
+    Ctrl-C behaves as usual.
+
+    **Divergence.** When the loss of a mini-batch becomes inf or NaN, grows
+    to more than ``10**4`` times the first loss of the call (or of 1), or
+    the weights become non-finite, training stops with a
+    ``DivergenceError`` (a :class:`ValueError`) that suggests a smaller
+    ``learning_rate_init``. A failing ``fit`` or ``partial_fit`` leaves the
+    estimator as it was: unfitted, or with its previous weights.""",
+}
+
+
+def fill_doc(obj):
+    """Fill the ``%(name)s`` places of ``obj.__doc__`` with the shared pieces."""
+    obj.__doc__ = obj.__doc__ % _PIECES
+    return obj
