@@ -1,5 +1,6 @@
 """Test configuration shared by the test suite and the doctests."""
 
+import importlib.util
 import os
 
 # scikit-learn's array-API estimator checks run only when SciPy's array-API
@@ -12,3 +13,12 @@ except ImportError:  # plotting is an optional extra
     matplotlib = None
 else:
     matplotlib.use("Agg")
+
+# The ONNX export needs the optional "onnx" extra (skl2onnx, onnx,
+# onnxruntime); without it, its module and docs page are not doctested (the
+# tests in tests/onnx skip themselves).
+if any(
+    importlib.util.find_spec(name) is None
+    for name in ("skl2onnx", "onnx", "onnxruntime")
+):
+    collect_ignore_glob = ["sklearn_xcnn/onnx/*", "docs/deploying.rst"]

@@ -1,0 +1,67 @@
+"""Shared helpers of the ONNX tests: export, check, run, compare.
+
+Imported by the test modules after their ``pytest.importorskip`` lines, so
+that a missing ``onnx`` extra skips them instead of failing collection.
+"""
+
+import warnings
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import skl2onnx
+from sklearn.exceptions import ConvergenceWarning
+
+import sklearn_xcnn.onnx  # noqa: F401  (registers the converters)
+
+TOL = 1e-5
+
+
+def fit_quietly(model, X, y):
+    """Fit ``model`` with the convergence warnings of short fits silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+def export(model, X, options=None, **kwargs):
+    """``skl2onnx.to_onnx`` (the issue's one-call path), checked in full."""
+    onx = skl2onnx.to_onnx(model, X[:1], options=options, **kwargs)
+    onnx.checker.check_model(onx, full_check=True)
+    return onx
+
+
+def run(onx, X):
+    """Outputs of ``onx`` on ``X`` in onnxruntime's CPU provider, by name."""
+    session = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, {session.get_inputs()[0].name: X})))
+
+
+def assert_classifier_matches(model, X, outputs):
+    """ONNX ``label``/``probabilities`` (tensor) against predict/predict_proba."""
+    np.testing.assert_array_equal(outputs["label"], model.predict(X))
+    np.testing.assert_allclose(
+        outputs["probabilities"], model.predict_proba(X), rtol=TOL, atol=TOL
+    )
+
+
+def assert_regressor_matches(model, X, outputs):
+    """ONNX ``variable`` (n, n_outputs) against predict ((n,) for 1-D y)."""
+    expected = model.predict(X)
+    np.testing.assert_allclose(
+        outputs["variable"], expected.reshape(len(X), -1), rtol=TOL, atol=TOL
+    )
+
+
+def no_zipmap(model):
+    """skl2onnx options that turn the ZipMap of ``model`` off."""
+    return {id(model): {"zipmap": False}}
+
+
+def images(n, shape, seed=0, dtype=np.float32):
+    """``n`` random images of ``shape`` (H, W, C) as flat rows in [0, 1]."""
+    rng = np.random.RandomState(seed)
+    return rng.uniform(size=(n, int(np.prod(shape)))).astype(dtype)

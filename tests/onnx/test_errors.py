@@ -1,0 +1,75 @@
+"""What cannot be exported raises a clear error at export."""
+
+import pytest
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+skl2onnx = pytest.importorskip("skl2onnx")
+
+import numpy as np  # noqa: E402
+from skl2onnx.common.data_types import FloatTensorType  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import MinMaxScaler  # noqa: E402
+
+from sklearn_xcnn import CNNClassifier, CNNRegressor  # noqa: E402
+from sklearn_xcnn._base import FittedNetwork  # noqa: E402
+from sklearn_xcnn.onnx import _graph  # noqa: E402
+
+from ._helpers import fit_quietly, images  # noqa: E402
+
+SMALL = dict(
+    n_filters=2, hidden_units=3, solver="lbfgs", max_iter=3, image_shape=(5, 5, 1)
+)
+
+
+def _fitted(cls=CNNClassifier):
+    X = images(20, (5, 5, 1))
+    y = np.arange(20) % 2 if cls is CNNClassifier else X[:, 0]
+    return fit_quietly(cls(**SMALL, random_state=0), X, y), X
+
+
+@pytest.mark.parametrize("cls", [CNNClassifier, CNNRegressor])
+def test_unfitted_model_raises_not_fitted(cls):
+    X = images(2, (5, 5, 1))
+    with pytest.raises(NotFittedError, match="not fitted"):
+        skl2onnx.to_onnx(cls(), X)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        skl2onnx.to_onnx(make_pipeline(MinMaxScaler().fit(X), cls()), X)
+
+
+def test_input_of_the_wrong_width_raises():
+    clf, _ = _fitted()
+    with pytest.raises(ValueError, match=r"images of shape \(5, 5, 1\).*24 columns"):
+        skl2onnx.to_onnx(clf, initial_types=[("X", FloatTensorType([None, 24]))])
+
+
+def test_old_opset_raises():
+    clf, X = _fitted()
+    with pytest.raises(ValueError, match="opset 11 or later"):
+        skl2onnx.to_onnx(clf, X[:1], target_opset=10)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("activation", "gelu"),
+        ("pooling", "median"),
+        ("out_activation", "softplus"),
+    ],
+)
+def test_unsupported_value_raises(monkeypatch, field, value):
+    reg, X = _fitted(CNNRegressor)
+    spec, params = reg._fitted_network()[:2]
+    network = FittedNetwork(spec._replace(**{field: value}), params)
+    monkeypatch.setattr(reg, "_fitted_network", lambda: network)
+    with pytest.raises(ValueError, match=f"cannot export {field}={value!r}"):
+        skl2onnx.to_onnx(reg, X[:1])
+
+
+def test_unknown_architecture_field_raises(monkeypatch):
+    """A spec field added after the exporter was written is refused."""
+    reg, X = _fitted(CNNRegressor)
+    monkeypatch.setattr(_graph, "SPEC_FIELDS", _graph.SPEC_FIELDS - {"activation"})
+    with pytest.raises(ValueError, match=r"does not know .*'activation'"):
+        skl2onnx.to_onnx(reg, X[:1])
