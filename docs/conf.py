@@ -90,6 +90,7 @@ else:
             "install",
             "user_guide",
             "saving",
+            "deploying",
             "scaling",
             "bad_input",
             "whats_new",
