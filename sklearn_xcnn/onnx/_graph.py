@@ -22,6 +22,12 @@ has no sum pooling, and ``LpPool`` with ``p=1`` would sum absolute values),
 mean pooling that sum divided by the number of cells each window really has,
 a constant map computed here.
 
+Batch norm at prediction is an affine map per filter with the running
+statistics, ``scale * (z - mean) / sqrt(var + eps) + intercept``: folded into
+the ``Conv`` weights and bias (``batch_norm="fold"``), or kept as a
+``BatchNormalization`` node (``"node"``). Dropout acts only while training and
+adds nothing.
+
 All parameters are stored as float32 initializers and the network runs in
 float32: onnxruntime's CPU provider implements ``Conv`` and ``AveragePool``
 for float32 only.
@@ -31,7 +37,8 @@ import numpy as np
 from onnx import TensorProto, numpy_helper
 
 from .._core._activations import ACTIVATIONS
-from .._core._network import split_params
+from .._core._network import BATCH_NORM_GROUP, split_params
+from .._core._norm import BN_EPSILON
 from .._core._pool import pool_output_size, window_counts
 
 # ONNX operator of each activation; None: the identity adds no node
@@ -173,23 +180,26 @@ def check_opset(container):
 
 def _block_padding(block):
     """``[top, left, bottom, right]`` zeros around the block input."""
-    (top, bottom), (left, right) = getattr(block, "padding", ((0, 0), (0, 0)))
+    (top, bottom), (left, right) = block.padding
     return [int(top), int(left), int(bottom), int(right)]
 
 
-def _conv(g, x, block, filters, intercepts, stats, scale, batch_norm):
-    """Correlation of one block, batch norm included: ``(n, F, Ho, Wo)``."""
+def _conv(g, x, block, filters, intercepts, batch_norm):
+    """Correlation of one block, batch norm included: ``(n, F, Ho, Wo)``.
+
+    ``batch_norm`` is None without batch norm, else ``(mode, scale, (mean,
+    var))`` with the running statistics.
+    """
     conv = dict(
         kernel_shape=list(block.kernel),
         strides=list(block.stride),
         pads=_block_padding(block),
     )
-    if stats is None:
+    if batch_norm is None:
         w, b = g.const("filters", filters), g.const("filter_intercepts", intercepts)
         return g.node("Conv", [x, w, b], **conv)
-    mean, var = (np.asarray(s, dtype=np.float64) for s in stats)
-    eps = _bn_epsilon()
-    if batch_norm == "node":
+    mode, scale, (mean, var) = batch_norm
+    if mode == "node":
         z = g.node("Conv", [x, g.const("filters", filters)], **conv)
         inputs = [z] + [
             g.const(hint, value)
@@ -200,18 +210,27 @@ def _conv(g, x, block, filters, intercepts, stats, scale, batch_norm):
                 ("running_var", var),
             )
         ]
-        return g.node("BatchNormalization", inputs, epsilon=eps)
+        return g.node("BatchNormalization", inputs, epsilon=BN_EPSILON)
     # fold: scale * (z - mean) / sqrt(var + eps) + b == gain * z + (b - gain * mean)
-    gain = np.asarray(scale, dtype=np.float64) / np.sqrt(var + eps)
+    mean, var, scale = (np.asarray(v, dtype=np.float64) for v in (mean, var, scale))
+    gain = scale / np.sqrt(var + BN_EPSILON)
     w = g.const("folded_filters", filters * gain[:, None, None, None])
     b = g.const("folded_intercepts", intercepts - gain * mean)
     return g.node("Conv", [x, w, b], **conv)
 
 
-def _bn_epsilon():
-    from .._core import _network
-
-    return float(getattr(_network, "BN_EPSILON", 1e-5))
+def _block_batch_norm(network, groups, b, mode):
+    """``(mode, scale, (mean, var))`` of block ``b``, or None without batch
+    norm."""
+    if not network.spec.blocks[b].batch_norm:
+        return None
+    stats = network.stats[b] if network.stats is not None else None
+    if stats is None:
+        raise ValueError(
+            f"block {b} normalises its maps but the model holds no running "
+            "statistics for it; refit the model."
+        )
+    return mode, groups[BATCH_NORM_GROUP][b], stats
 
 
 def _pool(g, x, kind, conv_shape, pool):
@@ -249,7 +268,7 @@ def add_network(g, x, network, image_shape, batch_norm="fold"):
         Name of a float32 tensor holding ``n * H * W * C`` values per batch
         (rows flattened channels last, or images ``(n, H, W, C)``).
     network : FittedNetwork
-        ``(spec, params[, stats])`` from ``estimator._fitted_network()``.
+        ``(spec, params, stats)`` from ``estimator._fitted_network()``.
     image_shape : (int, int, int)
         ``(H, W, C)`` of the input images.
     batch_norm : {"fold", "node"}, default="fold"
@@ -262,33 +281,28 @@ def add_network(g, x, network, image_shape, batch_norm="fold"):
         Name of the float32 logits, ``(n, n_outputs)``.
     """
     spec = network.spec
+    if batch_norm not in BATCH_NORM_MODES:
+        raise ValueError(f"batch_norm={batch_norm!r}; use one of {BATCH_NORM_MODES}")
     groups = split_params(network.params, spec)
-    stats = getattr(network, "stats", None) or [None] * len(spec.blocks)
-    scales = groups.get("batch_norm_scales") or [None] * len(spec.blocks)
     H, W, C = (int(s) for s in image_shape)
     shape = g.const("image_shape", [-1, H, W, C], np.int64)
     a = g.node("Reshape", [x, shape], hint="images_nhwc")  # (n, H, W, C)
     a = g.node("Transpose", [a], hint="images_nchw", perm=[0, 3, 1, 2])  # (n, C, H, W)
     for b, block in enumerate(spec.blocks):
-        if stats[b] is not None and scales[b] is None:
-            raise ValueError(f"block {b} has running statistics but no scale")
         a = _conv(
             g,
             a,
             block,
             groups["filters"][b],
             groups["filter_intercepts"][b],
-            stats[b],
-            scales[b],
-            batch_norm,
+            _block_batch_norm(network, groups, b, batch_norm),
         )  # (n, F, Ho, Wo)
         a = g.activation(a, spec.activation)
         if spec.pooling is not None and block.pool is not None:
             a = _pool(g, a, spec.pooling, block.conv_shape, block.pool)
-    global_pooling = getattr(spec, "global_pooling", None)
-    if global_pooling is not None and spec.blocks:
+    if spec.global_pooling is not None:  # each map to one value
         op_type = {"mean": "GlobalAveragePool", "max": "GlobalMaxPool"}
-        a = g.node(op_type[global_pooling], [a])  # (n, F, 1, 1)
+        a = g.node(op_type[spec.global_pooling], [a])  # (n, F, 1, 1)
     a = g.node("Flatten", [a], hint="flat", axis=1)  # (n, F*Hp*Wp)
     n_dense = len(groups["coefs"])
     for i, (w, b) in enumerate(zip(groups["coefs"], groups["intercepts"])):

@@ -60,8 +60,8 @@ def test_old_opset_raises():
 )
 def test_unsupported_value_raises(monkeypatch, field, value):
     reg, X = _fitted(CNNRegressor)
-    spec, params = reg._fitted_network()[:2]
-    network = FittedNetwork(spec._replace(**{field: value}), params)
+    spec, params, stats = reg._fitted_network()
+    network = FittedNetwork(spec._replace(**{field: value}), params, stats)
     monkeypatch.setattr(reg, "_fitted_network", lambda: network)
     with pytest.raises(ValueError, match=f"cannot export {field}={value!r}"):
         skl2onnx.to_onnx(reg, X[:1])
