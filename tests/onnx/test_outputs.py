@@ -247,3 +247,17 @@ def test_importing_the_package_does_not_import_skl2onnx():
         "assert 'skl2onnx' not in sys.modules and 'onnx' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("opset", [11, 13, 17, None])
+def test_target_opsets(opset):
+    """From the oldest opset the graph needs (11) to skl2onnx's default."""
+    X = _X()
+    params = dict(SMALL, batch_norm=True, pooling="mean", padding="same")
+    clf = fit_quietly(CNNClassifier(**params), X, _labels("multiclass-strings"))
+    for mode in ("fold", "node"):
+        options = {id(clf): {"zipmap": False, "batch_norm": mode}}
+        onx = export(clf, X, options, target_opset=opset)
+        assert_classifier_matches(clf, X, run(onx, X))
+    outputs = run(export(clf, X, target_opset=opset), X)  # with ZipMap
+    np.testing.assert_array_equal(outputs["output_label"], clf.predict(X))
