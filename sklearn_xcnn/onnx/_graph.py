@@ -247,7 +247,9 @@ def _pool(g, x, kind, conv_shape, pool):
     window = dict(kernel_shape=[pr, pc], strides=[pr, pc])
     if kind == "max":
         return g.node("MaxPool", [x], **window)
-    x = g.node("AveragePool", [x], **window)
+    # no pads on the node, so count_include_pad changes nothing here; set, it
+    # keeps the sum right should a runtime fuse the Pad into the pooling
+    x = g.node("AveragePool", [x], count_include_pad=1, **window)
     if kind == "sum":
         factor = np.float32(pr * pc)
     elif any(extra):  # mean over the cells present: area / cells per window

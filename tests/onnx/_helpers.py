@@ -31,10 +31,14 @@ def export(model, X, options=None, **kwargs):
     return onx
 
 
-def run(onx, X):
-    """Outputs of ``onx`` on ``X`` in onnxruntime's CPU provider, by name."""
+def run(onx, X, optimize=True):
+    """Outputs of ``onx`` on ``X`` in onnxruntime's CPU provider, by name;
+    ``optimize=False`` turns its graph optimizations (node fusions) off."""
+    options = ort.SessionOptions()
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(
-        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+        onx.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(None, {session.get_inputs()[0].name: X})))

@@ -10,6 +10,7 @@ pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
 
 import numpy as np  # noqa: E402
+import onnx  # noqa: E402
 from onnx import TensorProto  # noqa: E402
 from sklearn.ensemble import VotingRegressor  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -182,6 +183,7 @@ def test_pipeline_with_scaler_in_one_call(dtype):
     y = _labels("multiclass")
     pipe = fit_quietly(make_pipeline(MinMaxScaler(), CNNClassifier(**SMALL)), X, y)
     onx = skl2onnx.to_onnx(pipe, X[:1])
+    onnx.checker.check_model(onx, full_check=True)
     zipped = onx.graph.output[1].type.sequence_type.elem_type.map_type.value_type
     # ONNX's ZipMap takes float32 only: a double input zips float32 values
     assert zipped.tensor_type.elem_type == TensorProto.FLOAT
@@ -219,6 +221,7 @@ def test_helper_applies_options_to_every_network():
     pipe = make_pipeline(MinMaxScaler(), CNNClassifier(**SMALL))
     pipe = fit_quietly(pipe, X, _labels("binary-strings"))
     onx = sklearn_xcnn.onnx.to_onnx(pipe, X[:1], zipmap=False)
+    onnx.checker.check_model(onx, full_check=True)
     onnx_checked = export(pipe, X, {id(pipe[-1]): {"zipmap": False}})
     assert [o.name for o in onx.graph.output] == ["label", "probabilities"]
     assert len(onx.graph.node) == len(onnx_checked.graph.node)
