@@ -147,8 +147,8 @@ def calculate_cnn_regressor_output_shapes(operator):
 
 # --------------------------------------------------------------- converters
 def _logits(scope, operator, container, defaults):
-    """Write the network; returns the writer, the estimator, its spec, the
-    float32 logits (n, n_outputs) and the options."""
+    """Write the network; returns the writer, the estimator, its spec and the
+    float32 logits (n, n_outputs)."""
     check_opset(container)
     est, network = _fitted(operator)
     options = container.get_options(est, dict(defaults))
@@ -158,7 +158,7 @@ def _logits(scope, operator, container, defaults):
         # float64 (or int64) rows: the network runs in float32
         x = g.node("Cast", [x], hint="float_rows", to=TensorProto.FLOAT)
     logits = add_network(g, x, network, est.image_shape_, options["batch_norm"])
-    return g, est, network.spec, logits, options
+    return g, est, network.spec, logits
 
 
 def _to_output(g, operator, x, out):
@@ -178,7 +178,7 @@ def convert_cnn_classifier(scope, operator, container):
     (int64) where the logit is positive. As in ``predict``, labels come from
     the logits.
     """
-    g, est, spec, z, _ = _logits(scope, operator, container, {"batch_norm": "fold"})
+    g, est, spec, z = _logits(scope, operator, container, {"batch_norm": "fold"})
     label, proba = operator.outputs[0].full_name, operator.outputs[1].full_name
     if _is_multilabel(spec):
         _to_output(g, operator, g.node("Sigmoid", [z], hint="proba"), proba)
@@ -203,7 +203,7 @@ def convert_cnn_classifier(scope, operator, container):
 
 def convert_cnn_regressor(scope, operator, container):
     """Nodes of a fitted CNNRegressor: ``variable``, ``(n, n_outputs)``."""
-    g, _, _, z, _ = _logits(scope, operator, container, {"batch_norm": "fold"})
+    g, _, _, z = _logits(scope, operator, container, {"batch_norm": "fold"})
     _to_output(g, operator, z, operator.outputs[0].full_name)
 
 

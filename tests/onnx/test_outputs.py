@@ -168,6 +168,14 @@ def test_float64_input_is_cast_to_float32(fit_dtype):
     assert_classifier_matches(clf, X64, outputs)
 
 
+def test_int64_input_is_cast_to_float32():
+    X = (_X() * 10).astype(np.int64)
+    clf = fit_quietly(CNNClassifier(**SMALL), X, _labels("multiclass"))
+    onx = export(clf, X, no_zipmap(clf))
+    assert onx.graph.input[0].type.tensor_type.elem_type == TensorProto.INT64
+    assert_classifier_matches(clf, X, run(onx, X))
+
+
 def test_float64_regressor_output_is_double():
     X = _X(dtype=np.float64)
     reg = fit_quietly(CNNRegressor(**SMALL), X, X[:, 0] - X[:, 3])
