@@ -168,6 +168,16 @@ def test_float64_input_is_cast_to_float32(fit_dtype):
     assert_classifier_matches(clf, X64, outputs)
 
 
+def test_image_shaped_input():
+    """A sample of images (n, H, W, C) gives an image-shaped graph input."""
+    X = _X().reshape(-1, *IMAGE)
+    clf = fit_quietly(CNNClassifier(**SMALL), X, _labels("multiclass"))
+    onx = export(clf, X, no_zipmap(clf))
+    dims = onx.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims[1:]] == list(IMAGE)
+    assert_classifier_matches(clf, X, run(onx, X))
+
+
 def test_int64_input_is_cast_to_float32():
     X = (_X() * 10).astype(np.int64)
     clf = fit_quietly(CNNClassifier(**SMALL), X, _labels("multiclass"))
