@@ -31,9 +31,12 @@ def _block_stages(b, block, spec):
     if block.stride != (1, 1):
         conv += f", stride {_size(block.stride)}"
     n_conv = F * C * math.prod(block.kernel) + F  # filters and intercepts
-    stages.append(Stage(conv + f", {spec.activation}", (*block.conv_shape, F), n_conv))
-    if block.batch_norm:
-        stages.append(Stage(f"block {b}: batch norm", (*block.conv_shape, F), F))
+    maps = (*block.conv_shape, F)
+    if block.batch_norm:  # the activation follows the normalisation
+        stages.append(Stage(conv, maps, n_conv))
+        stages.append(Stage(f"block {b}: batch norm, {spec.activation}", maps, F))
+    else:
+        stages.append(Stage(f"{conv}, {spec.activation}", maps, n_conv))
     if block.pool is not None:
         name = f"block {b}: {spec.pooling} pool {_size(block.pool)}"
         stages.append(Stage(name, block.out_shape, 0))
