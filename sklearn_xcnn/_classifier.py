@@ -352,13 +352,13 @@ width) or (n_samples, height, width, channels)
             return self.classes_[np.argmax(logits, axis=1)]
         return (logits > 0).astype(int)
 
+    @fill_doc
     def decision_function(self, X):
         """Logits of the output layer.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Input images.
+        %(predict_X)s
 
         Returns
         -------
@@ -369,13 +369,13 @@ width) or (n_samples, height, width, channels)
         logits = self._logits(X)
         return logits[:, 0] if self.n_outputs_ == 1 else logits
 
+    @fill_doc
     def predict(self, X):
         """Predict class labels.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Input images.
+        %(predict_X)s
 
         Returns
         -------
@@ -384,6 +384,7 @@ width) or (n_samples, height, width, channels)
         """
         return self._labels_from_logits(self._logits(X))
 
+    @fill_doc
     def predict_proba(self, X):
         """Probability estimates.
 
@@ -392,8 +393,7 @@ width) or (n_samples, height, width, channels)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Input images.
+        %(predict_X)s
 
         Returns
         -------
@@ -403,13 +403,13 @@ width) or (n_samples, height, width, channels)
         """
         return probabilities(self._logits(X), self.n_outputs_, self.out_activation_)
 
+    @fill_doc
     def predict_log_proba(self, X):
         """Logarithm of the probability estimates.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Input images.
+        %(predict_X)s
 
         Returns
         -------

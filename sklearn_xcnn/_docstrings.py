@@ -4,6 +4,9 @@ Each estimator's docstring is a template; :func:`fill_doc` puts these pieces
 in at the ``%(name)s`` places, so a shared parameter is described once.
 """
 
+import re
+import textwrap
+
 _PIECES = {
     "architecture_parameters": """\
     n_filters : int or tuple of int, default=8
@@ -298,12 +301,24 @@ _PIECES = {
 }
 
 
+_PIECES["predict_X"] = """\
+    X : array-like of shape (n_samples, n_features) or images
+        Input images, flattened rows or arrays of images as ``fit`` takes
+        them."""
+
+
 def fill_doc(obj):
     """Fill the ``%(name)s`` places of ``obj.__doc__`` with the shared pieces.
 
-    A place stands indented as the docstring's other lines; the pieces carry
-    that indentation on their later lines.
+    A place stands on a line of its own, indented as the lines around it;
+    each piece is indented to match (class docstrings indent by 4, method
+    docstrings by 8).
     """
-    pieces = {name: piece.removeprefix("    ") for name, piece in _PIECES.items()}
-    obj.__doc__ = obj.__doc__ % pieces
+
+    def indented(match):
+        margin, name = match.group(1), match.group(2)
+        piece = textwrap.dedent(_PIECES[name])
+        return "\n".join(margin + line if line else line for line in piece.splitlines())
+
+    obj.__doc__ = re.sub(r"^( *)%\((\w+)\)s$", indented, obj.__doc__, flags=re.M)
     return obj

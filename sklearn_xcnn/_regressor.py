@@ -140,13 +140,13 @@ width) or (n_samples, height, width, channels)
         return self._fit(X, y, sample_weight, incremental=True)
 
     # ------------------------------------------------------------ prediction
+    @fill_doc
     def predict(self, X):
         """Predict the targets.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Input images.
+        %(predict_X)s
 
         Returns
         -------
