@@ -1,13 +1,12 @@
 """Every intermediate array of a fitted network, for a few samples."""
 
 import numpy as np
-from scipy.special import expit
+from sklearn.base import is_classifier
 from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted
 
+from .._classifier import probabilities
 from .._core._activations import ACTIVATIONS
 from .._core._conv import correlate_forward
-from .._core._loss import output_proba
 from .._core._pool import pool_forward
 
 
@@ -49,35 +48,40 @@ def _block_stages(x, w, b, block, activation, pooling):
     return stages, out
 
 
-def _probabilities(logits, n_outputs, out_activation):
-    """What ``predict_proba`` returns for these logits, ``(n, n_classes)``."""
-    if n_outputs == 1:
-        proba = np.hstack([expit(-logits), expit(logits)])
-    else:
-        proba = output_proba(logits, out_activation)
-    return np.maximum(proba, np.finfo(proba.dtype).tiny, out=proba)
+def _outputs(estimator, spec, logits):
+    """What the estimator's prediction method returns for these logits (n, k):
+    ``("proba", predict_proba)`` for a classifier, ``("predictions",
+    predict)`` for a regressor."""
+    n_outputs = spec.layer_units[-1]
+    if is_classifier(estimator):
+        return "proba", probabilities(logits, n_outputs, spec.out_activation)
+    # a regressor with one output was fitted on a 1-D y and predicts 1-D
+    return "predictions", logits[:, 0] if n_outputs == 1 else logits
 
 
 def feature_maps(estimator, X):
-    """Compute every stage of a fitted :class:`~sklearn_xcnn.CNNClassifier`.
+    """Compute every stage of a fitted convolutional network.
 
-    The network is re-run step by step in the order of its definition,
-    ``correlate -> + bias -> activation -> pool`` for each convolutional
-    block, then flatten, the hidden layers and the output layer, keeping
-    every intermediate array. (For max pooling the estimator itself pools
-    before adding the bias, an equal but faster order; ``proba`` here equals
-    :meth:`~sklearn_xcnn.CNNClassifier.predict_proba`.)
+    The network of a fitted :class:`~sklearn_xcnn.CNNClassifier` or
+    :class:`~sklearn_xcnn.CNNRegressor` is re-run step by step in the order
+    of its definition, ``correlate -> + bias -> activation -> pool`` for each
+    convolutional block, then flatten, the hidden layers and the output
+    layer, keeping every intermediate array. (For max pooling the estimator
+    itself pools before adding the bias, an equal but faster order.) The
+    network is the one that was fitted: changing ``pooling`` or any other
+    architecture parameter with ``set_params`` afterwards changes nothing
+    here, as it changes nothing in ``predict``.
 
     All arrays are held in memory at once: meant for a few images.
 
     Parameters
     ----------
-    estimator : CNNClassifier
+    estimator : CNNClassifier or CNNRegressor
         A fitted estimator.
 
     X : array-like of shape (n_samples, n_features), (n_samples, height, \
 width) or (n_samples, height, width, channels)
-        Images, given as to :meth:`~sklearn_xcnn.CNNClassifier.predict`.
+        Images, given as to the estimator's ``predict``.
 
     Returns
     -------
@@ -106,11 +110,17 @@ width) or (n_samples, height, width, channels)
         hidden : list of ndarray
             The activations of each hidden layer, ``(n_samples, units)``.
         logits : ndarray of shape (n_samples, n_outputs)
-            The output layer before the sigmoid or softmax
-            (:meth:`~sklearn_xcnn.CNNClassifier.decision_function`).
+            The output layer's values before any output activation: for a
+            classifier the input of the sigmoid or softmax
+            (:meth:`~sklearn_xcnn.CNNClassifier.decision_function`), for a
+            regressor the predictions themselves.
         proba : ndarray of shape (n_samples, n_classes)
-            The class probabilities, as
+            Classifiers only: the class probabilities, as
             :meth:`~sklearn_xcnn.CNNClassifier.predict_proba`.
+        predictions : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Regressors only: the predicted values, as
+            :meth:`~sklearn_xcnn.CNNRegressor.predict` (1-D for a model fitted
+            on a 1-D ``y``).
 
     Raises
     ------
@@ -136,11 +146,23 @@ width) or (n_samples, height, width, channels)
     (2, 3)
     >>> bool((stages.proba == clf.predict_proba(X[:2])).all())
     True
+
+    A regressor's stages end in its predictions:
+
+    >>> import numpy as np
+    >>> from sklearn_xcnn import CNNRegressor
+    >>> ink = X.mean(axis=1)  # the share of black pixels of each image
+    >>> reg = CNNRegressor(n_filters=2, hidden_units=3, solver="lbfgs",
+    ...                    random_state=0).fit(X, ink)
+    >>> stages = feature_maps(reg, X[:2])
+    >>> "proba" in stages, stages.predictions.shape
+    (False, (2,))
+    >>> bool(np.allclose(stages.predictions, reg.predict(X[:2])))
+    True
     """
-    check_is_fitted(estimator)
+    spec, params = estimator._fitted_network()  # as fitted, whatever set_params did
     x = estimator._validate_images(X, reset=False)  # (n, H, W, C)
-    spec = estimator._network_spec()
-    params = [p.astype(x.dtype, copy=False) for p in estimator._params()]
+    params = [p.astype(x.dtype, copy=False) for p in params]
     images = _filters_first(x)
     blocks = []
     for i, block in enumerate(spec.blocks):
@@ -154,12 +176,12 @@ width) or (n_samples, height, width, channels)
         a = ACTIVATIONS[spec.activation](a @ dense[i] + dense[i + 1])
         hidden.append(a)
     logits = a @ dense[-2] + dense[-1]  # (n, n_outputs)
-    proba = _probabilities(logits, estimator.n_outputs_, spec.out_activation)
+    name, outputs = _outputs(estimator, spec, logits)
     return Bunch(
         images=images,
         blocks=blocks,
         flattened=flattened,
         hidden=hidden,
         logits=logits,
-        proba=proba,
+        **{name: outputs},
     )

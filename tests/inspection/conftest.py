@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.datasets import make_x_or_not_x
 
 
@@ -54,3 +54,31 @@ def early_stopping_clf(x_data):
         random_state=0,
     )
     return fit_quietly(clf, *x_data)
+
+
+@pytest.fixture(scope="session")
+def ink_data(x_data):
+    """The X-or-not-X images with a real target: the share of black pixels."""
+    X = x_data[0]
+    return X, X.mean(axis=1)
+
+
+@pytest.fixture(scope="session")
+def x_reg(ink_data):
+    """A regressor with the walk-through architecture, fitted by L-BFGS."""
+    reg = CNNRegressor(n_filters=4, hidden_units=3, solver="lbfgs", random_state=1)
+    return fit_quietly(reg, *ink_data)
+
+
+@pytest.fixture(scope="session")
+def early_stopping_reg(ink_data):
+    """A short Adam fit of a regressor with early stopping."""
+    reg = CNNRegressor(
+        n_filters=2,
+        hidden_units=4,
+        early_stopping=True,
+        learning_rate_init=0.01,
+        max_iter=12,
+        random_state=0,
+    )
+    return fit_quietly(reg, *ink_data)

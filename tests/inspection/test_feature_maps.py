@@ -1,3 +1,4 @@
+import copy
 import math
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 
-from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.inspection import feature_maps
 
 from .conftest import fit_quietly
@@ -237,9 +238,82 @@ def test_multilabel_proba(x_data):
     assert_allclose(feature_maps(clf, X).proba, clf.predict_proba(X), rtol=1e-12)
 
 
-def test_not_fitted():
+@pytest.mark.parametrize("estimator", [CNNClassifier(), CNNRegressor()])
+def test_not_fitted(estimator):
     with pytest.raises(NotFittedError):
-        feature_maps(CNNClassifier(), np.zeros((1, 25)))
+        feature_maps(estimator, np.zeros((1, 25)))
+
+
+# ------------------------------------------- the network as fitted
+@pytest.mark.parametrize(
+    "new_params",
+    [
+        dict(pooling="mean"),
+        dict(pooling=None),
+        dict(activation="tanh", pooling="sum"),
+        dict(stride=2, kernel_size=2),
+        dict(algorithm="scipy"),
+    ],
+)
+@pytest.mark.parametrize("fixture", ["x_clf", "x_reg"])
+def test_set_params_after_fit_changes_nothing(new_params, fixture, request):
+    """feature_maps reads the network as fitted, as predict does: after
+    set_params(pooling="mean") on a max-pooled model its outputs still equal
+    the estimator's and are what they were before."""
+    estimator = copy.deepcopy(request.getfixturevalue(fixture))
+    X = request.getfixturevalue("x_data")[0][:20]
+    classifier = fixture == "x_clf"
+    predict = estimator.predict_proba if classifier else estimator.predict
+    output = "proba" if classifier else "predictions"
+    before = feature_maps(estimator, X)
+    expected = predict(X)
+    estimator.set_params(**new_params)
+    after = feature_maps(estimator, X)
+    assert_allclose(after[output], expected, rtol=1e-12)
+    assert_allclose(predict(X), expected, rtol=1e-12)
+    for b_before, b_after in zip(before.blocks, after.blocks, strict=True):
+        for name in ("correlation", "biased", "activated", "pooled"):
+            assert_allclose(b_after[name], b_before[name], rtol=1e-12, atol=1e-12)
+    # the max-pooled 3x3 maps are still 2x2, and equal the max of the windows
+    pooled = after.blocks[0].pooled
+    assert pooled.shape == (20, 4, 2, 2)
+    assert_allclose(pooled, _naive_pool(after.blocks[0].activated, (2, 2), "max"))
+
+
+# --------------------------------------------------------------- regressor
+def test_regressor_stages_end_in_predictions(x_reg, ink_data):
+    X = ink_data[0][:6]
+    stages = feature_maps(x_reg, X)
+    assert "proba" not in stages
+    assert stages.predictions.shape == (6,)
+    assert_allclose(stages.predictions, x_reg.predict(X), rtol=1e-12)
+    # identity output units: the predictions are the output layer itself
+    z = stages.hidden[0] @ x_reg.coefs_[1] + x_reg.intercepts_[1]
+    assert_allclose(stages.logits, z)
+    assert_allclose(stages.predictions, z[:, 0])
+    # the first block, against the loop oracles
+    x = X.reshape(6, 5, 5, 1)
+    corr = _naive_correlation(x, x_reg.filters_[0], (1, 1))
+    assert_allclose(stages.blocks[0].correlation, corr, atol=1e-12)
+    biased = corr + x_reg.filter_intercepts_[0][None, :, None, None]
+    activated = np.maximum(biased, 0)
+    assert_allclose(stages.blocks[0].pooled, _naive_pool(activated, (2, 2), "max"))
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean", "sum", None])
+@pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
+def test_regressor_predictions_equal_predict(pooling, algorithm):
+    X = _random_images(40, (8, 8, 1), seed=2)
+    Y = np.c_[X.mean(axis=1), X[:, :32].std(axis=1)]  # two outputs
+    reg = CNNRegressor(
+        n_filters=(3, 2), kernel_size=2, pooling=pooling, hidden_units=4,
+        algorithm=algorithm, max_iter=5, random_state=0,
+    )  # fmt: skip
+    reg = fit_quietly(reg, X, Y)
+    stages = feature_maps(reg, X)
+    assert stages.predictions.shape == (40, 2)
+    assert_allclose(stages.predictions, reg.predict(X), rtol=1e-12)
+    assert_array_equal(stages.predictions, stages.logits)
 
 
 def test_wrong_number_of_features(x_clf):
