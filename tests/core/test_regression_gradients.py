@@ -59,8 +59,8 @@ def _plain_block(x, w, b, stride, pool, pooling, activation):
     return a.transpose(0, 2, 3, 1)  # (n, Hp, Wp, F)
 
 
-def plain_loss(params, X, Y, spec, alpha, sample_weight=None):
-    """The regularised half mean squared error of the network, by definition."""
+def plain_outputs(params, X, spec):
+    """The network's outputs (n, n_outputs) for images X (n, H, W, C)."""
     a = X
     for i, block in enumerate(spec.blocks):
         w, b = params[2 * i], params[2 * i + 1]
@@ -73,8 +73,14 @@ def plain_loss(params, X, Y, spec, alpha, sample_weight=None):
         flat = flat @ dense[i] + dense[i + 1]
         if i < len(dense) - 2:
             flat = PLAIN_ACTIVATIONS[spec.activation](flat)
+    return flat
+
+
+def plain_loss(params, X, Y, spec, alpha, sample_weight=None):
+    """The regularised half mean squared error of the network, by definition."""
+    outputs = plain_outputs(params, X, spec)
     w = np.ones(len(X)) if sample_weight is None else sample_weight
-    loss = 0.5 * (w @ ((flat - Y) ** 2).mean(axis=1)) / w.sum()
+    loss = 0.5 * (w @ ((outputs - Y) ** 2).mean(axis=1)) / w.sum()
     weights = params[0::2]  # filters and coefs sit at even positions
     return loss + 0.5 * alpha * sum((p**2).sum() for p in weights) / w.sum()
 
