@@ -23,6 +23,7 @@ from sklearn_xcnn._core._network import (
     build_spec,
     forward,
     init_params,
+    init_stats,
     loss_and_grad,
     param_shapes,
 )
@@ -46,10 +47,39 @@ def _sizes(low, high):
     return st.one_of(one, st.tuples(one, one))
 
 
+def _per_block_or_one(draw, n_blocks, strategy):
+    """A list of one value per block, or one value for every block."""
+    if draw(st.booleans()):
+        return [draw(strategy) for _ in range(n_blocks)]
+    return draw(strategy)
+
+
+def _paddings(draw, kernels, n_blocks):
+    """Padding kinds that every block accepts: explicit zeros fewer than the
+    kernel's rows (columns) on each side."""
+    kernel_list = kernels if isinstance(kernels, list) else [kernels] * n_blocks
+
+    def one(kernel):
+        kr, kc = _pair(kernel)
+        kind = draw(st.sampled_from(["valid", "same", "int", "pair"]))
+        if kind in ("valid", "same"):
+            return kind
+        if kind == "int":
+            return draw(st.integers(0, min(kr, kc) - 1))
+        return (draw(st.integers(0, kr - 1)), draw(st.integers(0, kc - 1)))
+
+    if draw(st.booleans()):
+        return [one(k) for k in kernel_list]
+    kr = min(_pair(k)[0] for k in kernel_list)
+    kc = min(_pair(k)[1] for k in kernel_list)
+    return one((kr, kc))
+
+
 @st.composite
 def architectures(draw):
     """Keyword arguments of a random network and its problem."""
     n_blocks = draw(st.integers(1, 3))
+    kernels = _per_block_or_one(draw, n_blocks, _sizes(1, 5))
     return {
         "image_shape": (
             draw(st.integers(1, 12)),
@@ -57,10 +87,13 @@ def architectures(draw):
             draw(st.integers(1, 3)),
         ),
         "n_filters": tuple(draw(st.integers(1, 3)) for _ in range(n_blocks)),
-        "kernel_size": draw(_sizes(1, 5)),
-        "stride": draw(_sizes(1, 3)),
-        "pool_size": draw(_sizes(1, 3)),
+        "kernel_size": kernels,
+        "stride": _per_block_or_one(draw, n_blocks, _sizes(1, 3)),
+        "padding": _paddings(draw, kernels, n_blocks),
+        "pool_size": _per_block_or_one(draw, n_blocks, _sizes(1, 3)),
         "pooling": draw(st.sampled_from([None, "max", "mean", "sum"])),
+        "global_pooling": draw(st.sampled_from([None, None, "mean", "max"])),
+        "batch_norm": draw(st.booleans()),
         "hidden_units": tuple(draw(st.lists(st.integers(1, 4), max_size=2))),
         "activation": draw(st.sampled_from(["relu", "tanh", "logistic", "identity"])),
         "target": draw(st.sampled_from(["binary", "multiclass", "multilabel"])),
@@ -71,27 +104,52 @@ def _pair(value):
     return (value, value) if np.ndim(value) == 0 else tuple(value)
 
 
-def expected_shapes(arch):
-    """``[(conv_rows, conv_cols), (out_rows, out_cols, F)]`` per block.
+def _block_value(value, b):
+    return value[b] if isinstance(value, list) else value
 
-    The documented formulas: a kernel is clipped to the map, giving
-    ``(H - k) // s + 1`` rows; a pooling window is clipped to the feature map,
-    giving ``ceil(rows / p)`` rows.
+
+def _axis_padding(padding, size, kernel, stride):
+    """Zeros ``(before, after)`` along one axis, from the documented rules."""
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same":
+        k = min(kernel, size)
+        total = max((math.ceil(size / stride) - 1) * stride + k - size, 0)
+        return (total // 2, total - total // 2)
+    return (padding, padding)
+
+
+def expected_shapes(arch):
+    """``[(pads, (conv_rows, conv_cols), (out_rows, out_cols, F))]`` per block.
+
+    The documented formulas: 'same' pads to ``ceil(n / s)`` outputs (kernels
+    clipped to the input), explicit padding adds zeros on each side (kernels
+    clipped to the padded input); a kernel of ``k`` rows over ``H`` padded
+    rows gives ``(H - k) // s + 1`` rows; a pooling window is clipped to the
+    feature map, giving ``ceil(rows / p)`` rows.
     """
     H, W, _ = arch["image_shape"]
     shapes = []
-    for n_f in arch["n_filters"]:
-        conv = []
-        for size, k, s in zip(
-            (H, W), _pair(arch["kernel_size"]), _pair(arch["stride"])
+    for b, n_f in enumerate(arch["n_filters"]):
+        pads, conv = [], []
+        padding = _block_value(arch["padding"], b)
+        paddings = _pair(padding) if not isinstance(padding, str) else (padding,) * 2
+        for size, k, s, p in zip(
+            (H, W),
+            _pair(_block_value(arch["kernel_size"], b)),
+            _pair(_block_value(arch["stride"], b)),
+            paddings,
         ):
-            conv.append((size - min(k, size)) // s + 1)
+            before, after = _axis_padding(p, size, k, s)
+            padded = size + before + after
+            pads.append((before, after))
+            k = min(k, size if p == "same" else padded)  # clipped
+            conv.append((padded - k) // s + 1)
         out = list(conv)
         if arch["pooling"] is not None:
-            out = [
-                math.ceil(c / min(p, c)) for c, p in zip(conv, _pair(arch["pool_size"]))
-            ]
-        shapes.append((tuple(conv), (*out, n_f)))
+            pool = _pair(_block_value(arch["pool_size"], b))
+            out = [math.ceil(c / min(p, c)) for c, p in zip(conv, pool)]
+        shapes.append((tuple(pads), tuple(conv), (*out, n_f)))
         H, W = out
     return shapes
 
@@ -110,6 +168,9 @@ def make_spec(arch, algorithm="auto"):
         n_out,
         "softmax" if arch["target"] == "multiclass" else "logistic",
         algorithm,
+        padding=arch["padding"],
+        batch_norm=arch["batch_norm"],
+        global_pooling=arch["global_pooling"],
     )
 
 
@@ -132,25 +193,40 @@ def test_shapes_follow_the_documented_formulas(arch, seed):
     rng = np.random.RandomState(seed)
     spec = make_spec(arch)
     expected = expected_shapes(arch)
-    assert [(b.conv_shape, b.out_shape) for b in spec.blocks] == expected
+    got = [(b.padding, b.conv_shape, b.out_shape) for b in spec.blocks]
+    assert got == expected
 
     shapes = param_shapes(spec)
     channels = [arch["image_shape"][2], *arch["n_filters"][:-1]]
     for b, (n_f, c) in enumerate(zip(arch["n_filters"], channels)):
         H, W = spec.blocks[b].in_shape[:2]
-        kernel = tuple(min(k, s) for k, s in zip(_pair(arch["kernel_size"]), (H, W)))
+        (t, bo), (le, r) = expected[b][0]
+        padding = _block_value(arch["padding"], b)
+        limit = (H, W) if padding == "same" else (H + t + bo, W + le + r)
+        k = _pair(_block_value(arch["kernel_size"], b))
+        kernel = tuple(min(a, s) for a, s in zip(k, limit))
         assert shapes[2 * b] == (n_f, c, *kernel)
-    assert shapes[2 * len(arch["n_filters"])][0] == math.prod(expected[-1][1])
+    n_flat = arch["n_filters"][-1] if arch["global_pooling"] else None
+    n_flat = n_flat or math.prod(expected[-1][2])
+    assert shapes[2 * len(arch["n_filters"])][0] == n_flat
+    if arch["batch_norm"]:
+        assert shapes[-len(arch["n_filters"]) :] == [(f,) for f in arch["n_filters"]]
 
     # the arrays the core computes have those shapes too
     params = init_params(spec, rng, np.float64)
     x = rng.standard_normal((2, *arch["image_shape"]))
     for b, block in enumerate(spec.blocks):
+        x = np.pad(x, ((0, 0), *expected[b][0], (0, 0)))
         z, _ = correlate_forward(x, params[2 * b], block.stride, "im2col")
-        assert z.shape == (2, *expected[b][0], block.n_filters)
+        assert z.shape == (2, *expected[b][1], block.n_filters)
         x = z if block.pool is None else pool_forward(z, block.pool, arch["pooling"])[0]
-        assert x.shape == (2, *expected[b][1])
-    logits, _ = forward(params, rng.standard_normal((2, *arch["image_shape"])), spec)
+        assert x.shape == (2, *expected[b][2])
+    logits, _ = forward(
+        params,
+        rng.standard_normal((2, *arch["image_shape"])),
+        spec,
+        stats=init_stats(spec, np.float64),
+    )
     assert logits.shape == (2, N_OUTPUTS[arch["target"]])
 
 
@@ -208,6 +284,13 @@ def test_correlation_engines_agree(arch, seed):
     params = init_params(spec_im2col, rng, np.float64)
     X = rng.standard_normal((3, *arch["image_shape"]))
     _, Y = make_targets(arch["target"], 3, rng)
+    stats = init_stats(spec_im2col, np.float64)
+    np.testing.assert_allclose(
+        forward(params, X, spec_im2col, stats=stats)[0],
+        forward(params, X, spec_scipy, stats=stats)[0],
+        rtol=1e-9,
+        atol=1e-12,
+    )
     loss_a, grads_a = loss_and_grad(params, X, Y, spec_im2col, 0.1)
     loss_b, grads_b = loss_and_grad(params, X, Y, spec_scipy, 0.1)
     assert loss_a == pytest.approx(loss_b, rel=1e-10)
@@ -234,7 +317,8 @@ def _fit(arch, seed, n=8):
 def test_fitted_estimator_properties(arch, seed):
     clf, X, rng = _fit(arch, seed)
     expected = expected_shapes(arch)
-    assert clf.coefs_[0].shape[0] == math.prod(expected[-1][1])
+    n_flat = arch["n_filters"][-1] if arch["global_pooling"] else None
+    assert clf.coefs_[0].shape[0] == (n_flat or math.prod(expected[-1][2]))
     assert [f.shape[0] for f in clf.filters_] == list(arch["n_filters"])
 
     proba = clf.predict_proba(X)

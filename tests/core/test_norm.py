@@ -1,0 +1,75 @@
+"""Batch normalisation against its plain definition, finite differences and
+PyTorch's documented running-average rule, worked by hand."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from sklearn_xcnn._core._norm import (
+    BN_EPSILON,
+    BN_MOMENTUM,
+    batch_norm_backward,
+    batch_norm_forward,
+    update_running_stats,
+)
+
+
+def test_forward_with_batch_statistics():
+    z = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0]])
+    scale, shift = np.array([2.0, 0.5]), np.array([0.0, 1.0])
+    out, _, (mean, unbiased) = batch_norm_forward(z, scale, shift)
+    # column 0: mean 2, biased variance 2/3
+    expected0 = 2.0 * (z[:, 0] - 2.0) / np.sqrt(2 / 3 + BN_EPSILON)
+    assert_allclose(out[:, 0], expected0)
+    assert_allclose(mean, [2.0, 30.0])
+    assert_allclose(unbiased, [1.0, np.var([10, 20, 60], ddof=1)])
+    assert_allclose(out[:, 1].mean(), 1.0)  # the shift is the new mean
+
+
+def test_forward_with_running_statistics():
+    z = np.array([[1.0], [3.0]])
+    stats = (np.array([1.0]), np.array([4.0]))
+    out, cache, batch = batch_norm_forward(z, np.array([3.0]), np.array([1.0]), stats)
+    assert cache is None and batch is None
+    assert_allclose(out[:, 0], 3.0 * (z[:, 0] - 1.0) / np.sqrt(4.0 + BN_EPSILON) + 1)
+
+
+def test_backward_matches_finite_differences():
+    rng = np.random.RandomState(0)
+    z, dout = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
+    scale, shift = rng.normal(size=3), rng.normal(size=3)
+
+    def loss(z, scale, shift):
+        return float((batch_norm_forward(z, scale, shift)[0] * dout).sum())
+
+    _, cache, _ = batch_norm_forward(z, scale, shift, keep_cache=True)
+    dz, dscale, dshift = batch_norm_backward(dout, cache)
+    for arg, analytic in enumerate((dz, dscale, dshift)):
+        values = [z.copy(), scale.copy(), shift.copy()]
+        numeric = np.zeros_like(values[arg])
+        for i in np.ndindex(numeric.shape):
+            plus = [v.copy() for v in values]
+            minus = [v.copy() for v in values]
+            plus[arg][i] += 1e-6
+            minus[arg][i] -= 1e-6
+            numeric[i] = (loss(*plus) - loss(*minus)) / 2e-6
+        assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_running_stats_follow_pytorch_momentum():
+    running = (np.array([0.0, 1.0]), np.array([1.0, 1.0]))
+    update_running_stats(running, (np.array([2.0, 3.0]), np.array([5.0, 9.0])))
+    assert BN_MOMENTUM == 0.1
+    assert_allclose(running[0], [0.9 * 0 + 0.1 * 2, 0.9 * 1 + 0.1 * 3])
+    assert_allclose(running[1], [0.9 * 1 + 0.1 * 5, 0.9 * 1 + 0.1 * 9])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept(dtype):
+    z = np.arange(12, dtype=dtype).reshape(6, 2)
+    out, cache, (mean, var) = batch_norm_forward(
+        z, np.ones(2, dtype), np.zeros(2, dtype), keep_cache=True
+    )
+    dz, dscale, dshift = batch_norm_backward(np.ones_like(z), cache)
+    for a in (out, mean, var, dz, dscale, dshift):
+        assert a.dtype == dtype
