@@ -19,13 +19,14 @@ from sklearn_xcnn.utils import discovery
 from sklearn_xcnn.utils.discovery import all_displays, all_estimators
 
 # cheap variants that reach the other code paths: mean and sum pooling,
-# stacked blocks, the L-BFGS and SGD solvers and the FFT engine
+# 'same' padding, stacked blocks, the L-BFGS and SGD solvers and the FFT engine
 VARIANTS = [
     {},
     dict(
         n_filters=3,
         hidden_units=8,
         pooling="mean",
+        padding="same",
         learning_rate_init=0.01,
         max_iter=200,
         random_state=0,

@@ -99,7 +99,7 @@ def test_predictions_are_the_identity_output_units(bars, params):
     """predict is the output layer itself, against a plain forward pass."""
     X, Y = bars
     reg = fit_quietly(CNNRegressor(**params, max_iter=3, random_state=0), X, Y)
-    spec, weights = reg._fitted_network()
+    spec, weights, _ = reg._fitted_network()
     expected = plain_outputs(weights, X[:20].reshape(20, 8, 8, 1), spec)
     assert_allclose(reg.predict(X[:20]), expected, rtol=1e-10, atol=1e-12)
 
@@ -158,8 +158,8 @@ def test_early_stopping_scores_r2_on_a_random_split(bars, held_out_spy, weighted
     X, Y = bars
     sw = np.random.RandomState(2).uniform(0.5, 2, 300) if weighted else None
     reg = CNNRegressor(
-        **SMALL, early_stopping=True, validation_fraction=0.2, n_iter_no_change=3,
-        learning_rate_init=0.01, max_iter=60, random_state=0,
+        **SMALL, early_stopping=True, validation_fraction=0.2, n_iter_no_change=5,
+        learning_rate_init=0.03, max_iter=150, random_state=0,
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -253,10 +253,10 @@ def test_partial_fit_one_epoch_per_call(bars):
 def test_partial_fit_chunks_learn(bars):
     X, Y = bars
     reg = CNNRegressor(**SMALL, learning_rate_init=0.01, random_state=0)
-    for _ in range(15):
+    for _ in range(30):
         for rows in np.array_split(np.arange(240), 4):
             reg.partial_fit(X[rows], Y[rows])
-    assert reg.n_iter_ == 60
+    assert reg.n_iter_ == 120
     assert reg.score(X[240:], Y[240:]) > 0.5
 
 
@@ -375,7 +375,7 @@ def test_float32_end_to_end(bars, solver):
     X32 = X.astype(np.float32)
     params = dict(**SMALL, solver=solver, max_iter=5, random_state=0)
     reg = fit_quietly(CNNRegressor(**params), X32, Y)  # float64 targets
-    spec, weights = reg._fitted_network()
+    spec, weights, _ = reg._fitted_network()
     assert all(w.dtype == np.float32 for w in weights)
     assert reg.predict(X32).dtype == np.float32
     if solver != "lbfgs":
@@ -480,7 +480,7 @@ def test_second_ctrl_c_aborts_and_restores(bars, sigint_after):
 def test_training_that_cannot_fit_in_memory_is_refused():
     # two 2000x2000 images; a 1000x1000 im2col patch matrix needs terabytes
     X = np.zeros((2, 2000 * 2000), dtype=np.float32)
-    reg = CNNRegressor(kernel_size=1000, algorithm="im2col")
+    reg = CNNRegressor(kernel_size=1000, algorithm="im2col", image_shape=(2000, 2000))
     with pytest.raises(MemoryError, match="Not enough memory to train on batches"):
         reg.fit(X, np.array([0.5, 1.5]))
     assert not hasattr(reg, "coefs_")

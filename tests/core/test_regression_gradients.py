@@ -34,8 +34,11 @@ PLAIN_ACTIVATIONS = {
 POOL_REDUCE = {"max": np.max, "mean": np.mean, "sum": np.sum}
 
 
-def _plain_block(x, w, b, stride, pool, pooling, activation):
+def _plain_block(x, w, b, block, pooling, activation):
     """x (n, H, W, C), w (F, C, kr, kc) -> (n, Hp, Wp, F), by loops."""
+    (top, bottom), (left, right) = block.padding
+    x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    stride, pool = block.stride, block.pool
     n, _, _, C = x.shape
     F = w.shape[0]
     sr, sc = stride
@@ -64,10 +67,13 @@ def plain_outputs(params, X, spec):
     a = X
     for i, block in enumerate(spec.blocks):
         w, b = params[2 * i], params[2 * i + 1]
-        a = _plain_block(
-            a, w, b, block.stride, block.pool, spec.pooling, spec.activation
-        )
-    flat = a.transpose(0, 3, 1, 2).reshape(len(X), -1)  # filters x rows x cols
+        a = _plain_block(a, w, b, block, spec.pooling, spec.activation)
+    if spec.global_pooling == "mean":
+        flat = a.mean(axis=(1, 2))  # (n, F)
+    elif spec.global_pooling == "max":
+        flat = a.max(axis=(1, 2))
+    else:
+        flat = a.transpose(0, 3, 1, 2).reshape(len(X), -1)  # filters x rows x cols
     dense = params[n_conv_params(spec) :]
     for i in range(0, len(dense), 2):
         flat = flat @ dense[i] + dense[i + 1]
@@ -132,6 +138,8 @@ def _regression_spec(n_filters, pooling, algorithm, n_outputs, **kw):
         "identity",
         algorithm,
         loss="squared_error",
+        padding=args.get("padding", "valid"),
+        global_pooling=args.get("global_pooling"),
     )
 
 
@@ -180,6 +188,22 @@ def test_squared_error_gradient_with_sample_weight(n_outputs):
     _check_gradient(spec, alpha=0.5, weighted=True)
 
 
+@pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
+@pytest.mark.parametrize(
+    "padding, global_pooling",
+    [("same", None), ([1, (0, 1)], None), ("valid", "mean"), ("same", "max")],
+)
+def test_squared_error_gradient_with_padding_and_global_pooling(
+    algorithm, padding, global_pooling
+):
+    spec = _regression_spec(
+        (2, 2), "max", algorithm, 2, padding=padding, global_pooling=global_pooling
+    )
+    if padding != "valid":
+        assert any(block.padding != ((0, 0), (0, 0)) for block in spec.blocks)
+    _check_gradient(spec, alpha=0.1, seed=2)
+
+
 def test_squared_error_gradient_without_blocks_or_hidden_layers():
     spec = _regression_spec((), None, "im2col", 2, hidden_units=())
     _check_gradient(spec, alpha=0.2)
@@ -205,7 +229,7 @@ def test_one_full_batch_sgd_step_is_w_minus_lr_grad(n_outputs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(X, y)
-    spec, params = reg._fitted_network()
+    spec, params, _ = reg._fitted_network()
     before = [p.copy() for p in params]
     images = X.reshape(12, 6, 5, 1)
     grad = numeric_gradient([p.copy() for p in before], images, Y, spec, alpha)

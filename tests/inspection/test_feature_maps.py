@@ -346,3 +346,70 @@ def test_inspection_imports_without_matplotlib():
     assert lines[0] == "(10, 2)"  # 4x4 -> 2x2 maps -> 1x1 pooled, 2 filters
     assert "FilterDisplay.from_estimator requires matplotlib" in lines[1]
     assert "pip install sklearn-xcnn[plot]" in lines[1]
+
+
+# ------------------------------------------- padding, batch norm, global pooling
+@pytest.mark.parametrize("cls", [CNNClassifier, CNNRegressor])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(padding="same"),
+        dict(padding=[1, (0, 1)], kernel_size=[3, 2]),
+        dict(batch_norm=True, pooling="mean"),
+        dict(global_pooling="mean"),
+        dict(global_pooling="max", padding="same", batch_norm=True),
+        dict(dropout=0.2),
+    ],
+)
+def test_architectures_stages_equal_prediction(cls, params):
+    X = _random_images(30, (7, 6, 2))
+    y = np.arange(30) % 3 if cls is CNNClassifier else X[:, :12].mean(axis=1)
+    est = cls(n_filters=(3, 2), hidden_units=4, image_shape=(7, 6, 2), max_iter=5,
+              random_state=0, **params)  # fmt: skip
+    est = fit_quietly(est, X, y)
+    stages = feature_maps(est, X[:6])
+    if cls is CNNClassifier:
+        assert_allclose(stages.proba, est.predict_proba(X[:6]), rtol=1e-10)
+    else:
+        assert_allclose(stages.predictions, est.predict(X[:6]), rtol=1e-10)
+
+
+def test_padded_stage_is_the_input_with_zeros_around(x_data):
+    X = x_data[0][:4]
+    clf = CNNClassifier(n_filters=2, hidden_units=3, padding=[(1, 2)], max_iter=2)
+    clf = fit_quietly(clf, X, np.arange(4) % 2)
+    block = feature_maps(clf, X).blocks[0]
+    images = X.reshape(4, 1, 5, 5)
+    expected = np.pad(images, ((0, 0), (0, 0), (1, 1), (2, 2)))
+    assert_array_equal(block.padded, expected)
+    corr = _naive_correlation(expected.transpose(0, 2, 3, 1), clf.filters_[0], (1, 1))
+    assert block.correlation.shape == (4, 2, 5, 7)
+    assert_allclose(block.correlation, corr, atol=1e-12)
+
+
+def test_batch_norm_stage_uses_the_running_statistics():
+    X = _random_images(40, (6, 6, 1), seed=3)
+    clf = CNNClassifier(n_filters=3, hidden_units=4, batch_norm=True, max_iter=5,
+                        random_state=0)  # fmt: skip
+    clf = fit_quietly(clf, X, np.arange(40) % 2)
+    block = feature_maps(clf, X[:5]).blocks[0]
+    mean = clf.batch_norm_means_[0][None, :, None, None]
+    var = clf.batch_norm_vars_[0][None, :, None, None]
+    scale = clf.batch_norm_scales_[0][None, :, None, None]
+    shift = clf.filter_intercepts_[0][None, :, None, None]
+    expected = scale * (block.correlation - mean) / np.sqrt(var + 1e-5) + shift
+    assert_allclose(block.biased, expected, rtol=1e-10, atol=1e-12)
+    assert_allclose(block.activated, np.maximum(expected, 0), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind, reduce", [("mean", np.mean), ("max", np.max)])
+def test_global_pooling_reduces_each_last_map(kind, reduce):
+    X = _random_images(20, (8, 8, 1), seed=4)
+    reg = CNNRegressor(n_filters=(3, 2), hidden_units=4, global_pooling=kind,
+                       max_iter=3, random_state=0)  # fmt: skip
+    reg = fit_quietly(reg, X, X.mean(axis=1))
+    stages = feature_maps(reg, X[:5])
+    pooled = stages.blocks[-1].pooled  # (5, 2, Hp, Wp)
+    assert stages.flattened.shape == (5, 2)
+    assert_allclose(stages.flattened, reduce(pooled, axis=(2, 3)))
+    assert reg.coefs_[0].shape == (2, 4)

@@ -379,7 +379,7 @@ width), (height, width, channels) or a batch of one such image
                 f"block={block} is out of range: the estimator has {n_blocks} "
                 "convolutional block(s)."
             )
-        spec, params = estimator._fitted_network()
+        spec, params, _ = estimator._fitted_network()
         groups = split_params(params, spec)
         maps, pool = stages.blocks[block], spec.blocks[block].pool
         if "proba" in stages:

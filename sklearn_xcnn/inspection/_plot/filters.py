@@ -210,7 +210,7 @@ class FilterDisplay:
             The drawn display.
         """
         _require_matplotlib("FilterDisplay.from_estimator")
-        spec, params = estimator._fitted_network()
+        spec, params, _ = estimator._fitted_network()
         groups = split_params(params, spec)
         n_blocks = len(groups["filters"])
         if not -n_blocks <= block < n_blocks:
