@@ -42,18 +42,21 @@ def x_clf(x_data):
     return fit_quietly(clf, *x_data)
 
 
+# a short Adam fit with early stopping, so that it records validation curves
+EARLY_STOPPING = dict(
+    n_filters=2,
+    hidden_units=4,
+    early_stopping=True,
+    learning_rate_init=0.01,
+    max_iter=12,
+    random_state=0,
+)
+
+
 @pytest.fixture(scope="session")
 def early_stopping_clf(x_data):
-    """A short Adam fit with early stopping, so it records validation curves."""
-    clf = CNNClassifier(
-        n_filters=2,
-        hidden_units=4,
-        early_stopping=True,
-        learning_rate_init=0.01,
-        max_iter=12,
-        random_state=0,
-    )
-    return fit_quietly(clf, *x_data)
+    """The classifier fitted with EARLY_STOPPING."""
+    return fit_quietly(CNNClassifier(**EARLY_STOPPING), *x_data)
 
 
 @pytest.fixture(scope="session")
@@ -72,13 +75,5 @@ def x_reg(ink_data):
 
 @pytest.fixture(scope="session")
 def early_stopping_reg(ink_data):
-    """A short Adam fit of a regressor with early stopping."""
-    reg = CNNRegressor(
-        n_filters=2,
-        hidden_units=4,
-        early_stopping=True,
-        learning_rate_init=0.01,
-        max_iter=12,
-        random_state=0,
-    )
-    return fit_quietly(reg, *ink_data)
+    """The regressor fitted with EARLY_STOPPING."""
+    return fit_quietly(CNNRegressor(**EARLY_STOPPING), *ink_data)
