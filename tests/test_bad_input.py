@@ -15,7 +15,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
 
-from sklearn_xcnn import CNNClassifier, DivergenceError, _memory
+from sklearn_xcnn import CNNClassifier, CNNRegressor, DivergenceError, _memory
 from sklearn_xcnn._core._network import build_spec, forward, init_params, loss_and_grad
 
 # scikit-learn casts NaN labels to int while looking for the label type, and
@@ -508,3 +508,132 @@ def test_set_params_after_fit_does_not_change_predictions(fitted):
     before = clf.predict_proba(_X())
     clf.set_params(pooling="mean", activation="tanh", kernel_size=2, n_filters=0)
     np.testing.assert_array_equal(clf.predict_proba(_X()), before)
+
+
+# ------------------------------------------------------------- the regressor
+def _y_real():
+    return np.linspace(0.0, 1.0, N)
+
+
+# the cases of FIT_CASES that concern X, the parameters, y's shape or the
+# weights apply to the regressor alike (its messages name CNNRegressor)
+CLASSIFICATION_ONLY = {"continuous_y", "one_class", "class_weight_multilabel"}
+SHARED_CASES = {
+    name: case._replace(match=case.match.replace("CNNClassifier", "CNNRegressor"))
+    for name, case in FIT_CASES.items()
+    if name not in CLASSIFICATION_ONLY
+}
+
+REGRESSOR_FIT_CASES = {
+    "strings_in_y": Case(
+        _X(), np.array(["a"] * N), ValueError, "could not convert string to float"
+    ),
+    "none_in_object_y": Case(
+        _X(),
+        np.array([None, *_y_real()[1:]], dtype=object),
+        ValueError,
+        "Input y contains NaN",
+    ),
+    "nan_in_multioutput_y": Case(
+        _X(),
+        np.c_[_y_real(), np.r_[np.nan, _y_real()[1:]]],
+        ValueError,
+        "Input y contains NaN",
+    ),
+    "inf_in_multioutput_y": Case(
+        _X(),
+        np.c_[np.r_[_y_real()[:-1], -np.inf], _y_real()],
+        ValueError,
+        "Input y contains infinity",
+    ),
+    "complex_y": Case(_X(), _y_real() + 1j, ValueError, "Complex data not supported"),
+    # no stratification to fail: the random split holds out too few to score
+    "early_stopping_too_few_samples": Case(
+        _X()[:3],
+        _y_real()[:3],
+        ValueError,
+        r"early_stopping held out only 1 sample\(s\) of 3",
+        {"early_stopping": True},
+    ),
+    "learning_rate_diverges_on_large_targets": Case(
+        _X(),
+        1e3 * _y_real(),
+        DivergenceError,
+        "Training diverged.*Try a smaller learning_rate_init",
+        {"solver": "sgd", "learning_rate_init": 1.0, "max_iter": 30},
+    ),
+}
+
+
+def _regressor(**params):
+    defaults = {"n_filters": 2, "hidden_units": 4, "max_iter": 3, "random_state": 0}
+    return CNNRegressor(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted_regressor():
+    return _fit_quietly(_regressor(), _X(), _y_real())
+
+
+ALL_REGRESSOR_CASES = {**SHARED_CASES, **REGRESSOR_FIT_CASES}
+
+
+@pytest.mark.parametrize(
+    "case", ALL_REGRESSOR_CASES.values(), ids=ALL_REGRESSOR_CASES.keys()
+)
+def test_regressor_fit_rejects_bad_input(case):
+    reg = _regressor(**case.params)
+    with pytest.raises(case.exception, match=case.match):
+        _fit_quietly(reg, case.X, case.y, **case.fit_params)
+    assert not hasattr(reg, "coefs_")
+
+
+def _regressor_state(reg):
+    return reg.predict(_X()), reg.n_iter_, list(reg.loss_curve_), reg.t_
+
+
+@pytest.mark.parametrize(
+    "case", REGRESSOR_FIT_CASES.values(), ids=REGRESSOR_FIT_CASES.keys()
+)
+def test_failed_regressor_fit_leaves_a_fitted_model_intact(case, fitted_regressor):
+    reg = copy.deepcopy(fitted_regressor)
+    before = _regressor_state(reg)
+    good_params = reg.get_params()
+    reg.set_params(**case.params)
+    with pytest.raises(case.exception, match=case.match):
+        _fit_quietly(reg, case.X, case.y, **case.fit_params)
+    _assert_same_state(_regressor_state(reg), before)
+    _fit_quietly(reg.set_params(**good_params), _X(), _y_real())
+    _assert_same_state(_regressor_state(reg), before)
+
+
+@pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_regressor_refuses_another_number_of_outputs(method, n_outputs):
+    y2 = np.c_[_y_real(), 1 - _y_real()]
+    reg = _regressor()
+    if method == "partial_fit":
+        reg.partial_fit(_X(), y2)
+    else:
+        _fit_quietly(reg.set_params(warm_start=True), _X(), y2)
+    before = _regressor_state(reg)
+    y = _y_real() if n_outputs == 1 else np.c_[y2, _y_real()]
+    match = rf"y has {n_outputs} output\(s\) but CNNRegressor was fitted on 2"
+    with pytest.raises(ValueError, match=match):
+        if method == "partial_fit":
+            reg.partial_fit(_X(), y)
+        else:
+            reg.fit(_X(), y)
+    _assert_same_state(_regressor_state(reg), before)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [_y_real() > 0.5, np.arange(N), np.array([str(v) for v in _y_real()])],
+    ids=["bool", "int", "numeric_strings"],
+)
+def test_regressor_targets_of_other_dtypes_are_converted_to_float64(y):
+    reg = _fit_quietly(_regressor(), _X(), y)
+    expected = _fit_quietly(_regressor(), _X(), np.asarray(y, dtype=np.float64))
+    np.testing.assert_array_equal(reg.predict(_X()), expected.predict(_X()))
+    assert reg.predict(_X()).dtype == np.float64

@@ -1,31 +1,135 @@
-"""scikit-learn's estimator checks, with nothing skipped or marked to fail."""
+"""scikit-learn's estimator checks over every public estimator, with nothing
+skipped or marked to fail.
 
+The estimators come from :func:`sklearn_xcnn.utils.discovery.all_estimators`,
+so a new public estimator is checked without editing this file: each is
+checked with its defaults and with the variants below, which are applied to
+every class alike through ``set_params``.
+"""
+
+import inspect
+
+import pytest
+from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_xcnn import CNNClassifier
+import sklearn_xcnn
+import sklearn_xcnn.inspection
+from sklearn_xcnn.utils import discovery
+from sklearn_xcnn.utils.discovery import all_displays, all_estimators
+
+# cheap variants that reach the other code paths: mean and sum pooling,
+# 'same' padding, stacked blocks, the L-BFGS and SGD solvers and the FFT engine
+VARIANTS = [
+    {},
+    dict(
+        n_filters=3,
+        hidden_units=8,
+        pooling="mean",
+        padding="same",
+        learning_rate_init=0.01,
+        max_iter=200,
+        random_state=0,
+    ),
+    dict(n_filters=(4, 3), hidden_units=8, solver="lbfgs", max_iter=50, random_state=0),
+    dict(
+        n_filters=2,
+        hidden_units=8,
+        pooling="sum",
+        solver="sgd",
+        batch_size=32,
+        max_iter=150,
+        algorithm="scipy",
+        random_state=0,
+    ),
+]
 
 
 def _instances():
     return [
-        CNNClassifier(),
-        CNNClassifier(
-            n_filters=3,
-            hidden_units=8,
-            pooling="mean",
-            learning_rate_init=0.01,
-            max_iter=50,
-            random_state=0,
-        ),
-        CNNClassifier(
-            n_filters=(4, 3),
-            hidden_units=8,
-            solver="lbfgs",
-            max_iter=100,
-            random_state=0,
-        ),
+        cls().set_params(**variant)
+        for _, cls in all_estimators()
+        for variant in VARIANTS
     ]
 
 
 @parametrize_with_checks(_instances())
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+# --------------------------------------------------------------- discovery
+def _exported_classes(*modules):
+    return {
+        name: getattr(module, name)
+        for module in modules
+        for name in module.__all__
+        if inspect.isclass(getattr(module, name))
+    }
+
+
+def test_all_estimators_finds_the_exported_estimators():
+    exported = _exported_classes(sklearn_xcnn, sklearn_xcnn.inspection)
+    expected = {
+        name: cls for name, cls in exported.items() if issubclass(cls, BaseEstimator)
+    }
+    assert dict(all_estimators()) == expected
+    assert {"CNNClassifier", "CNNRegressor"} <= set(expected)
+    names = [name for name, _ in all_estimators()]
+    assert names == sorted(names)
+    assert "BaseCNN" not in names  # the base class lives in a private module
+
+
+@pytest.mark.parametrize(
+    "type_filter, test",
+    [("classifier", is_classifier), ("regressor", is_regressor)],
+)
+def test_all_estimators_type_filter(type_filter, test):
+    found = all_estimators(type_filter=type_filter)
+    assert found
+    assert all(test(cls()) for _, cls in found)
+    others = [cls for name, cls in all_estimators() if name not in dict(found)]
+    assert not any(test(cls()) for cls in others)
+    both = all_estimators(type_filter=["classifier", "regressor"])
+    assert len(both) == len(all_estimators(type_filter="classifier")) + len(
+        all_estimators(type_filter="regressor")
+    )
+    assert all_estimators(type_filter="transformer") == []
+    with pytest.raises(ValueError, match="type_filter must be None or any of"):
+        all_estimators(type_filter="clusterer")
+
+
+def test_all_displays_finds_the_exported_displays():
+    exported = _exported_classes(sklearn_xcnn.inspection)
+    expected = {name: cls for name, cls in exported.items() if name.endswith("Display")}
+    assert dict(all_displays()) == expected
+    assert len(expected) == 3
+
+
+def test_a_new_public_class_is_found_without_editing_anything(monkeypatch):
+    """An estimator or display that a public module starts to export is
+    listed, whichever public module exports it."""
+
+    class NewEstimator(BaseEstimator):
+        pass
+
+    class NewDisplay:
+        pass
+
+    for cls in (NewEstimator, NewDisplay):
+        monkeypatch.setattr(cls, "__module__", "sklearn_xcnn.datasets._new")
+    datasets = sklearn_xcnn.datasets
+    monkeypatch.setattr(datasets, "NewEstimator", NewEstimator, raising=False)
+    monkeypatch.setattr(datasets, "NewDisplay", NewDisplay, raising=False)
+    monkeypatch.setattr(datasets, "__all__", [*datasets.__all__, "NewEstimator"])
+    assert ("NewEstimator", NewEstimator) in all_estimators()
+    assert "NewDisplay" not in dict(all_displays())  # not exported yet
+    monkeypatch.setattr(datasets, "__all__", [*datasets.__all__, "NewDisplay"])
+    assert ("NewDisplay", NewDisplay) in all_displays()
+    assert "NewDisplay" not in dict(all_estimators())  # not an estimator
+
+
+def test_private_modules_are_not_walked():
+    names = [module.__name__ for module in discovery._public_modules()]
+    assert "sklearn_xcnn" in names and "sklearn_xcnn.inspection" in names
+    assert not any(part.startswith("_") for n in names for part in n.split("."))

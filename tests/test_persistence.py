@@ -14,24 +14,40 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_xcnn
-from sklearn_xcnn import CNNClassifier, ModelVersionWarning
+from sklearn_xcnn import CNNClassifier, CNNRegressor, ModelVersionWarning
 from sklearn_xcnn._persistence import VERSION_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 SAVING_DOC = ROOT / "docs" / "saving.rst"
 
 
-def _data(seed=0):
+# every test runs for both estimators; the classifier's assertions as before
+ESTIMATORS = [CNNClassifier, CNNRegressor]
+both_estimators = pytest.mark.parametrize(
+    "cls", ESTIMATORS, ids=[cls.__name__ for cls in ESTIMATORS]
+)
+
+
+def _data(seed=0, cls=CNNClassifier):
     rng = np.random.RandomState(seed)
     X = rng.uniform(size=(40, 16))
+    if cls is CNNRegressor:
+        return X, np.c_[X.mean(axis=1), X[:, :4].sum(axis=1)]  # two outputs
     return X, np.arange(40) % 3
 
 
-def _fit(**params):
+def _fit(cls=CNNClassifier, **params):
     defaults = {"n_filters": 2, "hidden_units": 4, "max_iter": 5, "random_state": 0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return CNNClassifier(**{**defaults, **params}).fit(*_data())
+        return cls(**{**defaults, **params}).fit(*_data(cls=cls))
+
+
+def _outputs(model, X):
+    """What the model predicts: probabilities, or values for a regressor."""
+    return (
+        model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
+    )
 
 
 def _fitted_attributes(clf):
@@ -40,7 +56,7 @@ def _fitted_attributes(clf):
 
 def _assert_same_model(a, b):
     X, _ = _data(seed=1)
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(_outputs(a, X), _outputs(b, X))
     assert a.get_params() == b.get_params()
     attrs_a, attrs_b = _fitted_attributes(a), _fitted_attributes(b)
     assert attrs_a.keys() == attrs_b.keys()
@@ -52,9 +68,10 @@ def _assert_same_model(a, b):
             np.testing.assert_equal(value, attrs_b[name])
 
 
+@both_estimators
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
-def test_pickle_round_trip(solver):
-    clf = _fit(solver=solver)
+def test_pickle_round_trip(solver, cls):
+    clf = _fit(cls, solver=solver)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # same version: no warning
         loaded = pickle.loads(pickle.dumps(clf))
@@ -62,19 +79,21 @@ def test_pickle_round_trip(solver):
     assert not hasattr(loaded, VERSION_KEY)
 
 
-def test_pickle_stores_the_package_version():
-    state = _fit().__getstate__()
+@both_estimators
+def test_pickle_stores_the_package_version(cls):
+    state = _fit(cls).__getstate__()
     assert state[VERSION_KEY] == sklearn_xcnn.__version__
 
 
-def test_training_continues_identically_after_a_round_trip():
-    clf = _fit(warm_start=True)
+@both_estimators
+def test_training_continues_identically_after_a_round_trip(cls):
+    clf = _fit(cls, warm_start=True)
     loaded = pickle.loads(pickle.dumps(clf))
     for model in (clf, loaded):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(*_data())
-        model.partial_fit(*_data())
+            model.fit(*_data(cls=cls))
+        model.partial_fit(*_data(cls=cls))
     _assert_same_model(clf, loaded)
 
 
@@ -85,23 +104,25 @@ def _dumps_as(version, obj, dumps=pickle.dumps, monkeypatch=None):
     return data
 
 
-def test_loading_a_pickle_from_another_version_warns(monkeypatch):
-    clf = _fit()
+@both_estimators
+def test_loading_a_pickle_from_another_version_warns(monkeypatch, cls):
+    clf = _fit(cls)
     data = _dumps_as("0.0.1", clf, monkeypatch=monkeypatch)
     with pytest.warns(ModelVersionWarning, match="saved by sklearn-xcnn 0.0.1") as rec:
         loaded = pickle.loads(data)
     warning = rec[0].message
-    assert warning.estimator_name == "CNNClassifier"
+    assert warning.estimator_name == cls.__name__
     assert warning.saved_version == "0.0.1"
     assert warning.current_version == sklearn_xcnn.__version__
     _assert_same_model(clf, loaded)  # it warns, but loads
 
 
-def test_loading_a_pickle_without_a_version_warns():
-    clf = _fit()
+@both_estimators
+def test_loading_a_pickle_without_a_version_warns(cls):
+    clf = _fit(cls)
     state = clf.__getstate__()
     del state[VERSION_KEY]
-    fresh = CNNClassifier.__new__(CNNClassifier)
+    fresh = cls.__new__(cls)
     with pytest.warns(ModelVersionWarning, match="saved by sklearn-xcnn unknown"):
         fresh.__setstate__(state)
 
@@ -109,30 +130,33 @@ def test_loading_a_pickle_without_a_version_warns():
 _LOAD_IN_CHILD = """
 import pickle, sys
 import joblib, numpy as np
-path = sys.argv[1]
+path, method = sys.argv[1], sys.argv[2]
 X = np.load(path + "/X.npy")
 with open(path + "/model.pkl", "rb") as f:
     clf = pickle.load(f)
-np.save(path + "/pickle.npy", clf.predict_proba(X))
-np.save(path + "/joblib.npy", joblib.load(path + "/model.joblib").predict_proba(X))
+np.save(path + "/pickle.npy", getattr(clf, method)(X))
+np.save(path + "/joblib.npy", getattr(joblib.load(path + "/model.joblib"), method)(X))
 """
 
 
-def test_pickle_and_joblib_round_trips_across_processes(tmp_path):
-    clf = _fit(n_filters=(3, 2), pooling="mean", solver="sgd")
+@both_estimators
+def test_pickle_and_joblib_round_trips_across_processes(tmp_path, cls):
+    clf = _fit(cls, n_filters=(3, 2), pooling="mean", solver="sgd")
+    method = "predict_proba" if cls is CNNClassifier else "predict"
     X, _ = _data(seed=1)
     np.save(tmp_path / "X.npy", X)
     with open(tmp_path / "model.pkl", "wb") as f:
         pickle.dump(clf, f)
     joblib.dump(clf, tmp_path / "model.joblib")
     subprocess.run(
-        [sys.executable, "-W", "error::UserWarning", "-c", _LOAD_IN_CHILD, tmp_path],
+        [sys.executable, "-W", "error::UserWarning", "-c", _LOAD_IN_CHILD, tmp_path]
+        + [method],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=True,
         timeout=120,
     )
-    expected = clf.predict_proba(X)
+    expected = _outputs(clf, X)
     np.testing.assert_array_equal(np.load(tmp_path / "pickle.npy"), expected)
     np.testing.assert_array_equal(np.load(tmp_path / "joblib.npy"), expected)
 
@@ -143,14 +167,15 @@ def _documented_untrusted_types():
     return set(re.findall(r"``(sklearn_xcnn\.[\w.]+)``", SAVING_DOC.read_text()))
 
 
+@both_estimators
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs", None])
-def test_skops_untrusted_types_are_only_this_packages_own(solver, tmp_path):
+def test_skops_untrusted_types_are_only_this_packages_own(solver, tmp_path, cls):
     sio = pytest.importorskip("skops.io")
-    clf = CNNClassifier() if solver is None else _fit(solver=solver)
+    clf = cls() if solver is None else _fit(cls, solver=solver)
     path = tmp_path / "model.skops"
     sio.dump(clf, path)
     untrusted = sio.get_untrusted_types(file=path)
-    assert "sklearn_xcnn._classifier.CNNClassifier" in untrusted
+    assert f"{cls.__module__}.{cls.__name__}" in untrusted
     assert all(t.startswith("sklearn_xcnn.") for t in untrusted), untrusted
     assert set(untrusted) <= _documented_untrusted_types()
     with warnings.catch_warnings():
@@ -160,16 +185,18 @@ def test_skops_untrusted_types_are_only_this_packages_own(solver, tmp_path):
         _assert_same_model(clf, loaded)
 
 
-def test_skops_refuses_untrusted_types_by_default(tmp_path):
+@both_estimators
+def test_skops_refuses_untrusted_types_by_default(tmp_path, cls):
     sio = pytest.importorskip("skops.io")
     path = tmp_path / "model.skops"
-    sio.dump(_fit(), path)
+    sio.dump(_fit(cls), path)
     with pytest.raises(Exception, match="[Uu]ntrusted types"):
         sio.load(path)
 
 
-def test_skops_file_from_another_version_warns(monkeypatch):
+@both_estimators
+def test_skops_file_from_another_version_warns(monkeypatch, cls):
     sio = pytest.importorskip("skops.io")
-    data = _dumps_as("0.0.1", _fit(), dumps=sio.dumps, monkeypatch=monkeypatch)
+    data = _dumps_as("0.0.1", _fit(cls), dumps=sio.dumps, monkeypatch=monkeypatch)
     with pytest.warns(ModelVersionWarning, match="saved by sklearn-xcnn 0.0.1"):
         sio.loads(data, trusted=sio.get_untrusted_types(data=data))

@@ -1,14 +1,16 @@
 """Every intermediate array of a fitted network, for a few samples."""
 
 import numpy as np
-from scipy.special import expit
+from sklearn.base import is_classifier
 from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted
 
+from .._classifier import probabilities
 from .._core._activations import ACTIVATIONS
 from .._core._conv import correlate_forward
-from .._core._loss import output_proba
-from .._core._pool import pool_forward
+from .._core._network import BATCH_NORM_GROUP, split_params
+from .._core._norm import batch_norm_forward
+from .._core._pad import pad_images
+from .._core._pool import global_pool_forward, pool_forward
 
 
 def _filters_first(a):
@@ -16,31 +18,42 @@ def _filters_first(a):
     return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
 
 
-def _block_stages(x, w, b, block, activation, pooling):
+def _block_stages(x, weights, stats, block, activation, pooling):
     """Run one block in the plain order, keeping every stage.
 
     Parameters
     ----------
     x : ndarray of shape (n, H, W, C)
-    w : ndarray of shape (F, C, kr, kc)
-    b : ndarray of shape (F,)
+    weights : tuple
+        ``(filters (F, C, kr, kc), intercepts (F,), scale (F,) or None)``,
+        the scale for batch norm.
+    stats : tuple or None
+        ``(running_mean (F,), running_var (F,))`` with batch norm.
 
     Returns
     -------
     stages : Bunch
-        ``correlation``, ``biased``, ``activated`` and ``pooled``, each
-        ``(n, F, rows, cols)``.
+        ``padded``, ``(n, C, H + pads, W + pads)``, and ``correlation``,
+        ``biased``, ``activated`` and ``pooled``, each ``(n, F, rows, cols)``.
     out : ndarray of shape (n, Hp, Wp, F)
         The block output, channels-last, for the next block.
     """
-    z, _ = correlate_forward(x, w, block.stride, block.engine, keep_cache=False)
-    biased = z + b  # (n, Ho, Wo, F)
+    w, b, scale = weights
+    padded = pad_images(x, block.padding)  # (n, H + pads, W + pads, C)
+    z, _ = correlate_forward(padded, w, block.stride, block.engine, keep_cache=False)
+    if block.batch_norm:  # the intercept is the shift after normalising
+        F = block.n_filters
+        normed, _, _ = batch_norm_forward(z.reshape(-1, F), scale, b, stats)
+        biased = normed.reshape(z.shape)  # (n, Ho, Wo, F)
+    else:
+        biased = z + b  # (n, Ho, Wo, F)
     activated = ACTIVATIONS[activation](biased.copy())  # in place on the copy
     if pooling is None:
         out = activated
     else:
         out, _ = pool_forward(activated, block.pool, pooling)  # (n, Hp, Wp, F)
     stages = Bunch(
+        padded=_filters_first(padded),
         correlation=_filters_first(z),
         biased=_filters_first(biased),
         activated=_filters_first(activated),
@@ -49,35 +62,42 @@ def _block_stages(x, w, b, block, activation, pooling):
     return stages, out
 
 
-def _probabilities(logits, n_outputs, out_activation):
-    """What ``predict_proba`` returns for these logits, ``(n, n_classes)``."""
-    if n_outputs == 1:
-        proba = np.hstack([expit(-logits), expit(logits)])
-    else:
-        proba = output_proba(logits, out_activation)
-    return np.maximum(proba, np.finfo(proba.dtype).tiny, out=proba)
+def _outputs(estimator, spec, logits):
+    """What the estimator's prediction method returns for these logits (n, k):
+    ``("proba", predict_proba)`` for a classifier, ``("predictions",
+    predict)`` for a regressor."""
+    n_outputs = spec.layer_units[-1]
+    if is_classifier(estimator):
+        return "proba", probabilities(logits, n_outputs, spec.out_activation)
+    # a regressor with one output was fitted on a 1-D y and predicts 1-D
+    return "predictions", logits[:, 0] if n_outputs == 1 else logits
 
 
 def feature_maps(estimator, X):
-    """Compute every stage of a fitted :class:`~sklearn_xcnn.CNNClassifier`.
+    """Compute every stage of a fitted convolutional network.
 
-    The network is re-run step by step in the order of its definition,
-    ``correlate -> + bias -> activation -> pool`` for each convolutional
-    block, then flatten, the hidden layers and the output layer, keeping
-    every intermediate array. (For max pooling the estimator itself pools
-    before adding the bias, an equal but faster order; ``proba`` here equals
-    :meth:`~sklearn_xcnn.CNNClassifier.predict_proba`.)
+    The network of a fitted :class:`~sklearn_xcnn.CNNClassifier` or
+    :class:`~sklearn_xcnn.CNNRegressor` is re-run step by step in the order
+    of its definition, ``pad -> correlate -> + bias (or batch norm) ->
+    activation -> pool`` for each convolutional block, then flatten (or
+    global pooling), the hidden layers and the output layer, keeping every
+    intermediate array. Batch norm uses the running statistics and dropout
+    does nothing, as in prediction. (For max pooling the estimator
+    itself pools before adding the bias, an equal but faster order.) The
+    network is the one that was fitted: changing ``pooling`` or any other
+    architecture parameter with ``set_params`` afterwards changes nothing
+    here, as it changes nothing in ``predict``.
 
     All arrays are held in memory at once: meant for a few images.
 
     Parameters
     ----------
-    estimator : CNNClassifier
+    estimator : CNNClassifier or CNNRegressor
         A fitted estimator.
 
     X : array-like of shape (n_samples, n_features), (n_samples, height, \
 width) or (n_samples, height, width, channels)
-        Images, given as to :meth:`~sklearn_xcnn.CNNClassifier.predict`.
+        Images, given as to the estimator's ``predict``.
 
     Returns
     -------
@@ -91,26 +111,38 @@ width) or (n_samples, height, width, channels)
         blocks : list of Bunch
             One per convolutional block ``b``, each with
 
-            - ``correlation``, shape ``(n_samples, F, Ho, Wo)``: the input
-              correlated with each filter, before the bias, with
-              ``Ho = (H - kr) // stride + 1`` (likewise ``Wo``);
-            - ``biased``: ``correlation`` plus the filter's intercept;
+            - ``padded``, shape ``(n_samples, C, H', W')``: the block's input
+              with its padding of zeros (``H' = H`` without padding);
+            - ``correlation``, shape ``(n_samples, F, Ho, Wo)``: the padded
+              input correlated with each filter, before the bias, with
+              ``Ho = (H' - kr) // stride + 1`` (likewise ``Wo``);
+            - ``biased``: ``correlation`` plus the filter's intercept; with
+              batch norm, ``scale * (correlation - running_mean) /
+              sqrt(running_var + eps) + intercept``;
             - ``activated``: the activation applied to ``biased``, the
               feature maps;
             - ``pooled``, shape ``(n_samples, F, ceil(Ho / pr), ceil(Wo / pc))``:
               ``activated`` pooled over windows of ``pool_size``, partial
               windows included; equal to ``activated`` when ``pooling=None``.
         flattened : ndarray of shape (n_samples, n_flat)
-            The last block's pooled maps, flattened as filters x rows x cols,
-            the order of the rows of ``coefs_[0]``.
+            The input of the first dense layer: the last block's pooled maps
+            flattened as filters x rows x cols, the order of the rows of
+            ``coefs_[0]``; with ``global_pooling``, the mean or maximum of
+            each of those maps, ``(n_samples, F)``.
         hidden : list of ndarray
             The activations of each hidden layer, ``(n_samples, units)``.
         logits : ndarray of shape (n_samples, n_outputs)
-            The output layer before the sigmoid or softmax
-            (:meth:`~sklearn_xcnn.CNNClassifier.decision_function`).
+            The output layer's values before any output activation: for a
+            classifier the input of the sigmoid or softmax
+            (:meth:`~sklearn_xcnn.CNNClassifier.decision_function`), for a
+            regressor the predictions themselves.
         proba : ndarray of shape (n_samples, n_classes)
-            The class probabilities, as
+            Classifiers only: the class probabilities, as
             :meth:`~sklearn_xcnn.CNNClassifier.predict_proba`.
+        predictions : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Regressors only: the predicted values, as
+            :meth:`~sklearn_xcnn.CNNRegressor.predict` (1-D for a model fitted
+            on a 1-D ``y``).
 
     Raises
     ------
@@ -136,30 +168,50 @@ width) or (n_samples, height, width, channels)
     (2, 3)
     >>> bool((stages.proba == clf.predict_proba(X[:2])).all())
     True
+
+    A regressor's stages end in its predictions:
+
+    >>> import numpy as np
+    >>> from sklearn_xcnn import CNNRegressor
+    >>> ink = X.mean(axis=1)  # the share of black pixels of each image
+    >>> reg = CNNRegressor(n_filters=2, hidden_units=3, solver="lbfgs",
+    ...                    random_state=0).fit(X, ink)
+    >>> stages = feature_maps(reg, X[:2])
+    >>> "proba" in stages, stages.predictions.shape
+    (False, (2,))
+    >>> bool(np.allclose(stages.predictions, reg.predict(X[:2])))
+    True
     """
-    check_is_fitted(estimator)
+    network = estimator._fitted_network()  # as fitted, whatever set_params did
+    spec = network.spec
     x = estimator._validate_images(X, reset=False)  # (n, H, W, C)
-    spec = estimator._network_spec()
-    params = [p.astype(x.dtype, copy=False) for p in estimator._params()]
+    params = [p.astype(x.dtype, copy=False) for p in network.params]
+    groups = split_params(params, spec)
+    scales = groups.get(BATCH_NORM_GROUP) or [None] * len(spec.blocks)
     images = _filters_first(x)
     blocks = []
     for i, block in enumerate(spec.blocks):
-        w, b = params[2 * i : 2 * i + 2]
-        stages, x = _block_stages(x, w, b, block, spec.activation, spec.pooling)
+        weights = groups["filters"][i], groups["filter_intercepts"][i], scales[i]
+        stages, x = _block_stages(
+            x, weights, network.stats[i], block, spec.activation, spec.pooling
+        )
         blocks.append(stages)
-    flattened = _filters_first(x).reshape(x.shape[0], -1)  # (n, F*Hp*Wp)
+    if spec.global_pooling is not None:
+        flattened, _ = global_pool_forward(x, spec.global_pooling)  # (n, F)
+    else:
+        flattened = _filters_first(x).reshape(x.shape[0], -1)  # (n, F*Hp*Wp)
     a, hidden = flattened, []
-    dense = params[2 * len(spec.blocks) :]
+    dense = [p for pair in zip(groups["coefs"], groups["intercepts"]) for p in pair]
     for i in range(0, len(dense) - 2, 2):
         a = ACTIVATIONS[spec.activation](a @ dense[i] + dense[i + 1])
         hidden.append(a)
     logits = a @ dense[-2] + dense[-1]  # (n, n_outputs)
-    proba = _probabilities(logits, estimator.n_outputs_, spec.out_activation)
+    name, outputs = _outputs(estimator, spec, logits)
     return Bunch(
         images=images,
         blocks=blocks,
         flattened=flattened,
         hidden=hidden,
         logits=logits,
-        proba=proba,
+        **{name: outputs},
     )

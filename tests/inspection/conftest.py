@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.datasets import make_x_or_not_x
 
 
@@ -42,15 +42,38 @@ def x_clf(x_data):
     return fit_quietly(clf, *x_data)
 
 
+# a short Adam fit with early stopping, so that it records validation curves
+EARLY_STOPPING = dict(
+    n_filters=2,
+    hidden_units=4,
+    early_stopping=True,
+    learning_rate_init=0.01,
+    max_iter=12,
+    random_state=0,
+)
+
+
 @pytest.fixture(scope="session")
 def early_stopping_clf(x_data):
-    """A short Adam fit with early stopping, so it records validation curves."""
-    clf = CNNClassifier(
-        n_filters=2,
-        hidden_units=4,
-        early_stopping=True,
-        learning_rate_init=0.01,
-        max_iter=12,
-        random_state=0,
-    )
-    return fit_quietly(clf, *x_data)
+    """The classifier fitted with EARLY_STOPPING."""
+    return fit_quietly(CNNClassifier(**EARLY_STOPPING), *x_data)
+
+
+@pytest.fixture(scope="session")
+def ink_data(x_data):
+    """The X-or-not-X images with a real target: the share of black pixels."""
+    X = x_data[0]
+    return X, X.mean(axis=1)
+
+
+@pytest.fixture(scope="session")
+def x_reg(ink_data):
+    """A regressor with the walk-through architecture, fitted by L-BFGS."""
+    reg = CNNRegressor(n_filters=4, hidden_units=3, solver="lbfgs", random_state=1)
+    return fit_quietly(reg, *ink_data)
+
+
+@pytest.fixture(scope="session")
+def early_stopping_reg(ink_data):
+    """The regressor fitted with EARLY_STOPPING."""
+    return fit_quietly(CNNRegressor(**EARLY_STOPPING), *ink_data)

@@ -1,3 +1,4 @@
+import copy
 import math
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 
-from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.inspection import feature_maps
 
 from .conftest import fit_quietly
@@ -237,9 +238,82 @@ def test_multilabel_proba(x_data):
     assert_allclose(feature_maps(clf, X).proba, clf.predict_proba(X), rtol=1e-12)
 
 
-def test_not_fitted():
+@pytest.mark.parametrize("estimator", [CNNClassifier(), CNNRegressor()])
+def test_not_fitted(estimator):
     with pytest.raises(NotFittedError):
-        feature_maps(CNNClassifier(), np.zeros((1, 25)))
+        feature_maps(estimator, np.zeros((1, 25)))
+
+
+# ------------------------------------------- the network as fitted
+@pytest.mark.parametrize(
+    "new_params",
+    [
+        dict(pooling="mean"),
+        dict(pooling=None),
+        dict(activation="tanh", pooling="sum"),
+        dict(stride=2, kernel_size=2),
+        dict(algorithm="scipy"),
+    ],
+)
+@pytest.mark.parametrize("fixture", ["x_clf", "x_reg"])
+def test_set_params_after_fit_changes_nothing(new_params, fixture, request):
+    """feature_maps reads the network as fitted, as predict does: after
+    set_params(pooling="mean") on a max-pooled model its outputs still equal
+    the estimator's and are what they were before."""
+    estimator = copy.deepcopy(request.getfixturevalue(fixture))
+    X = request.getfixturevalue("x_data")[0][:20]
+    classifier = fixture == "x_clf"
+    predict = estimator.predict_proba if classifier else estimator.predict
+    output = "proba" if classifier else "predictions"
+    before = feature_maps(estimator, X)
+    expected = predict(X)
+    estimator.set_params(**new_params)
+    after = feature_maps(estimator, X)
+    assert_allclose(after[output], expected, rtol=1e-12)
+    assert_allclose(predict(X), expected, rtol=1e-12)
+    for b_before, b_after in zip(before.blocks, after.blocks, strict=True):
+        for name in ("correlation", "biased", "activated", "pooled"):
+            assert_allclose(b_after[name], b_before[name], rtol=1e-12, atol=1e-12)
+    # the max-pooled 3x3 maps are still 2x2, and equal the max of the windows
+    pooled = after.blocks[0].pooled
+    assert pooled.shape == (20, 4, 2, 2)
+    assert_allclose(pooled, _naive_pool(after.blocks[0].activated, (2, 2), "max"))
+
+
+# --------------------------------------------------------------- regressor
+def test_regressor_stages_end_in_predictions(x_reg, ink_data):
+    X = ink_data[0][:6]
+    stages = feature_maps(x_reg, X)
+    assert "proba" not in stages
+    assert stages.predictions.shape == (6,)
+    assert_allclose(stages.predictions, x_reg.predict(X), rtol=1e-12)
+    # identity output units: the predictions are the output layer itself
+    z = stages.hidden[0] @ x_reg.coefs_[1] + x_reg.intercepts_[1]
+    assert_allclose(stages.logits, z)
+    assert_allclose(stages.predictions, z[:, 0])
+    # the first block, against the loop oracles
+    x = X.reshape(6, 5, 5, 1)
+    corr = _naive_correlation(x, x_reg.filters_[0], (1, 1))
+    assert_allclose(stages.blocks[0].correlation, corr, atol=1e-12)
+    biased = corr + x_reg.filter_intercepts_[0][None, :, None, None]
+    activated = np.maximum(biased, 0)
+    assert_allclose(stages.blocks[0].pooled, _naive_pool(activated, (2, 2), "max"))
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean", "sum", None])
+@pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
+def test_regressor_predictions_equal_predict(pooling, algorithm):
+    X = _random_images(40, (8, 8, 1), seed=2)
+    Y = np.c_[X.mean(axis=1), X[:, :32].std(axis=1)]  # two outputs
+    reg = CNNRegressor(
+        n_filters=(3, 2), kernel_size=2, pooling=pooling, hidden_units=4,
+        algorithm=algorithm, max_iter=5, random_state=0,
+    )  # fmt: skip
+    reg = fit_quietly(reg, X, Y)
+    stages = feature_maps(reg, X)
+    assert stages.predictions.shape == (40, 2)
+    assert_allclose(stages.predictions, reg.predict(X), rtol=1e-12)
+    assert_array_equal(stages.predictions, stages.logits)
 
 
 def test_wrong_number_of_features(x_clf):
@@ -272,3 +346,70 @@ def test_inspection_imports_without_matplotlib():
     assert lines[0] == "(10, 2)"  # 4x4 -> 2x2 maps -> 1x1 pooled, 2 filters
     assert "FilterDisplay.from_estimator requires matplotlib" in lines[1]
     assert "pip install sklearn-xcnn[plot]" in lines[1]
+
+
+# ------------------------------------------- padding, batch norm, global pooling
+@pytest.mark.parametrize("cls", [CNNClassifier, CNNRegressor])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(padding="same"),
+        dict(padding=[1, (0, 1)], kernel_size=[3, 2]),
+        dict(batch_norm=True, pooling="mean"),
+        dict(global_pooling="mean"),
+        dict(global_pooling="max", padding="same", batch_norm=True),
+        dict(dropout=0.2),
+    ],
+)
+def test_architectures_stages_equal_prediction(cls, params):
+    X = _random_images(30, (7, 6, 2))
+    y = np.arange(30) % 3 if cls is CNNClassifier else X[:, :12].mean(axis=1)
+    est = cls(n_filters=(3, 2), hidden_units=4, image_shape=(7, 6, 2), max_iter=5,
+              random_state=0, **params)  # fmt: skip
+    est = fit_quietly(est, X, y)
+    stages = feature_maps(est, X[:6])
+    if cls is CNNClassifier:
+        assert_allclose(stages.proba, est.predict_proba(X[:6]), rtol=1e-10)
+    else:
+        assert_allclose(stages.predictions, est.predict(X[:6]), rtol=1e-10)
+
+
+def test_padded_stage_is_the_input_with_zeros_around(x_data):
+    X = x_data[0][:4]
+    clf = CNNClassifier(n_filters=2, hidden_units=3, padding=[(1, 2)], max_iter=2)
+    clf = fit_quietly(clf, X, np.arange(4) % 2)
+    block = feature_maps(clf, X).blocks[0]
+    images = X.reshape(4, 1, 5, 5)
+    expected = np.pad(images, ((0, 0), (0, 0), (1, 1), (2, 2)))
+    assert_array_equal(block.padded, expected)
+    corr = _naive_correlation(expected.transpose(0, 2, 3, 1), clf.filters_[0], (1, 1))
+    assert block.correlation.shape == (4, 2, 5, 7)
+    assert_allclose(block.correlation, corr, atol=1e-12)
+
+
+def test_batch_norm_stage_uses_the_running_statistics():
+    X = _random_images(40, (6, 6, 1), seed=3)
+    clf = CNNClassifier(n_filters=3, hidden_units=4, batch_norm=True, max_iter=5,
+                        random_state=0)  # fmt: skip
+    clf = fit_quietly(clf, X, np.arange(40) % 2)
+    block = feature_maps(clf, X[:5]).blocks[0]
+    mean = clf.batch_norm_means_[0][None, :, None, None]
+    var = clf.batch_norm_vars_[0][None, :, None, None]
+    scale = clf.batch_norm_scales_[0][None, :, None, None]
+    shift = clf.filter_intercepts_[0][None, :, None, None]
+    expected = scale * (block.correlation - mean) / np.sqrt(var + 1e-5) + shift
+    assert_allclose(block.biased, expected, rtol=1e-10, atol=1e-12)
+    assert_allclose(block.activated, np.maximum(expected, 0), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind, reduce", [("mean", np.mean), ("max", np.max)])
+def test_global_pooling_reduces_each_last_map(kind, reduce):
+    X = _random_images(20, (8, 8, 1), seed=4)
+    reg = CNNRegressor(n_filters=(3, 2), hidden_units=4, global_pooling=kind,
+                       max_iter=3, random_state=0)  # fmt: skip
+    reg = fit_quietly(reg, X, X.mean(axis=1))
+    stages = feature_maps(reg, X[:5])
+    pooled = stages.blocks[-1].pooled  # (5, 2, Hp, Wp)
+    assert stages.flattened.shape == (5, 2)
+    assert_allclose(stages.flattened, reduce(pooled, axis=(2, 3)))
+    assert reg.coefs_[0].shape == (2, 4)

@@ -1,3 +1,4 @@
+import copy
 import sys
 
 import numpy as np
@@ -5,7 +6,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.exceptions import NotFittedError
 
-from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.inspection import FeatureMapDisplay, feature_maps
 
 from .conftest import fit_quietly
@@ -128,9 +129,62 @@ def test_title_without_proba(pyplot):
     assert display.ax_.shape == (1, 2)
 
 
-def test_not_fitted(pyplot):
+@pytest.mark.parametrize("estimator", [CNNClassifier(), CNNRegressor()])
+def test_not_fitted(pyplot, estimator):
     with pytest.raises(NotFittedError):
-        FeatureMapDisplay.from_estimator(CNNClassifier(), np.zeros(25))
+        FeatureMapDisplay.from_estimator(estimator, np.zeros(25))
+
+
+@pytest.mark.parametrize("constructor_name", ["from_estimator", "init"])
+def test_regressor_title_gives_the_prediction(
+    pyplot, x_reg, ink_data, constructor_name
+):
+    X = ink_data[0]
+    stages = feature_maps(x_reg, X[:1])
+    if constructor_name == "init":
+        display = FeatureMapDisplay(
+            X[0].reshape(5, 5),
+            x_reg.filters_[0],
+            stages.blocks[0].activated[0],
+            stages.blocks[0].pooled[0],
+            prediction=stages.predictions[0],
+        ).plot()
+    else:
+        display = FeatureMapDisplay.from_estimator(x_reg, X[0])
+    predicted = x_reg.predict(X[:1])[0]
+    assert display.title_ == f"input\npredicted {predicted:.3g}"
+    assert display.ax_.shape == (4, 3)
+    for f in range(4):
+        assert_allclose(display.images_[f, 0].get_array(), x_reg.filters_[0][f, 0])
+        assert_allclose(
+            display.images_[f, 2].get_array(), stages.blocks[0].pooled[0, f]
+        )
+
+
+def test_several_outputs_in_the_title(pyplot):
+    display = FeatureMapDisplay(
+        np.eye(4), np.ones((1, 2, 2)), np.ones((1, 3, 3)), prediction=[0.5, -12.25]
+    ).plot()
+    assert display.title_ == "input\npredicted 0.5, -12.2"
+    with_proba = FeatureMapDisplay(
+        np.eye(4), np.ones((1, 2, 2)), np.ones((1, 3, 3)), proba=[0.25, 0.75],
+        prediction=3.0,
+    ).plot()  # fmt: skip
+    assert with_proba.title_ == "input\n75% 1"
+
+
+def test_labels_describe_the_fitted_network_after_set_params(pyplot, x_clf, x_data):
+    clf = copy.deepcopy(x_clf).set_params(pooling="mean", activation="tanh")
+    display = FeatureMapDisplay.from_estimator(clf, x_data[0][0])
+    titles = [a.get_title() for a in display.ax_[0]]
+    assert titles == ["filter", "feature map\n(relu)", "max-pooled\n2x2"]
+    stages = feature_maps(x_clf, x_data[0][:1])
+    for f in range(4):
+        assert_allclose(
+            display.images_[f, 2].get_array(), stages.blocks[0].pooled[0, f]
+        )
+    no_pool = copy.deepcopy(x_clf).set_params(pooling=None)
+    assert FeatureMapDisplay.from_estimator(no_pool, x_data[0][0]).ax_.shape == (4, 3)
 
 
 def test_clear_error_without_matplotlib(monkeypatch, x_clf, x_data):

@@ -128,3 +128,12 @@ def test_clear_error_without_matplotlib(monkeypatch, x_clf, call):
             FilterDisplay(x_clf.filters_[0]).plot()
         else:
             FilterDisplay.from_estimator(x_clf)
+
+
+def test_regressor_filters(pyplot, x_reg):
+    display = FilterDisplay.from_estimator(x_reg)
+    assert display.ax_.shape == (1, 4)
+    for f in range(4):
+        assert_allclose(display.images_[0, f].get_array(), x_reg.filters_[0][f, 0])
+        bias = x_reg.filter_intercepts_[0][f]
+        assert display.ax_[0, f].get_xlabel() == f"bias {bias:.2f}"

@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.exceptions import NotFittedError
 
-from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.inspection import LossCurveDisplay
 
 
@@ -48,9 +48,59 @@ def test_loss_curve_lbfgs(pyplot, x_clf):
     assert ax.get_yscale() == "log"
 
 
-def test_not_fitted(pyplot):
+@pytest.mark.parametrize("estimator", [CNNClassifier(), CNNRegressor()])
+def test_not_fitted(pyplot, estimator):
     with pytest.raises(NotFittedError):
-        LossCurveDisplay.from_estimator(CNNClassifier())
+        LossCurveDisplay.from_estimator(estimator)
+
+
+@pytest.mark.parametrize("constructor_name", ["from_estimator", "init"])
+def test_regressor_curves_name_its_loss_and_score(
+    pyplot, early_stopping_reg, constructor_name
+):
+    reg = early_stopping_reg
+    if constructor_name == "from_estimator":
+        display = LossCurveDisplay.from_estimator(reg)
+    else:
+        display = LossCurveDisplay(
+            reg.loss_curve_,
+            validation_loss_curve=reg.validation_loss_curve_,
+            validation_scores=reg.validation_scores_,
+            loss_label="squared error / 2",
+            score_label="R^2",
+        ).plot()
+    assert display.ax_.get_ylabel() == "squared error / 2"
+    assert display.score_ax_.get_ylabel() == "validation R^2"
+    labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert labels == ["training loss", "validation loss", "validation R^2"]
+    _, scores = display.lines_["validation_score"].get_data()
+    assert_allclose(scores, reg.validation_scores_)
+    assert display.best_epoch_ == int(np.argmax(reg.validation_scores_)) + 1
+
+
+@pytest.mark.parametrize(
+    "fixture, loss_label, score_label",
+    [
+        ("early_stopping_clf", "log loss", "accuracy"),
+        ("early_stopping_reg", "squared error / 2", "R^2"),
+    ],
+)
+def test_from_estimator_takes_the_labels_of_the_estimator(
+    pyplot, request, fixture, loss_label, score_label
+):
+    estimator = request.getfixturevalue(fixture)
+    assert (estimator._loss_label, estimator._score_label) == (loss_label, score_label)
+    display = LossCurveDisplay.from_estimator(estimator)
+    assert (display.loss_label, display.score_label) == (loss_label, score_label)
+    assert display.ax_.get_ylabel() == loss_label
+
+
+def test_regressor_without_validation(pyplot, x_reg):
+    display = LossCurveDisplay.from_estimator(x_reg)
+    assert display.ax_.get_ylabel() == "squared error / 2"
+    assert display.score_ax_ is None and list(display.lines_) == ["loss"]
+    _, losses = display.lines_["loss"].get_data()
+    assert_allclose(losses, x_reg.loss_curve_)
 
 
 def test_clear_error_without_matplotlib(monkeypatch):

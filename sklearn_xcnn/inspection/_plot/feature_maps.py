@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..._core._network import split_params
 from .._feature_maps import feature_maps
 from ._base import (
     _annotate_cells,
@@ -71,7 +72,8 @@ class FeatureMapDisplay:
     Draws the input image, then one row per filter: the filter, its feature
     map (correlation plus bias, after the activation) and, when the network
     pools, the pooled map; the title of the input gives the predicted class
-    and its probability. Filters and maps are signed (or may be), so each
+    and its probability (for a classifier) or the predicted value (for a
+    regressor). Filters and maps are signed (or may be), so each
     uses a diverging colormap centred at zero; all filters share one colour
     scale, and all feature and pooled maps another. Use
     :meth:`from_estimator` to build it from a fitted estimator.
@@ -97,6 +99,10 @@ default=None
 
     classes : array-like of shape (n_classes,), default=None
         The class labels matching ``proba``; defaults to ``0, 1, ...``.
+
+    prediction : float or array-like of shape (n_outputs,), default=None
+        The predicted value(s) of the image, for the title of a regressor's
+        display; ignored when ``proba`` is given.
 
     intercepts : ndarray of shape (n_filters,), default=None
         The filters' intercepts, written under the filters.
@@ -129,7 +135,8 @@ default=None
         The filter scale and the map scale (empty without colour bars).
 
     title_ : str
-        Title of the input panel, with the predicted class and probability.
+        Title of the input panel, with the predicted class and probability,
+        or the predicted value.
 
     vmax_ : tuple of (float, float)
         Colour limits of the filters and of the maps: each scale runs from
@@ -166,6 +173,7 @@ default=None
         *,
         proba=None,
         classes=None,
+        prediction=None,
         intercepts=None,
         map_label="feature map",
         pooled_label="pooled",
@@ -176,13 +184,18 @@ default=None
         self.pooled_maps = pooled_maps
         self.proba = proba
         self.classes = classes
+        self.prediction = prediction
         self.intercepts = intercepts
         self.map_label = map_label
         self.pooled_label = pooled_label
 
     def _title(self):
         if self.proba is None:
-            return "input"
+            if self.prediction is None:
+                return "input"
+            values = np.asarray(self.prediction, dtype=float).ravel()
+            shown = ", ".join(f"{v:.3g}" for v in values)
+            return f"input\npredicted {shown}"
         proba = np.asarray(self.proba, dtype=float).ravel()
         classes = np.arange(proba.size) if self.classes is None else self.classes
         best = int(np.argmax(proba))
@@ -315,12 +328,12 @@ default=None
 
         Parameters
         ----------
-        estimator : CNNClassifier
+        estimator : CNNClassifier or CNNRegressor
             A fitted estimator.
 
         X : array-like of shape (n_features,), (1, n_features), (height, \
 width), (height, width, channels) or a batch of one such image
-            One image, given as to :meth:`~sklearn_xcnn.CNNClassifier.predict`.
+            One image, given as to the estimator's ``predict``.
 
         block : int, default=0
             Which convolutional block to show; negative values count from the
@@ -366,19 +379,22 @@ width), (height, width, channels) or a batch of one such image
                 f"block={block} is out of range: the estimator has {n_blocks} "
                 "convolutional block(s)."
             )
-        maps = stages.blocks[block]
-        pooling = estimator.pooling
-        pool = estimator._network_spec().blocks[block].pool
+        spec, params, _ = estimator._fitted_network()
+        groups = split_params(params, spec)
+        maps, pool = stages.blocks[block], spec.blocks[block].pool
+        if "proba" in stages:
+            outputs = {"proba": stages.proba[0], "classes": estimator.classes_}
+        else:
+            outputs = {"prediction": stages.predictions[0]}
         display = cls(
             stages.images[0].transpose(1, 2, 0),  # (H, W, C)
-            estimator.filters_[block],
+            groups["filters"][block],
             maps.activated[0],
-            None if pooling is None else maps.pooled[0],
-            proba=stages.proba[0],
-            classes=estimator.classes_,
-            intercepts=estimator.filter_intercepts_[block],
-            map_label=f"feature map\n({estimator.activation})",
-            pooled_label=f"{pooling}-pooled\n{pool[0]}x{pool[1]}" if pool else "",
+            None if pool is None else maps.pooled[0],
+            **outputs,
+            intercepts=groups["filter_intercepts"][block],
+            map_label=f"feature map\n({spec.activation})",
+            pooled_label=f"{spec.pooling}-pooled\n{pool[0]}x{pool[1]}" if pool else "",
         )
         return display.plot(
             ax=ax,

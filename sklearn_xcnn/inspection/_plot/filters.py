@@ -1,8 +1,8 @@
 """FilterDisplay: the learned filters of one block as signed heatmaps."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
+from ..._core._network import split_params
 from ._base import (
     _annotate_cells,
     _bare,
@@ -39,7 +39,8 @@ class FilterDisplay:
     ----------
     filters : ndarray of shape (n_filters, in_channels, k_rows, k_cols) or \
 (n_filters, k_rows, k_cols)
-        The filters, as in ``CNNClassifier.filters_[block]``.
+        The filters, as in ``CNNClassifier.filters_[block]`` (or
+        ``CNNRegressor.filters_[block]``).
 
     intercepts : ndarray of shape (n_filters,), default=None
         The filters' intercepts (biases), shown under the panels.
@@ -182,7 +183,7 @@ class FilterDisplay:
 
         Parameters
         ----------
-        estimator : CNNClassifier
+        estimator : CNNClassifier or CNNRegressor
             A fitted estimator.
 
         block : int, default=0
@@ -209,15 +210,16 @@ class FilterDisplay:
             The drawn display.
         """
         _require_matplotlib("FilterDisplay.from_estimator")
-        check_is_fitted(estimator)
-        n_blocks = len(estimator.filters_)
+        spec, params, _ = estimator._fitted_network()
+        groups = split_params(params, spec)
+        n_blocks = len(groups["filters"])
         if not -n_blocks <= block < n_blocks:
             raise ValueError(
                 f"block={block} is out of range: the estimator has {n_blocks} "
                 "convolutional block(s)."
             )
         display = cls(
-            estimator.filters_[block], intercepts=estimator.filter_intercepts_[block]
+            groups["filters"][block], intercepts=groups["filter_intercepts"][block]
         )
         return display.plot(
             ax=ax,

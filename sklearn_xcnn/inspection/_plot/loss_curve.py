@@ -9,8 +9,9 @@ from ._base import _require_matplotlib
 class LossCurveDisplay:
     """The training loss after each epoch, with the validation curves if any.
 
-    The losses share the left axis; the validation accuracy (with early
-    stopping) gets its own axis on the right, and a dotted vertical line marks
+    The losses share the left axis; the validation score (with early
+    stopping: accuracy for a classifier, R^2 for a regressor) gets its own
+    axis on the right, and a dotted vertical line marks
     the epoch whose weights early stopping kept. The legend sits above the
     axes; give a title some room, e.g. ``display.ax_.set_title(..., pad=30)``.
     Use :meth:`from_estimator` to build it from a fitted estimator.
@@ -24,10 +25,18 @@ class LossCurveDisplay:
         Loss on the validation split after each epoch.
 
     validation_scores : array-like of shape (n_epochs,), default=None
-        Accuracy on the validation split after each epoch.
+        Score on the validation split after each epoch.
 
     x_label : str, default="epoch"
         Label of the horizontal axis (``"iteration"`` for L-BFGS).
+
+    loss_label : str, default="log loss"
+        Name of the loss, the label of the left axis (``"squared error / 2"``
+        for a regressor).
+
+    score_label : str, default="accuracy"
+        Name of the validation score, in the right axis label and the legend
+        (``"R^2"`` for a regressor).
 
     Attributes
     ----------
@@ -35,7 +44,7 @@ class LossCurveDisplay:
         Axes of the losses.
 
     score_ax_ : matplotlib Axes or None
-        Twin axes of the validation accuracy.
+        Twin axes of the validation score.
 
     figure_ : matplotlib Figure
         Figure holding the axes.
@@ -51,6 +60,7 @@ class LossCurveDisplay:
     --------
     sklearn_xcnn.CNNClassifier : Its ``loss_curve_``,
         ``validation_loss_curve_`` and ``validation_scores_``.
+    sklearn_xcnn.CNNRegressor : The same curves for a regressor.
 
     Examples
     --------
@@ -65,6 +75,8 @@ class LossCurveDisplay:
     >>> display = LossCurveDisplay.from_estimator(clf)
     >>> sorted(display.lines_)
     ['loss', 'validation_loss', 'validation_score']
+    >>> display.ax_.get_ylabel(), display.score_ax_.get_ylabel()
+    ('log loss', 'validation accuracy')
     >>> plt.close("all")
     """
 
@@ -75,11 +87,15 @@ class LossCurveDisplay:
         validation_loss_curve=None,
         validation_scores=None,
         x_label="epoch",
+        loss_label="log loss",
+        score_label="accuracy",
     ):
         self.loss_curve = loss_curve
         self.validation_loss_curve = validation_loss_curve
         self.validation_scores = validation_scores
         self.x_label = x_label
+        self.loss_label = loss_label
+        self.score_label = score_label
 
     def plot(self, *, ax=None, log_scale=False):
         """Draw the curves.
@@ -111,7 +127,7 @@ class LossCurveDisplay:
                 "C1",
             )
         ax.set_xlabel(self.x_label)
-        ax.set_ylabel("log loss")
+        ax.set_ylabel(self.loss_label)
         if log_scale:
             ax.set_yscale("log")
         self.score_ax_, self.best_epoch_ = None, None
@@ -138,10 +154,9 @@ class LossCurveDisplay:
     def _plot_scores(self, ax):
         scores = np.asarray(self.validation_scores, dtype=float)
         self.score_ax_ = ax.twinx()
-        self._plot_curve(
-            self.score_ax_, "validation_score", scores, "validation accuracy", "C2"
-        )
-        self.score_ax_.set_ylabel("validation accuracy")
+        label = f"validation {self.score_label}"
+        self._plot_curve(self.score_ax_, "validation_score", scores, label, "C2")
+        self.score_ax_.set_ylabel(label)
         self.best_epoch_ = int(np.argmax(scores)) + 1
         ax.axvline(self.best_epoch_, color="0.5", linestyle=":", linewidth=1)
 
@@ -151,8 +166,9 @@ class LossCurveDisplay:
 
         Parameters
         ----------
-        estimator : CNNClassifier
-            A fitted estimator.
+        estimator : CNNClassifier or CNNRegressor
+            A fitted estimator. The axes are labelled with the names of its
+            loss and validation score.
 
         ax : matplotlib Axes, default=None
             See :meth:`plot`.
@@ -173,5 +189,7 @@ class LossCurveDisplay:
             validation_loss_curve=getattr(estimator, "validation_loss_curve_", None),
             validation_scores=getattr(estimator, "validation_scores_", None),
             x_label=x_label,
+            loss_label=estimator._loss_label,
+            score_label=estimator._score_label,
         )
         return display.plot(ax=ax, log_scale=log_scale)
