@@ -22,12 +22,13 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._core._init import revive_dead_units
+from ._core._init import revive_dead_units, start_at_the_mean
 from ._core._network import (
     BATCH_NORM_GROUP,
     PARAM_GROUPS,
@@ -247,6 +248,11 @@ class BaseCNN(BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        if issparse(y):
+            raise TypeError(
+                f"y is a sparse {type(y).__name__}: pass a dense array (for "
+                "example y.toarray())."
+            )
         y_arr = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
         if y_arr.ndim not in (1, 2):
             raise ValueError(
@@ -343,6 +349,10 @@ class BaseCNN(BaseEstimator):
         a later ``set_params`` does not change what a fitted model computes.
         """
         arch = getattr(self, "_architecture", None) if fitted else None
+        if arch is not None:
+            # the engine is a way of computing, not part of the model: both give
+            # the same results, so a fitted model may switch
+            arch = {**arch, "algorithm": self.algorithm}
         return build_spec(
             self.image_shape_,
             **(arch or self._architecture_params()),
@@ -415,6 +425,7 @@ class BaseCNN(BaseEstimator):
             rows = slice(_REVIVE_ROWS)
             weights = None if sample_weight is None else sample_weight[rows]
             revive_dead_units(params, X[rows], spec, weights)
+        start_at_the_mean(params, Y, spec, sample_weight)
         self._store_params(params, spec)
         self._store_stats(init_stats(spec, dtype))
         self._training = TrainingState(random_state)

@@ -282,7 +282,8 @@ _PIECES = {
     output layer at a tenth of that scale. ReLU units (filters and hidden
     units) that fire on fewer than half of the first 2000 training rows have
     the sign of their weights and intercept flipped, so that no unit starts
-    dead; see the user guide.
+    dead; see the user guide. A regressor starts its output intercepts at
+    the mean of ``y``.
 
     **Interrupting.** Ctrl-C (``KeyboardInterrupt``, also the interrupt
     button of a notebook) during ``fit`` or ``partial_fit`` stops training

@@ -83,9 +83,18 @@ class CNNRegressor(RegressorMixin, BaseCNN):
     # --------------------------------------------------------------- targets
     def _encode_targets(self, y, first, incremental, classes):
         """Real targets as a float matrix ``Y`` (n, n_outputs)."""
-        y = check_array(
-            y, ensure_2d=False, dtype=(np.float64, np.float32), input_name="y"
-        )
+        try:
+            y = check_array(
+                y, ensure_2d=False, dtype=(np.float64, np.float32), input_name="y"
+            )
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise ValueError(
+                f"{type(self).__name__} needs numeric targets, but y holds values "
+                f"that are not numbers ({exc}). For class labels use "
+                "CNNClassifier."
+            ) from exc
         Y = y.reshape(len(y), -1)
         if first:
             self._y_ndim = y.ndim

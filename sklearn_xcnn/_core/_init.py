@@ -17,6 +17,9 @@ fewer than half of that batch: the flipped unit fires exactly where it was
 negative, so on more than half. The weights keep their drawn magnitudes
 (nothing grows with the scale of the data) and their distribution, which is
 symmetric about zero.
+
+A regression network starts its output intercepts at the mean of the
+targets (:func:`start_at_the_mean`).
 """
 
 import numpy as np
@@ -143,4 +146,33 @@ def revive_dead_units(params, X, spec, sample_weight=None):
     for i in range(0, len(dense) - 2, 2):  # hidden layers; the output is linear
         _revive(a @ dense[i] + dense[i + 1], weights, dense[i], dense[i + 1])
         a = relu(a @ dense[i] + dense[i + 1])
+    return params
+
+
+def start_at_the_mean(params, Y, spec, sample_weight=None):
+    """Set the output intercepts of a regression network to the (weighted)
+    mean of its targets ``Y`` (n, n_outputs), to two significant digits, in
+    place.
+
+    The output layer starts small, so a fresh regression network predicts
+    about its intercepts: starting them at the mean spares the first epochs
+    a walk from 0 to targets far from 0. Networks with other outputs are
+    left alone.
+
+    Returns
+    -------
+    params : list of ndarray
+    """
+    from ._network import n_weighted_params
+
+    if spec.out_activation != "identity" or Y.shape[0] == 0:
+        return params
+    intercepts = params[n_weighted_params(spec) - 1]
+    if sample_weight is not None and not sample_weight.sum() > 0:
+        return params
+    mean = np.average(Y, axis=0, weights=sample_weight)
+    # two significant digits are all a start needs, and they make the start
+    # the same whether rows are weighted or repeated (their means differ in
+    # the last bits)
+    intercepts[...] = [float(f"{value:.2g}") for value in mean]
     return params
