@@ -253,20 +253,26 @@ def dropout_masks(spec, n, random_state, dtype):
     ]
 
 
-def population_stats(params, X, spec):
+def population_stats(params, X, spec, sample_weight=None):
     """Batch-norm statistics of all the training rows, for L-BFGS's fit.
 
     Per block, the mean over the chunks of :data:`FULL_BATCH_CHUNK` rows
     (which L-BFGS normalises with) of their means and unbiased variances,
-    weighted by their rows; None for blocks without batch norm.
+    weighted by the chunks' total sample weights; None for blocks without
+    batch norm.
     """
-    totals, weights = None, 0
+    totals, weights = None, 0.0
     for s in batch_slices(X.shape[0], FULL_BATCH_CHUNK):
+        sw = None if sample_weight is None else sample_weight[s]
+        weight = (s.stop - s.start) if sw is None else float(sw.sum())
+        if weight == 0:
+            continue
         batch = []
-        forward(params, X[s], spec, keep_cache=True, batch_stats=batch)
-        rows = s.stop - s.start
-        weights += rows
-        part = [(mean * rows, var * rows) for mean, var in batch]
+        forward(
+            params, X[s], spec, keep_cache=True, batch_stats=batch, sample_weight=sw
+        )
+        weights += weight
+        part = [(mean * weight, var * weight) for mean, var in batch]
         totals = (
             part
             if totals is None
@@ -465,7 +471,7 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
     flat[:] = result.x
     if has_batch_norm(spec):
         with np.errstate(over="ignore", invalid="ignore"):
-            found = population_stats(unpack(flat, shapes), X, spec)
+            found = population_stats(unpack(flat, shapes), X, spec, sample_weight)
         for running, new in zip(stats, found):
             if running is not None:
                 for target, value in zip(running, new):

@@ -19,7 +19,8 @@ from sklearn_xcnn.utils import discovery
 from sklearn_xcnn.utils.discovery import all_displays, all_estimators
 
 # cheap variants that reach the other code paths: mean and sum pooling,
-# 'same' padding, stacked blocks, the L-BFGS and SGD solvers and the FFT engine
+# 'same' padding, batch norm, stacked blocks, the L-BFGS and SGD solvers and
+# the FFT engine
 VARIANTS = [
     {},
     dict(
@@ -32,6 +33,7 @@ VARIANTS = [
         random_state=0,
     ),
     dict(n_filters=(4, 3), hidden_units=8, solver="lbfgs", max_iter=50, random_state=0),
+    dict(n_filters=3, hidden_units=8, batch_norm=True, max_iter=200, random_state=0),
     dict(
         n_filters=2,
         hidden_units=8,

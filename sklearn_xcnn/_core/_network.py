@@ -54,6 +54,7 @@ from ._pool import (
     pool_backward,
     pool_forward,
     pool_output_size,
+    window_offsets,
 )
 
 
@@ -290,11 +291,24 @@ def _block_params(params, spec, b):
     return params[2 * b], params[2 * b + 1], scale
 
 
-def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats):
+def _cell_weights(sample_weight, block, pool_order):
+    """The sample weight of every row of a block's correlation output, in
+    its row order: ``(n, Ho, Wo)`` or pool order (see :mod:`._pool`)."""
+    Ho, Wo = block.conv_shape
+    if not pool_order:
+        return np.repeat(sample_weight, Ho * Wo)
+    offsets = window_offsets(block.conv_shape, block.pool)
+    return np.concatenate(
+        [np.repeat(sample_weight, rows * cols) for _, _, _, rows, cols in offsets]
+    )
+
+
+def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats, weights):
     """One block: ``(n, H, W, C) -> (n, Hp, Wp, F)`` and its cache.
 
-    While training (``keep_cache``) batch norm uses the batch's statistics and
-    appends them to ``batch_stats`` (when a list); else the running ``stats``.
+    While training (``keep_cache``) batch norm uses the batch's statistics,
+    weighted by the samples' ``weights`` (n,) when given, and appends them to
+    ``batch_stats`` (when a list); else the running ``stats``.
     """
     w, b, scale = params
     F = block.n_filters
@@ -312,8 +326,16 @@ def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats):
     )
     bn_cache = None
     if block.batch_norm:
+        cells = None
+        if keep_cache and weights is not None:
+            cells = _cell_weights(weights, block, max_pool)
         normed, bn_cache, batch = batch_norm_forward(
-            z.reshape(-1, F), scale, b, None if keep_cache else stats, keep_cache
+            z.reshape(-1, F),
+            scale,
+            b,
+            None if keep_cache else stats,
+            keep_cache,
+            cells,
         )
         if batch_stats is not None and batch is not None:
             batch_stats.append(batch)
@@ -355,7 +377,15 @@ def _block_backward(d, cache, block, spec, need_dx):
 
 
 def forward(
-    params, X, spec, keep_cache=False, *, stats=None, masks=None, batch_stats=None
+    params,
+    X,
+    spec,
+    keep_cache=False,
+    *,
+    stats=None,
+    masks=None,
+    batch_stats=None,
+    sample_weight=None,
 ):
     """Run the network up to the output logits.
 
@@ -377,6 +407,8 @@ def forward(
     batch_stats : list or None, default=None
         While training with batch norm, receives each block's batch
         ``(mean, unbiased variance)``.
+    sample_weight : ndarray of shape (n,) or None, default=None
+        While training, the weights of the batch statistics of batch norm.
 
     Returns
     -------
@@ -395,6 +427,7 @@ def forward(
             keep_cache,
             block_stats,
             batch_stats,
+            sample_weight,
         )
         caches.append(cache)
     if spec.global_pooling is not None:
@@ -474,7 +507,7 @@ def loss_and_grad(
     ``0.5 * alpha * ||weights||^2 / sum(sample_weight)``, where the weights are
     the filters and dense coefficients (not the intercepts, nor the batch-norm
     scales), as in scikit-learn's MLP. The network runs in training mode
-    (batch statistics, dropout ``masks``).
+    (batch statistics weighted by ``sample_weight``, dropout ``masks``).
 
     Parameters
     ----------
@@ -496,7 +529,13 @@ def loss_and_grad(
     grads : list of ndarray
     """
     logits, caches = forward(
-        params, X, spec, keep_cache=True, masks=masks, batch_stats=batch_stats
+        params,
+        X,
+        spec,
+        keep_cache=True,
+        masks=masks,
+        batch_stats=batch_stats,
+        sample_weight=sample_weight,
     )
     loss, delta = LOSSES[spec.loss](logits, Y, sample_weight, spec.out_activation)
     grads = backward(delta, params, caches, spec)

@@ -10,7 +10,9 @@ Prediction uses running averages instead, updated after each training batch
 as PyTorch documents it: ``running = (1 - BN_MOMENTUM) * running +
 BN_MOMENTUM * batch``, with the *unbiased* variance of the batch for the
 running variance. The maps arrive as a matrix ``(m, F)``, one row per cell
-(any cell order: the statistics do not depend on it).
+(any cell order: the statistics do not depend on it). With sample weights
+the batch statistics are weighted means, so that an integer weight counts
+as repeated images and a zero weight as a removed one.
 """
 
 import numpy as np
@@ -19,7 +21,7 @@ BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.1
 
 
-def batch_norm_forward(z, scale, shift, stats=None, keep_cache=False):
+def batch_norm_forward(z, scale, shift, stats=None, keep_cache=False, weights=None):
     """Normalise the columns of ``z``.
 
     Parameters
@@ -32,6 +34,10 @@ def batch_norm_forward(z, scale, shift, stats=None, keep_cache=False):
         None the batch's own statistics are used (training).
     keep_cache : bool, default=False
         Keep what :func:`batch_norm_backward` needs.
+    weights : ndarray of shape (m,) or None, default=None
+        Weight of each row in the batch statistics (the sample weight of the
+        image the cell belongs to): an integer weight counts the cell that
+        many times, a zero leaves it out.
 
     Returns
     -------
@@ -46,16 +52,23 @@ def batch_norm_forward(z, scale, shift, stats=None, keep_cache=False):
         inv_std = 1.0 / np.sqrt(var.astype(z.dtype) + BN_EPSILON)
         out = (z - mean.astype(z.dtype)) * (scale * inv_std) + shift
         return out, None, None
-    m = z.shape[0]
-    mean = z.mean(axis=0)
+    if weights is None:
+        total = z.shape[0]
+        share = None
+        mean = z.mean(axis=0)
+    else:
+        total = float(weights.sum())
+        share = (weights / total).astype(z.dtype)  # (m,), sums to one
+        mean = share @ z
     centred = z - mean
-    var = np.einsum("ij,ij->j", centred, centred) / m  # biased, (F,)
+    squares = centred * centred
+    var = squares.mean(axis=0) if share is None else share @ squares  # biased
     inv_std = (1.0 / np.sqrt(var + BN_EPSILON)).astype(z.dtype)
     z_hat = centred
     z_hat *= inv_std
     out = z_hat * scale + shift
-    unbiased = var * (m / max(m - 1, 1))
-    cache = (z_hat, inv_std, scale) if keep_cache else None
+    unbiased = var * (total / max(total - 1, 1))
+    cache = (z_hat, inv_std, scale, share) if keep_cache else None
     return out, cache, (mean, unbiased)
 
 
@@ -72,15 +85,20 @@ def batch_norm_backward(dout, cache):
     dz : ndarray of shape (m, F)
     dscale, dshift : ndarray of shape (F,)
     """
-    z_hat, inv_std, scale = cache
-    m = dout.shape[0]
+    z_hat, inv_std, scale, share = cache
     dshift = dout.sum(axis=0)
     dscale = np.einsum("ij,ij->j", dout, z_hat)
-    # d/dz of scale * (z - mean(z)) / std(z): the mean and the variance of the
-    # batch depend on every cell, which removes the mean of dout and its
-    # projection on z_hat
-    dz = dout - (dshift / m)
-    dz -= z_hat * (dscale / m)
+    # d/dz of scale * (z - mean(z)) / std(z): the (weighted) mean and variance
+    # of the batch depend on every cell, in proportion to its share of the
+    # batch, which removes that share of dout's sum and of its projection on
+    # z_hat
+    if share is None:
+        m = dout.shape[0]
+        dz = dout - (dshift / m)
+        dz -= z_hat * (dscale / m)
+    else:
+        dz = dout - share[:, None] * dshift
+        dz -= (share[:, None] * z_hat) * dscale
     dz *= scale * inv_std
     return dz, dscale, dshift
 

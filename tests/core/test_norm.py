@@ -73,3 +73,37 @@ def test_dtype_is_kept(dtype):
     dz, dscale, dshift = batch_norm_backward(np.ones_like(z), cache)
     for a in (out, mean, var, dz, dscale, dshift):
         assert a.dtype == dtype
+
+
+def test_weights_count_as_repeated_rows_and_zero_as_removed():
+    rng = np.random.RandomState(2)
+    z = rng.normal(size=(5, 3))
+    weights = np.array([2.0, 0.0, 1.0, 3.0, 1.0])
+    scale, shift = rng.normal(size=3), rng.normal(size=3)
+    out, _, stats = batch_norm_forward(z, scale, shift, weights=weights)
+    repeated = np.repeat(z, weights.astype(int), axis=0)
+    out_r, _, stats_r = batch_norm_forward(repeated, scale, shift)
+    assert_allclose(stats[0], stats_r[0])
+    assert_allclose(stats[1], stats_r[1])
+    assert_allclose(np.repeat(out, weights.astype(int), axis=0), out_r)
+
+
+def test_weighted_backward_matches_finite_differences():
+    rng = np.random.RandomState(3)
+    z, dout = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    weights = rng.uniform(0.2, 2.0, size=6)
+    scale, shift = rng.normal(size=2), rng.normal(size=2)
+
+    def loss(z):
+        out = batch_norm_forward(z, scale, shift, weights=weights)[0]
+        return float((out * dout).sum())
+
+    _, cache, _ = batch_norm_forward(z, scale, shift, keep_cache=True, weights=weights)
+    dz, _, _ = batch_norm_backward(dout, cache)
+    numeric = np.zeros_like(z)
+    for i in np.ndindex(z.shape):
+        plus, minus = z.copy(), z.copy()
+        plus[i] += 1e-6
+        minus[i] -= 1e-6
+        numeric[i] = (loss(plus) - loss(minus)) / 2e-6
+    assert_allclose(dz, numeric, rtol=1e-6, atol=1e-8)
