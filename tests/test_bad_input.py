@@ -206,6 +206,50 @@ FIT_CASES = {
     "pooling_unknown": Case(
         _X(), _y(), ValueError, "'pooling' parameter", {"pooling": "median"}
     ),
+    "per_block_list_too_long": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"kernel_size is a list of 2 value\(s\) but n_filters has 1 block",
+        {"kernel_size": [3, 3]},
+    ),
+    "per_block_list_bad_entry": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"pool_size\[1\] must be a positive int",
+        {"n_filters": (2, 2), "pool_size": [2, "a"]},
+    ),
+    "padding_negative": Case(
+        _X(), _y(), ValueError, "'padding' parameter", {"padding": -1}
+    ),
+    "padding_unknown": Case(
+        _X(), _y(), ValueError, "'padding' parameter", {"padding": "full"}
+    ),
+    "padding_negative_in_pair": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"padding must be 'valid', 'same', an int or a \(rows, cols\) pair",
+        {"padding": (1, -2)},
+    ),
+    "padding_leaves_outputs_without_input": Case(
+        _X(), _y(), ValueError, "nothing but padding", {"padding": 3}
+    ),
+    "dropout_one": Case(_X(), _y(), ValueError, "'dropout' parameter", {"dropout": 1}),
+    "dropout_with_lbfgs": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "dropout=0.5 needs solver='adam' or 'sgd'",
+        {"dropout": 0.5, "solver": "lbfgs"},
+    ),
+    "batch_norm_not_a_bool": Case(
+        _X(), _y(), ValueError, "'batch_norm' parameter", {"batch_norm": "yes"}
+    ),
+    "global_pooling_unknown": Case(
+        _X(), _y(), ValueError, "'global_pooling' parameter", {"global_pooling": "sum"}
+    ),
     "continuous_y": Case(
         _X(), np.linspace(0, 1, N), ValueError, "Unknown label type: continuous"
     ),
