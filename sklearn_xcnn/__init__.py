@@ -11,7 +11,7 @@ from ._persistence import ModelVersionWarning
 from ._regressor import CNNRegressor
 from ._training import DivergenceError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CNNClassifier",
