@@ -43,6 +43,7 @@ from ._core._network import (
     unpack,
 )
 from ._core._summary import describe, format_stages
+from ._history import TrainingState
 from ._input import (
     as_int_tuple,
     as_padding,
@@ -59,7 +60,6 @@ from ._persistence import check_state_version, restore, snapshot, versioned_stat
 from ._training import (
     FULL_BATCH_CHUNK,
     FitSettings,
-    TrainingState,
     fit_lbfgs,
     fit_stochastic,
     predict_logits,

@@ -1,20 +1,16 @@
 """Fit loops: mini-batch epochs for SGD/Adam and full-batch L-BFGS.
 
-The estimator hands over the flat parameter vector, its hyperparameters (read,
-never written) and a :class:`TrainingState`, the one owner of everything a fit
-carries between epochs and calls: the optimizer, the history, the stopping
-counters and the best weights. The loops update the vector in place and record
+The estimator hands over the flat parameter vector, its hyperparameters
+(read, never written) and a :class:`~._history.TrainingState`, the one owner
+of everything a fit carries between epochs and calls: the optimizer, the
+history, the stopping counters and the best weights. The loops update the vector in place and record
 into the state; the estimator publishes the state's fitted attributes
 (``loss_curve_``, ``n_iter_``, ...) when a call ends. They never validate
 input.
 """
 
-import signal
-import sys
-import threading
 import time
 import warnings
-from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -40,6 +36,7 @@ from ._parallel import (
     thread_pool,
     work_per_sample,
 )
+from ._progress import Progress, _warn_interrupted, interrupt_guard
 
 # rows per forward pass outside training: keeps activations in cache and
 # memory bounded whatever the number of samples
@@ -66,93 +63,6 @@ def _divergence(where, learning_rate=None):
         f"Training diverged: the loss exploded or became non-finite (inf or "
         f"NaN) {where}. Try {hint}."
     )
-
-
-@contextmanager
-def interrupt_guard():
-    """Turn Ctrl-C into a flag that the fit loop checks after each mini-batch.
-
-    Yields a one-item list whose entry becomes True on the first SIGINT; a
-    second SIGINT raises :class:`KeyboardInterrupt` as usual. Outside the main
-    thread signals cannot be caught, and Ctrl-C behaves as usual.
-    """
-    flag = [False]
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum, frame):
-        if flag[0]:  # a second Ctrl-C aborts at once
-            raise KeyboardInterrupt
-        flag[0] = True
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # e.g. some embedded interpreters
-        yield flag
-        return
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _warn_interrupted(n_iter, stacklevel):
-    warnings.warn(
-        f"Training interrupted by the user (KeyboardInterrupt) after {n_iter} "
-        "epoch(s); the model holds the weights reached so far and can be used.",
-        UserWarning,
-        stacklevel=stacklevel,
-    )
-
-
-class Progress:
-    """Report epochs: a tqdm bar (verbose=1, when tqdm is installed) or lines.
-
-    ``verbose >= 2`` prints a line per epoch even with the bar.
-    """
-
-    def __init__(self, verbose, total):
-        self.verbose = verbose
-        self.bar = None
-        if verbose and total > 1:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=total, desc="epochs", unit="epoch", leave=True)
-
-    def epoch(self, n_iter, loss, val_score, seconds):
-        if not self.verbose:
-            return
-        line = f"Iteration {n_iter}, loss = {loss:.8f}"
-        if val_score is not None:
-            line += f", validation score = {val_score:.6f}"
-        line += f", time = {seconds:.3f}s"
-        if self.bar is None:
-            print(line)
-            sys.stdout.flush()
-            return
-        self.bar.update(1)
-        postfix = {"loss": f"{loss:.4g}"}
-        if val_score is not None:
-            postfix["val"] = f"{val_score:.4f}"
-        self.bar.set_postfix(postfix)
-        if self.verbose >= 2:
-            self.bar.write(line)
-
-    def message(self, text):
-        if not self.verbose:
-            return
-        if self.bar is None:
-            print(text)
-        else:
-            self.bar.write(text)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
 
 
 def batch_slices(n, batch_size):
@@ -293,112 +203,6 @@ def full_batch_loss_and_grad(
     return loss_and_grad_parts(
         params, X, Y, spec, alpha, sample_weight, parts, executor
     )
-
-
-class TrainingState:
-    """What a fit carries between epochs and between calls.
-
-    Created once by the estimator's first fit (or by a fit that starts
-    afresh), kept as its ``_training`` and handed to the fit loops, which are
-    the only writers. :meth:`fitted_attributes` is what the estimator
-    publishes.
-
-    Parameters
-    ----------
-    random_state : numpy.random.RandomState
-        Draws the shuffles and the validation split (and, before, the initial
-        weights).
-
-    Attributes
-    ----------
-    optimizer : BaseOptimizer or None
-        The stochastic optimizer, kept for ``partial_fit`` and ``warm_start``.
-    loss_curve : list of float
-        Training loss after each epoch, over every call.
-    validation_scores, validation_loss_curve : list of float or None
-        Held-out score and loss after each epoch, with early stopping.
-    best_loss, best_validation_score : float or None
-    loss : float or None
-        Loss of the last epoch.
-    n_iter : int
-        Epochs of the last ``fit`` (a ``partial_fit`` adds one).
-    t : int
-        Training samples seen by the stochastic solvers, over every call.
-    no_improvement_count : int
-        Consecutive epochs without an improvement of ``tol``.
-    best_params : tuple or None
-        ``(flat parameters, batch-norm stats)`` of the best validation score,
-        while early stopping runs.
-    """
-
-    def __init__(self, random_state):
-        self.random_state = random_state
-        self.optimizer = None
-        self.loss_curve = []
-        self.validation_scores = None
-        self.validation_loss_curve = None
-        self.best_validation_score = None
-        self.best_loss = np.inf
-        self.loss = None
-        self.n_iter = 0
-        self.t = 0
-        self.no_improvement_count = 0
-        self.best_params = None
-
-    def start_call(self, early_stopping, incremental):
-        """Make the records match a new call (an earlier call may have differed).
-
-        A ``fit`` counts its own epochs in ``n_iter`` and gets a fresh patience;
-        ``partial_fit`` calls go on counting.
-        """
-        if not incremental:
-            self.n_iter = 0
-            self.no_improvement_count = 0
-        if early_stopping and self.validation_scores is None:
-            self.validation_scores, self.validation_loss_curve = [], []
-            self.best_validation_score = -np.inf
-        if early_stopping:
-            self.best_loss = None
-        elif self.best_loss is None:
-            self.best_loss = np.inf
-
-    def record_epoch(self, loss, validation, tol, snapshot):
-        """Record one epoch: its loss and, with early stopping, the
-        ``(score, loss)`` of the held-out rows; track the best (``snapshot()``
-        returns what to keep of a new best) and the patience counter as
-        scikit-learn's MLP does."""
-        self.n_iter += 1
-        self.loss_curve.append(loss)
-        self.loss = loss
-        if validation is not None:
-            score, val_loss = validation
-            self.validation_scores.append(score)
-            self.validation_loss_curve.append(val_loss)
-            improved = score >= self.best_validation_score + tol
-            if score > self.best_validation_score:
-                self.best_validation_score = score
-                self.best_params = snapshot()
-        else:
-            improved = loss <= self.best_loss - tol
-            self.best_loss = min(self.best_loss, loss)
-        self.no_improvement_count = 0 if improved else self.no_improvement_count + 1
-
-    def fitted_attributes(self):
-        """The estimator's fitted attributes, by name."""
-        return {
-            "n_iter_": self.n_iter,
-            "t_": self.t,
-            "loss_": self.loss,
-            "best_loss_": self.best_loss,
-            "loss_curve_": list(self.loss_curve),
-            "validation_scores_": _copy_or_none(self.validation_scores),
-            "validation_loss_curve_": _copy_or_none(self.validation_loss_curve),
-            "best_validation_score_": self.best_validation_score,
-        }
-
-
-def _copy_or_none(values):
-    return None if values is None else list(values)
 
 
 def _snapshot(flat, stats):

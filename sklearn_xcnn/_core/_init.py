@@ -29,6 +29,7 @@ from ._conv import correlate_forward
 from ._norm import BN_EPSILON
 from ._pad import pad_images
 from ._pool import global_pool_forward, pool_forward
+from ._spec import n_conv_params, n_weighted_params, param_shapes
 
 # scale of the output layer's initial weights, relative to Glorot's
 OUTPUT_SCALE = 0.1
@@ -57,8 +58,6 @@ def init_params(spec, random_state, dtype):
     -------
     params : list of ndarray
     """
-    from ._network import n_weighted_params, param_shapes  # no import cycle
-
     shapes = param_shapes(spec)
     n_weighted = n_weighted_params(spec)
     factor = 2.0 if spec.activation == "logistic" else 6.0
@@ -115,8 +114,6 @@ def revive_dead_units(params, X, spec, sample_weight=None):
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     if spec.activation != "relu" or not weights.sum() > 0:
         return params
-    from ._network import n_conv_params, n_weighted_params
-
     relu = ACTIVATIONS["relu"]
     a = X
     for b, block in enumerate(spec.blocks):
@@ -163,8 +160,6 @@ def start_at_the_mean(params, Y, spec, sample_weight=None):
     -------
     params : list of ndarray
     """
-    from ._network import n_weighted_params
-
     if spec.out_activation != "identity" or Y.shape[0] == 0:
         return params
     intercepts = params[n_weighted_params(spec) - 1]

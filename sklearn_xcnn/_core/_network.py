@@ -1,7 +1,7 @@
-"""The whole network: architecture, forward and backward.
+"""The whole network: forward and backward passes.
 
-A network is described by a :class:`NetworkSpec` and its parameters by a flat
-list in a fixed order::
+A network is described by a :class:`~._spec.NetworkSpec` (see :mod:`._spec`)
+and its parameters by a flat list in a fixed order::
 
     [filters_0, filter_intercepts_0, ..., filters_B, filter_intercepts_B,
      coefs_0, intercepts_0, ..., coefs_L, intercepts_L,
@@ -31,21 +31,14 @@ training, dropout masks (drawn by the caller) multiply the input of every
 dense layer.
 """
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._conv import (
-    choose_engine,
-    conv_output_size,
-    correlate_backward,
-    correlate_forward,
-)
+from ._conv import correlate_backward, correlate_forward
 from ._init import init_params  # noqa: F401  (re-exported: part of the core API)
-from ._loss import DEFAULT_LOSS, LOSSES
+from ._loss import LOSSES
 from ._norm import batch_norm_backward, batch_norm_forward
-from ._pad import crop_padding, pad_images, padded_shape, resolve_padding
+from ._pad import crop_padding, pad_images
 from ._pool import (
     global_pool_backward,
     global_pool_forward,
@@ -53,236 +46,24 @@ from ._pool import (
     max_pool_ordered_backward,
     pool_backward,
     pool_forward,
-    pool_output_size,
     window_offsets,
 )
-
-
-class BlockSpec(NamedTuple):
-    """One convolutional block, with every size resolved."""
-
-    in_shape: tuple  # (H, W, C) of the block input, before padding
-    n_filters: int
-    kernel: tuple  # (kr, kc), clipped to the (padded) input
-    stride: tuple  # (sr, sc)
-    conv_shape: tuple  # (Ho, Wo) of the feature maps
-    pool: tuple | None  # (pr, pc), clipped to the feature maps, or None
-    out_shape: tuple  # (Hp, Wp, F) of the block output
-    engine: str  # "im2col" or "scipy"
-    padding: tuple = ((0, 0), (0, 0))  # ((top, bottom), (left, right)) zeros
-    batch_norm: bool = False
-
-
-class NetworkSpec(NamedTuple):
-    """Architecture of a network, everything needed besides the parameters."""
-
-    blocks: tuple  # of BlockSpec
-    pooling: str | None  # "max", "mean", "sum" or None
-    activation: str
-    layer_units: tuple  # (n_flat, *hidden_units, n_outputs)
-    out_activation: str  # "logistic", "softmax" or "identity"
-    loss: str  # a key of LOSSES: "log_loss" or "squared_error"
-    global_pooling: str | None = None  # "mean", "max" or None
-    dropout: float = 0.0  # rate on the input of every dense layer
-
-
-def _pair(value):
-    return (value, value) if np.ndim(value) == 0 else tuple(int(v) for v in value)
-
-
-def _per_block(value, n_blocks):
-    """One value per block: a list is taken as given, anything else repeated."""
-    return list(value) if isinstance(value, list) else [value] * n_blocks
-
-
-def _block_spec(shape, n_f, kernel_size, stride, padding, pool, pooling, options):
-    """Resolve one block's sizes for an input of ``shape`` (H, W, C)."""
-    H, W, _ = shape
-    strides = _pair(stride)
-    if padding == "same":  # a kernel larger than the image is clipped to it
-        kernel = tuple(min(k, s) for k, s in zip(_pair(kernel_size), (H, W)))
-        pads = resolve_padding(padding, (H, W), kernel, strides)
-    else:  # explicit zeros: kernels are clipped to the padded input
-        pads = resolve_padding(padding, (H, W), _pair(kernel_size), strides)
-        size = padded_shape((H, W), pads)
-        kernel = tuple(min(k, s) for k, s in zip(_pair(kernel_size), size))
-    size = padded_shape((H, W), pads)
-    conv = tuple(conv_output_size(*a) for a in zip(size, kernel, strides))
-    if pooling is None:
-        window, out = None, conv
-    else:
-        window = tuple(min(p, s) for p, s in zip(_pair(pool), conv))
-        out = tuple(pool_output_size(*a) for a in zip(conv, window))
-    algorithm, batch_norm = options
-    in_padded = (*size, shape[2])
-    engine = (
-        choose_engine(in_padded, kernel, strides) if algorithm == "auto" else algorithm
-    )
-    return BlockSpec(
-        shape, n_f, kernel, strides, conv, window, (*out, n_f), engine, pads, batch_norm
-    )
-
-
-def build_spec(
-    image_shape,
-    n_filters,
-    kernel_size,
-    stride,
-    pool_size,
-    pooling,
-    hidden_units,
-    activation,
-    n_outputs,
-    out_activation,
-    algorithm="auto",
-    *,
-    loss=None,
-    padding="valid",
-    batch_norm=False,
-    global_pooling=None,
-    dropout=0.0,
-):
-    """Resolve every size of a network for images of ``image_shape``.
-
-    With 'valid' or explicit padding, kernels larger than the padded input are
-    clipped to it; with 'same' padding they are clipped to the input. Pooling
-    windows larger than the map are clipped to it. So any image of at least
-    one pixel fits.
-
-    Parameters
-    ----------
-    image_shape : (int, int, int)
-        ``(H, W, C)``.
-    n_filters : tuple of int
-        Filters of each block.
-    kernel_size, stride, pool_size : int, (int, int) or list of those
-        A list holds one value per block; anything else serves every block.
-    pooling : {"max", "mean", "sum"} or None
-    hidden_units : tuple of int
-    activation : str
-    n_outputs : int
-    out_activation : {"logistic", "softmax", "identity"}
-    algorithm : {"auto", "im2col", "scipy"}, default="auto"
-    loss : {"log_loss", "squared_error"} or None, default=None
-        The training loss (see :data:`._loss.LOSSES`); ``None`` takes the one
-        that goes with ``out_activation``.
-    padding : "valid", "same", int, (int, int) or list of those
-        See :mod:`._pad`.
-    batch_norm : bool, default=False
-    global_pooling : {"mean", "max"} or None, default=None
-    dropout : float, default=0.0
-
-    Returns
-    -------
-    spec : NetworkSpec
-    """
-    n_blocks = len(n_filters)
-    per_block = zip(
-        n_filters,
-        _per_block(kernel_size, n_blocks),
-        _per_block(stride, n_blocks),
-        _per_block(padding, n_blocks),
-        _per_block(pool_size, n_blocks),
-    )
-    blocks = []
-    shape = tuple(image_shape)
-    for n_f, kernel, step, pads, pool in per_block:
-        block = _block_spec(
-            shape, n_f, kernel, step, pads, pool, pooling, (algorithm, batch_norm)
-        )
-        blocks.append(block)
-        shape = block.out_shape
-    n_flat = shape[2] if global_pooling is not None else int(np.prod(shape))
-    units = (n_flat, *hidden_units, n_outputs)
-    loss = DEFAULT_LOSS[out_activation] if loss is None else loss
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; use one of {tuple(LOSSES)}")
-    return NetworkSpec(
-        tuple(blocks),
-        pooling,
-        activation,
-        units,
-        out_activation,
-        loss,
-        global_pooling,
-        float(dropout),
-    )
-
-
-def has_batch_norm(spec):
-    """Whether the blocks normalise their maps."""
-    return any(block.batch_norm for block in spec.blocks)
-
-
-def n_conv_params(spec):
-    """Number of entries in ``params`` that belong to convolutional blocks
-    (batch-norm scales aside)."""
-    return 2 * len(spec.blocks)
-
-
-def n_weighted_params(spec):
-    """Entries of ``params`` before the batch-norm scales: the pairs of
-    weights and intercepts, whose even entries the L2 penalty covers."""
-    return 2 * len(spec.blocks) + 2 * (len(spec.layer_units) - 1)
-
-
-def param_shapes(spec):
-    """Shapes of the parameters, in the documented order."""
-    shapes = []
-    for block in spec.blocks:
-        C = block.in_shape[2]
-        shapes += [(block.n_filters, C, *block.kernel), (block.n_filters,)]
-    for n_in, n_out in zip(spec.layer_units[:-1], spec.layer_units[1:]):
-        shapes += [(n_in, n_out), (n_out,)]
-    if has_batch_norm(spec):
-        shapes += [(block.n_filters,) for block in spec.blocks]
-    return shapes
-
-
-def init_stats(spec, dtype):
-    """Initial batch-norm running statistics: per block ``(zeros, ones)`` of
-    shape ``(F,)``, or None for a block without batch norm."""
-    return [
-        (np.zeros(b.n_filters, dtype), np.ones(b.n_filters, dtype))
-        if b.batch_norm
-        else None
-        for b in spec.blocks
-    ]
-
-
-PARAM_GROUPS = ("filters", "filter_intercepts", "coefs", "intercepts")
-BATCH_NORM_GROUP = "batch_norm_scales"
-
-
-def split_params(params, spec):
-    """The flat parameter list as named groups.
-
-    Returns
-    -------
-    groups : dict of str to list of ndarray
-        ``filters`` and ``filter_intercepts`` (one per block), ``coefs`` and
-        ``intercepts`` (one per dense layer), the keys of
-        :data:`PARAM_GROUPS`; with batch norm also ``batch_norm_scales`` (one
-        per block).
-    """
-    n_conv, n_weighted = n_conv_params(spec), n_weighted_params(spec)
-    groups = {
-        "filters": list(params[0:n_conv:2]),
-        "filter_intercepts": list(params[1:n_conv:2]),
-        "coefs": list(params[n_conv:n_weighted:2]),
-        "intercepts": list(params[n_conv + 1 : n_weighted : 2]),
-    }
-    if has_batch_norm(spec):
-        groups[BATCH_NORM_GROUP] = list(params[n_weighted:])
-    return groups
-
-
-def join_params(groups):
-    """Inverse of :func:`split_params`: the flat list in the documented order."""
-    conv = zip(groups["filters"], groups["filter_intercepts"])
-    dense = zip(groups["coefs"], groups["intercepts"])
-    flat = [a for pair in conv for a in pair] + [a for pair in dense for a in pair]
-    return flat + list(groups.get(BATCH_NORM_GROUP) or [])
+from ._spec import (  # noqa: F401  (re-exported: the network's layout)
+    BATCH_NORM_GROUP,
+    PARAM_GROUPS,
+    BlockSpec,
+    NetworkSpec,
+    build_spec,
+    has_batch_norm,
+    init_stats,
+    join_params,
+    n_conv_params,
+    n_weighted_params,
+    pack,
+    param_shapes,
+    split_params,
+    unpack,
+)
 
 
 def _block_params(params, spec, b):
@@ -562,24 +343,3 @@ def add_l2_penalty(params, loss, grads, alpha, total, spec=None):
         loss += 0.5 * scale * float(w @ w)
         grads[i] += scale * params[i]
     return loss, grads
-
-
-def pack(arrays, out=None):
-    """Concatenate arrays into one flat vector (``out`` if given)."""
-    if out is None:
-        return np.concatenate([a.ravel() for a in arrays])
-    start = 0
-    for a in arrays:
-        out[start : start + a.size] = a.ravel()
-        start += a.size
-    return out
-
-
-def unpack(flat, shapes):
-    """Views of ``flat`` with the given shapes (inverse of :func:`pack`)."""
-    arrays, start = [], 0
-    for shape in shapes:
-        size = int(np.prod(shape))
-        arrays.append(flat[start : start + size].reshape(shape))
-        start += size
-    return arrays
