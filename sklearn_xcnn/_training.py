@@ -3,9 +3,10 @@
 The estimator hands over the flat parameter vector, its hyperparameters
 (read, never written) and a :class:`~._history.TrainingState`, the one owner
 of everything a fit carries between epochs and calls: the optimizer, the
-history, the stopping counters and the best weights. The loops update the vector in place and record
-into the state; the estimator publishes the state's fitted attributes
-(``loss_curve_``, ``n_iter_``, ...) when a call ends. They never validate
+history, the stopping counters and the best weights. The loops update the
+vector in place and record into the state; the estimator publishes the
+state's fitted attributes (``loss_curve_``, ``n_iter_``, ...) when a call
+ends. They never validate
 input.
 """
 
