@@ -80,7 +80,7 @@ _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 _WARNING_STACKLEVEL = 6
 
 # rows of the training data the dead-unit guard looks at
-_REVIVE_ROWS = 2000
+_REVIVE_ROWS = 256
 
 
 class FittedNetwork(NamedTuple):
