@@ -223,7 +223,9 @@ def main():
         return
     has_torch = not torch_note()
     if args.configs:
-        names = args.configs.split(",")
+        names = [*args.configs.split(","), *candidates]
+        if args.twins:
+            names += ["torch" + name[4:] for name in candidates]
     else:
         names = [*DEFAULT_RUN, *(n for n in configs if n not in DEFAULT_RUN)]
         names = [n for n in names if n in configs]
