@@ -27,20 +27,27 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._core._init import revive_dead_units
 from ._core._network import (
+    BATCH_NORM_GROUP,
     PARAM_GROUPS,
     build_spec,
+    has_batch_norm,
     init_params,
+    init_stats,
     join_params,
     pack,
     param_shapes,
     split_params,
     unpack,
 )
+from ._core._summary import describe, format_stages
 from ._input import (
     as_int_tuple,
+    as_padding,
     as_pair,
     check_finite_output,
+    per_block,
     readable_conversion_errors,
     resolve_image_shape,
     split_images,
@@ -71,12 +78,16 @@ _POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 # _fit <- fit/partial_fit <- the _fit_context wrapper <- the user's line
 _WARNING_STACKLEVEL = 6
 
+# rows of the training data the dead-unit guard looks at
+_REVIVE_ROWS = 2000
+
 
 class FittedNetwork(NamedTuple):
     """A fitted network: its architecture as fitted and its parameters."""
 
     spec: object  # NetworkSpec
     params: list  # of ndarray, in the core's order
+    stats: list  # per block: batch-norm running (mean, var), or None
 
 
 class BaseCNN(BaseEstimator):
@@ -90,10 +101,18 @@ class BaseCNN(BaseEstimator):
         "n_filters": [_POSITIVE_INT, "array-like"],
         "kernel_size": [_POSITIVE_INT, "array-like"],
         "stride": [_POSITIVE_INT, "array-like"],
+        "padding": [
+            StrOptions({"valid", "same"}),
+            Interval(Integral, 0, None, closed="left"),
+            "array-like",
+        ],
         "pool_size": [_POSITIVE_INT, "array-like"],
         "pooling": [StrOptions({"max", "mean", "sum"}), None],
+        "global_pooling": [StrOptions({"mean", "max"}), None],
         "hidden_units": [_POSITIVE_INT, "array-like"],
         "activation": [StrOptions({"relu", "tanh", "logistic", "identity"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), _POSITIVE_INT],
@@ -134,6 +153,10 @@ class BaseCNN(BaseEstimator):
         hidden_units=(64,),
         activation="relu",
         *,
+        padding="valid",
+        global_pooling=None,
+        dropout=0.0,
+        batch_norm=False,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -165,6 +188,10 @@ class BaseCNN(BaseEstimator):
         self.pooling = pooling
         self.hidden_units = hidden_units
         self.activation = activation
+        self.padding = padding
+        self.global_pooling = global_pooling
+        self.dropout = dropout
+        self.batch_norm = batch_norm
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -204,7 +231,7 @@ class BaseCNN(BaseEstimator):
             )
         if reset:
             self.image_shape_ = resolve_image_shape(
-                X.shape[1], self.image_shape, x_shape
+                X.shape[1], self.image_shape, x_shape, _WARNING_STACKLEVEL + 2
             )
         elif x_shape is not None and x_shape != self.image_shape_:
             raise ValueError(
@@ -265,19 +292,49 @@ class BaseCNN(BaseEstimator):
 
     # ---------------------------------------------------------- architecture
     def _architecture_params(self):
-        """The architecture parameters, resolved, as keywords of ``build_spec``."""
+        """The architecture parameters, resolved, as keywords of ``build_spec``.
+
+        Sizes are validated here: a list holds one entry per block.
+        """
+        n_filters = as_int_tuple(self.n_filters, "n_filters", allow_empty=True)
+        n_blocks = len(n_filters)
         return {
-            "n_filters": as_int_tuple(self.n_filters, "n_filters", allow_empty=True),
-            "kernel_size": as_pair(self.kernel_size, "kernel_size"),
-            "stride": as_pair(self.stride, "stride"),
-            "pool_size": as_pair(self.pool_size, "pool_size"),
+            "n_filters": n_filters,
+            "kernel_size": per_block(
+                self.kernel_size, "kernel_size", n_blocks, as_pair
+            ),
+            "stride": per_block(self.stride, "stride", n_blocks, as_pair),
+            "padding": per_block(self.padding, "padding", n_blocks, as_padding),
+            "pool_size": per_block(self.pool_size, "pool_size", n_blocks, as_pair),
             "pooling": self.pooling,
+            "global_pooling": self.global_pooling,
             "hidden_units": as_int_tuple(
                 self.hidden_units, "hidden_units", allow_empty=True
             ),
             "activation": self.activation,
+            "dropout": float(self.dropout),
+            "batch_norm": bool(self.batch_norm),
             "algorithm": self.algorithm,
         }
+
+    def _check_architecture(self, spec):
+        """Refuse what the resolved network cannot do."""
+        for b, block in enumerate(spec.blocks):
+            (top, bottom), (left, right) = block.padding
+            kr, kc = block.kernel
+            if max(top, bottom) >= kr or max(left, right) >= kc:
+                raise ValueError(
+                    f"padding of block {b} adds {block.padding} zeros ((top, "
+                    f"bottom), (left, right)) around a {kr}x{kc} kernel: the outer "
+                    "outputs would see nothing but padding. Use padding smaller "
+                    "than the kernel, or padding='same'."
+                )
+        if spec.dropout > 0 and self.solver == "lbfgs":
+            raise ValueError(
+                f"dropout={self.dropout} needs solver='adam' or 'sgd': L-BFGS "
+                "needs the same loss at every evaluation, while dropout draws new "
+                "masks for each batch. Set dropout=0 to use solver='lbfgs'."
+            )
 
     def _network_spec(self, fitted=False):
         """The :class:`NetworkSpec` for the current parameters and data.
@@ -303,21 +360,40 @@ class BaseCNN(BaseEstimator):
         Returns
         -------
         network : FittedNetwork
-            ``(spec, params)``, the parameters in the core's flat order (the
-            fitted arrays themselves, not copies).
+            ``(spec, params, stats)``: the parameters in the core's flat order
+            and, per block, the batch-norm running ``(mean, var)`` or None
+            (the fitted arrays themselves, not copies).
         """
         check_is_fitted(self)
-        return FittedNetwork(self._network_spec(fitted=True), self._params())
+        spec = self._network_spec(fitted=True)
+        return FittedNetwork(spec, self._params(), self._stats(spec))
 
     # ------------------------------------------------------------ parameters
     def _params(self):
         """The fitted parameters as one list, in the core's order."""
-        groups = {name: getattr(self, name + "_") for name in PARAM_GROUPS}
-        return join_params(groups)
+        names = (*PARAM_GROUPS, BATCH_NORM_GROUP)
+        return join_params({name: getattr(self, name + "_", None) for name in names})
 
     def _store_params(self, params, spec):
-        for name, arrays in split_params(params, spec).items():
-            setattr(self, name + "_", [a.copy() for a in arrays])
+        groups = split_params(params, spec)
+        groups.setdefault(BATCH_NORM_GROUP, None)
+        for name, arrays in groups.items():
+            value = None if arrays is None else [a.copy() for a in arrays]
+            setattr(self, name + "_", value)
+
+    def _stats(self, spec):
+        """Per block, the batch-norm running ``(mean, var)``, or None."""
+        means = getattr(self, "batch_norm_means_", None)
+        if means is None or not has_batch_norm(spec):
+            return [None] * len(spec.blocks)
+        return list(zip(means, self.batch_norm_vars_))
+
+    def _store_stats(self, stats):
+        if stats is None or all(entry is None for entry in stats):
+            self.batch_norm_means_ = self.batch_norm_vars_ = None
+            return
+        self.batch_norm_means_ = [mean.copy() for mean, _ in stats]
+        self.batch_norm_vars_ = [var.copy() for _, var in stats]
 
     @property
     def _optimizer(self):
@@ -326,14 +402,21 @@ class BaseCNN(BaseEstimator):
         return None if training is None else training.optimizer
 
     # --------------------------------------------------------------- fitting
-    def _initialize(self, Y, dtype):
-        """Draw a fresh network for targets ``Y`` and start a new history."""
+    def _initialize(self, X, Y, dtype, sample_weight):
+        """Draw a fresh network for images ``X`` and targets ``Y`` and start a
+        new history; ReLU units dead on the first rows are revived."""
         self.n_outputs_ = Y.shape[1]
         self.out_activation_ = self._output_activation(Y)
         spec = self._network_spec()
         self._check_memory(spec, Y.shape[0], dtype)
         random_state = check_random_state(self.random_state)
-        self._store_params(init_params(spec, random_state, dtype), spec)
+        params = init_params(spec, random_state, dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rows = slice(_REVIVE_ROWS)
+            weights = None if sample_weight is None else sample_weight[rows]
+            revive_dead_units(params, X[rows], spec, weights)
+        self._store_params(params, spec)
+        self._store_stats(init_stats(spec, dtype))
         self._training = TrainingState(random_state)
         self._publish()
 
@@ -373,13 +456,18 @@ class BaseCNN(BaseEstimator):
         first = self._is_first_call(incremental, classes)
         X, y = self._validate_xy(X, y, first)
         dtype = X.dtype
-        Y = self._encode_targets(y, first, incremental, classes).astype(dtype, copy=False)
+        Y = self._encode_targets(y, first, incremental, classes).astype(
+            dtype, copy=False
+        )
         sw = self._sample_weight(X, y, sample_weight, incremental, dtype)
         if first:
-            self._initialize(Y, dtype)
+            self._initialize(X, Y, dtype, sw)
         elif not incremental:  # a warm start draws its shuffles anew
             self._training.random_state = check_random_state(self.random_state)
         spec = self._network_spec()
+        self._check_architecture(spec)
+        if self.verbose >= 2:
+            print(format_stages(describe(spec)))
         if not first:
             self._check_memory(spec, X.shape[0], dtype)
         shapes = param_shapes(spec)
@@ -391,6 +479,10 @@ class BaseCNN(BaseEstimator):
                 "train a new network."
             )
         flat = pack(params).astype(dtype, copy=False)
+        stats = [
+            None if entry is None else tuple(a.astype(dtype) for a in entry)
+            for entry in self._stats(spec)
+        ]
         settings = FitSettings(
             self.get_params(deep=False),
             spec,
@@ -400,11 +492,12 @@ class BaseCNN(BaseEstimator):
             _WARNING_STACKLEVEL,
         )
         if self.solver == "lbfgs":
-            fit_lbfgs(self._training, settings, flat, X, Y, sw)
+            fit_lbfgs(self._training, settings, flat, stats, X, Y, sw)
         else:
             self._prepare_optimizer(flat, incremental)
-            fit_stochastic(self._training, settings, flat, X, Y, sw, incremental)
+            fit_stochastic(self._training, settings, flat, stats, X, Y, sw, incremental)
         self._store_params(unpack(flat, shapes), spec)
+        self._store_stats(stats)
         self._architecture = self._architecture_params()
         self._publish()
 
@@ -453,11 +546,11 @@ width) or (n_samples, height, width, channels)
     # ------------------------------------------------------------ prediction
     def _logits(self, X):
         """Output-layer pre-activations of ``X`` through the fitted network."""
-        spec, params = self._fitted_network()
+        spec, params, stats = self._fitted_network()
         X = self._validate_images(X, reset=False)
         params = [p.astype(X.dtype, copy=False) for p in params]
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
-            logits = predict_logits(params, X, spec)
+            logits = predict_logits(params, X, spec, stats=stats)
         check_finite_output(logits, X)
         return logits
 
@@ -468,4 +561,3 @@ width) or (n_samples, height, width, channels)
 
     def __setstate__(self, state):
         super().__setstate__(check_state_version(state, type(self).__name__))
-

@@ -34,9 +34,9 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
 
     Parameters
     ----------
-%(architecture_parameters)s
+    %(architecture_parameters)s
 
-%(training_parameters)s
+    %(training_parameters)s
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, ``{label: weight}``, multiplied into
@@ -45,14 +45,14 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
         computed on the ``y`` given to ``fit``; ``partial_fit`` refuses it
         (pass a dict computed once for the whole stream).
 
-%(input_parameters)s
+    %(input_parameters)s
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
 
-%(fitted_attributes)s
+    %(fitted_attributes)s
 
     n_outputs_ : int
         Output units: 1 for binary, ``n_classes`` otherwise.
@@ -67,7 +67,7 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
 
     Notes
     -----
-%(notes)s
+    %(notes)s
 
     Examples
     --------
@@ -82,6 +82,8 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
     >>> clf.filters_[0].shape
     (4, 1, 3, 3)
     >>> clf.predict(X_test[:5])
+    array([2, 4, 2, 6, 6])
+    >>> y_test[:5]
     array([2, 8, 2, 6, 6])
     >>> print(f"{clf.score(X_test, y_test):.2f}")
     0.9...
@@ -106,6 +108,10 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
         hidden_units=(64,),
         activation="relu",
         *,
+        padding="valid",
+        global_pooling=None,
+        dropout=0.0,
+        batch_norm=False,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -139,6 +145,10 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
             pooling=pooling,
             hidden_units=hidden_units,
             activation=activation,
+            padding=padding,
+            global_pooling=global_pooling,
+            dropout=dropout,
+            batch_norm=batch_norm,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
@@ -273,7 +283,9 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
         return compute_sample_weight(self.class_weight, y).astype(dtype)
 
     def _output_activation(self, Y):
-        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        return (
+            "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+        )
 
     # -------------------------------------------------------- early stopping
     def _indicator_predictions(self, logits):

@@ -8,19 +8,24 @@ _PIECES = {
     "architecture_parameters": """\
     n_filters : int or tuple of int, default=8
         Filters of the convolutional block; a tuple stacks one block per
-        entry.
+        entry (``()`` for none: a dense network).
 
-    kernel_size : int or (int, int), default=3
-        Rows and columns of every filter. Kernels larger than the map they
-        slide over are clipped to it.
+    kernel_size : int, (int, int) or list, default=3
+        Rows and columns of the filters. A list holds one entry (an int or a
+        ``(rows, cols)`` pair) per block, e.g. ``[5, 3]``; a tuple of two
+        ints is one ``(rows, cols)`` pair for every block. Kernels larger
+        than the (padded) map they slide over are clipped to it, so an int
+        kernel on a one-row signal is ``(1, k)``.
 
-    stride : int or (int, int), default=1
-        Step of the filters along rows and columns.
+    stride : int, (int, int) or list, default=1
+        Step of the filters along rows and columns; a list holds one entry
+        per block.
 
-    pool_size : int or (int, int), default=2
-        Rows and columns of the pooling windows, which do not overlap. A window
-        running off the edge of a feature map is kept as a partial window (a
-        3x3 map pools to 2x2). Windows larger than the map are clipped to it.
+    pool_size : int, (int, int) or list, default=2
+        Rows and columns of the pooling windows, which do not overlap; a list
+        holds one entry per block. A window running off the edge of a
+        feature map is kept as a partial window (a 3x3 map pools to 2x2).
+        Windows larger than the map are clipped to it.
 
     pooling : {"max", "mean", "sum"} or None, default="max"
         How a pooling window is reduced: its largest cell, the mean or the sum
@@ -30,7 +35,43 @@ _PIECES = {
         Units of each dense hidden layer; ``()`` for none.
 
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation of the convolutional blocks and of the hidden layers.""",
+        Activation of the convolutional blocks and of the hidden layers.
+
+    padding : "valid", "same", int, (int, int) or list, default="valid"
+        Zeros added around each block's input before the correlation.
+        ``"valid"`` adds none (a 5x5 image and a 3x3 kernel give a 3x3 map).
+        ``"same"`` pads so that the map has ``ceil(n / stride)`` cells along
+        an axis of ``n`` (as Keras and TensorFlow do: the total padding is
+        ``max((out - 1) * stride + k - n, 0)``, its odd cell at the bottom or
+        right), so a 5x5 image keeps a 5x5 map. An int or a ``(rows, cols)``
+        pair adds that many zeros on each side; it must be smaller than the
+        kernel. A list holds one entry per block.
+
+    global_pooling : {"mean", "max"} or None, default=None
+        After the last block, reduce each feature map to one number (its
+        mean or maximum) before the dense layers, which then see one input
+        per filter. With ``hidden_units=()`` this is the head of the fully
+        convolutional networks (FCN) of the time-series literature.
+
+    dropout : float in [0, 1), default=0.0
+        Rate of inverted dropout on the input of every dense layer (the
+        flattened features and each hidden layer's output) while training
+        with ``"adam"`` or ``"sgd"``: each input is zeroed with this
+        probability and the others are scaled by ``1 / (1 - dropout)``.
+        Nothing is dropped at prediction. The masks come from
+        ``random_state``, so fits stay reproducible. ``"lbfgs"`` refuses a
+        positive rate (a :class:`ValueError`): it needs the same loss at
+        every evaluation.
+
+    batch_norm : bool, default=False
+        Whether each block normalises its correlation output per filter,
+        before the activation: with the mean and (biased) variance of the
+        batch while training, with running averages (momentum 0.1, unbiased
+        variances, as PyTorch's ``BatchNorm2d``) at prediction, then scales
+        by the learned ``batch_norm_scales_`` and shifts by
+        ``filter_intercepts_``. ``"lbfgs"`` normalises with the statistics of
+        its full batch (in chunks of 2048 rows) and stores those of all the
+        training rows. Batches are not split over threads then.""",
     "training_parameters": """\
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"adam"`` and ``"sgd"`` take mini-batch steps and support
@@ -142,9 +183,15 @@ _PIECES = {
     "input_parameters": """\
     image_shape : (int, int), (int, int, int) or None, default=None
         ``(height, width)`` or ``(height, width, channels)`` of the images
-        whose flattened pixels make the rows of ``X``. With ``None`` a
-        perfect-square number of features is a square single-channel image
-        and any other number a one-row image (a 1-D signal).
+        whose flattened pixels make the rows of ``X``. A 1-D signal of ``L``
+        steps is ``(1, L)``; a multichannel series is ``(1, L, channels)``,
+        each row holding the channels of step 0, then of step 1, ... (or pass
+        ``X`` of shape ``(n_samples, 1, L, channels)``); a shape that does not
+        describe the rows raises an error. With ``None`` a perfect-square
+        number of features is a square single-channel image and any other
+        number a one-row signal; from 100 features on a square is as likely a
+        series of 100 or 144 steps, and ``fit`` warns and asks for
+        ``image_shape``.
 
     algorithm : {"auto", "im2col", "scipy"}, default="auto"
         Correlation engine. ``"im2col"`` gathers sliding windows into a matrix
@@ -168,12 +215,26 @@ _PIECES = {
         applied as correlation (not flipped).
 
     filter_intercepts_ : list of ndarray
-        One per block, of shape ``(n_filters,)``.
+        One per block, of shape ``(n_filters,)``; with batch norm, the shift
+        applied after normalising.
+
+    batch_norm_scales_ : list of ndarray or None
+        With ``batch_norm=True``, one per block, of shape ``(n_filters,)``:
+        the learned scale of the normalised maps (else ``None``).
+
+    batch_norm_means_ : list of ndarray or None
+        With ``batch_norm=True``, one per block, of shape ``(n_filters,)``:
+        the running means prediction normalises with (else ``None``).
+
+    batch_norm_vars_ : list of ndarray or None
+        With ``batch_norm=True``, the running variances, as
+        ``batch_norm_means_``.
 
     coefs_ : list of ndarray
         Dense layers including the output layer; ``coefs_[i]`` has shape
         ``(n_in, n_out)``. The rows of ``coefs_[0]`` follow the flattened
-        pooled maps ordered as filters x rows x cols.
+        pooled maps ordered as filters x rows x cols (with
+        ``global_pooling``, one row per filter).
 
     intercepts_ : list of ndarray
         Dense layer intercepts; ``intercepts_[i]`` has shape ``(n_out,)``.
@@ -207,9 +268,18 @@ _PIECES = {
     t_ : int
         Training samples seen by the stochastic solvers.""",
     "notes": """\
-    A feature map of ``H`` rows from a kernel of ``k`` rows at stride ``s``
-    has ``(H - k) // s + 1`` rows; pooling it with windows of ``p`` rows
-    leaves ``ceil(rows / p)`` rows (likewise for columns).
+    A feature map of ``H`` rows (after padding) from a kernel of ``k`` rows at
+    stride ``s`` has ``(H - k) // s + 1`` rows; pooling it with windows of
+    ``p`` rows leaves ``ceil(rows / p)`` rows (likewise for columns).
+    :func:`sklearn_xcnn.inspection.network_summary` lists every stage with
+    its shape and parameter count; ``verbose=2`` prints it when ``fit``
+    starts.
+
+    **Start.** Weights are drawn Glorot-uniform (as scikit-learn's MLP), the
+    output layer at a tenth of that scale. ReLU units (filters and hidden
+    units) that fire on fewer than half of the first 2000 training rows have
+    the sign of their weights and intercept flipped, so that no unit starts
+    dead; see the user guide.
 
     **Interrupting.** Ctrl-C (``KeyboardInterrupt``, also the interrupt
     button of a notebook) during ``fit`` or ``partial_fit`` stops training
@@ -229,6 +299,11 @@ _PIECES = {
 
 
 def fill_doc(obj):
-    """Fill the ``%(name)s`` places of ``obj.__doc__`` with the shared pieces."""
-    obj.__doc__ = obj.__doc__ % _PIECES
+    """Fill the ``%(name)s`` places of ``obj.__doc__`` with the shared pieces.
+
+    A place stands indented as the docstring's other lines; the pieces carry
+    that indentation on their later lines.
+    """
+    pieces = {name: piece.removeprefix("    ") for name, piece in _PIECES.items()}
+    obj.__doc__ = obj.__doc__ % pieces
     return obj

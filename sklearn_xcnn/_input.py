@@ -1,6 +1,7 @@
 """Turning user input into channels-last image batches, with clear errors."""
 
 import math
+import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -31,6 +32,43 @@ def as_pair(value, name):
             f"{name} must be an int or a (rows, cols) pair, got {value!r}."
         )
     return pair
+
+
+def as_padding(value, name):
+    """``value`` ("valid", "same", int or ``(rows, cols)``) checked: a string
+    as given, numbers as a pair of non-negative ints."""
+    if isinstance(value, str):
+        if value not in ("valid", "same"):
+            raise ValueError(
+                f"{name} must be 'valid', 'same', an int or a (rows, cols) pair of "
+                f"non-negative ints, got {value!r}."
+            )
+        return value
+    values = (value,) if np.ndim(value) == 0 else tuple(value)
+    ok = len(values) in (1, 2) and all(
+        isinstance(v, Integral | np.integer) and not isinstance(v, bool) and v >= 0
+        for v in values
+    )
+    if not ok:
+        raise ValueError(
+            f"{name} must be 'valid', 'same', an int or a (rows, cols) pair of "
+            f"non-negative ints (zeros added on each side), got {value!r}."
+        )
+    return tuple(int(v) for v in values) * (2 if len(values) == 1 else 1)
+
+
+def per_block(value, name, n_blocks, convert):
+    """``value`` resolved with ``convert``: a list gives one value per block
+    and must have one entry per block; anything else serves every block."""
+    if not isinstance(value, list):
+        return convert(value, name)
+    if len(value) != n_blocks:
+        raise ValueError(
+            f"{name} is a list of {len(value)} value(s) but n_filters has "
+            f"{n_blocks} block(s): give one entry per block, or a single value "
+            "(an int or a (rows, cols) tuple) for every block."
+        )
+    return [convert(v, f"{name}[{i}]") for i, v in enumerate(value)]
 
 
 def split_images(X):
@@ -129,7 +167,11 @@ def check_finite_output(logits, X):
         )
 
 
-def resolve_image_shape(n_features, image_shape, x_shape=None):
+# from this many features on, a perfect square is as likely a series
+AMBIGUOUS_SQUARE = 100
+
+
+def resolve_image_shape(n_features, image_shape, x_shape=None, stacklevel=2):
     """The ``(H, W, C)`` layout of a row of ``n_features`` values.
 
     Parameters
@@ -139,6 +181,8 @@ def resolve_image_shape(n_features, image_shape, x_shape=None):
         The estimator parameter.
     x_shape : None or (H, W, C)
         The shape of X when it came as images.
+    stacklevel : int, default=2
+        Of the warning given when a large square is guessed.
 
     Returns
     -------
@@ -166,6 +210,16 @@ def resolve_image_shape(n_features, image_shape, x_shape=None):
     if x_shape is not None:
         return x_shape
     side = math.isqrt(n_features)
-    if side * side == n_features:
-        return (side, side, 1)
-    return (1, n_features, 1)
+    if side * side != n_features:
+        return (1, n_features, 1)
+    if n_features >= AMBIGUOUS_SQUARE:
+        warnings.warn(
+            f"X has {n_features} features per row and image_shape=None: they are "
+            f"read as {side}x{side} images. If each row is a series of "
+            f"{n_features} steps, pass image_shape=(1, {n_features}); pass "
+            f"image_shape=({side}, {side}) to confirm the images and silence this "
+            "warning.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return (side, side, 1)

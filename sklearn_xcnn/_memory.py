@@ -21,6 +21,7 @@ import math
 from sklearn import get_config
 
 from ._core._network import param_shapes
+from ._core._pad import NO_PADDING, padded_shape
 
 _MIB = 2**20
 
@@ -31,10 +32,13 @@ def _block_values(block, training):
     ``kept`` stays alive until the backward pass when training; ``scratch``
     lives only while the block runs (forward) or is back-propagated.
     """
-    H, W, C = block.in_shape
+    H, W = padded_shape(block.in_shape[:2], block.padding)  # what is correlated
+    C = block.in_shape[2]
     Ho, Wo = block.conv_shape
     kr, kc = block.kernel
     maps = Ho * Wo * block.n_filters + 2 * math.prod(block.out_shape)
+    if block.batch_norm:  # the normalised maps, and their cache when training
+        maps += 2 * Ho * Wo * block.n_filters
     if block.engine == "im2col":
         # the patch matrix; when training it is kept for the filter gradient
         # and the backward pass builds its gradient, the same size again
@@ -50,7 +54,8 @@ def _block_values(block, training):
         kept = H * W * C
     if training:
         return kept + maps, work + H * W * C
-    return 0, work + maps
+    padded_copy = H * W * C if block.padding != NO_PADDING else 0
+    return 0, work + maps + padded_copy
 
 
 def bytes_per_image(spec, itemsize, training):

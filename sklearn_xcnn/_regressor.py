@@ -34,15 +34,15 @@ class CNNRegressor(RegressorMixin, BaseCNN):
 
     Parameters
     ----------
-%(architecture_parameters)s
+    %(architecture_parameters)s
 
-%(training_parameters)s
+    %(training_parameters)s
 
-%(input_parameters)s
+    %(input_parameters)s
 
     Attributes
     ----------
-%(fitted_attributes)s
+    %(fitted_attributes)s
 
     n_outputs_ : int
         Number of outputs: 1 for a 1-D ``y``, else ``y.shape[1]``.
@@ -57,7 +57,7 @@ class CNNRegressor(RegressorMixin, BaseCNN):
 
     Notes
     -----
-%(notes)s
+    %(notes)s
 
     Examples
     --------

@@ -23,7 +23,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from ._core._loss import LOSSES
-from ._core._network import add_l2_penalty, forward, loss_and_grad, pack, unpack
+from ._core._network import (
+    add_l2_penalty,
+    forward,
+    has_batch_norm,
+    loss_and_grad,
+    pack,
+    unpack,
+)
+from ._core._norm import update_running_stats
 from ._memory import predict_chunk_rows
 from ._parallel import (
     map_parts,
@@ -154,18 +162,20 @@ def batch_slices(n, batch_size):
     ]
 
 
-def predict_logits(params, X, spec, executor=None, rows=None):
+def predict_logits(params, X, spec, executor=None, rows=None, stats=None):
     """Logits of ``X`` (n, H, W, C), computed in chunks of at most
     ``PREDICT_CHUNK`` rows (fewer when they would not fit in scikit-learn's
     ``working_memory``, see :mod:`._memory`), on threads when there are many
     (see :mod:`._parallel`; on ``executor`` when given). With ``rows``, of the
-    rows ``X[rows]`` only, gathered chunk by chunk."""
+    rows ``X[rows]`` only, gathered chunk by chunk. ``stats`` are the
+    batch-norm running statistics (see :func:`forward`)."""
     n = X.shape[0] if rows is None else len(rows)
     dtype = np.result_type(X.dtype, *(p.dtype for p in params))
     out = np.empty((n, spec.layer_units[-1]), dtype=dtype)
 
     def run(s):
-        out[s] = forward(params, X[s] if rows is None else X[rows[s]], spec)[0]
+        Xs = X[s] if rows is None else X[rows[s]]
+        out[s] = forward(params, Xs, spec, stats=stats)[0]
 
     chunk = predict_chunk_rows(spec, X.dtype.itemsize, PREDICT_CHUNK)
     chunks = batch_slices(n, chunk)
@@ -178,23 +188,30 @@ def predict_logits(params, X, spec, executor=None, rows=None):
     return out
 
 
-def loss_and_grad_parts(params, X, Y, spec, alpha, sample_weight, parts, executor):
+def loss_and_grad_parts(
+    params, X, Y, spec, alpha, sample_weight, parts, executor, masks=None
+):
     """:func:`loss_and_grad` over slices of the rows, combined.
 
     Each part is computed without the penalty (on ``executor`` when given);
     losses and gradients are averaged with the parts' total sample weights and
     the L2 penalty is added once, which equals :func:`loss_and_grad` on all the
-    rows up to rounding.
+    rows up to rounding. The dropout ``masks`` (one per dense layer, drawn for
+    all the rows) are sliced with the rows. Batch norm normalises each part
+    with its own statistics, so a batch-normalised batch is never split
+    during stochastic training (:class:`_Epochs`).
     """
     if len(parts) == 1:
-        return loss_and_grad(params, X, Y, spec, alpha, sample_weight)
+        return loss_and_grad(params, X, Y, spec, alpha, sample_weight, masks=masks)
 
     def part(s):
         sw = None if sample_weight is None else sample_weight[s]
         weight = (s.stop - s.start) if sw is None else float(sw.sum())
         if weight == 0:
             return 0.0, None, 0.0
-        return (*loss_and_grad(params, X[s], Y[s], spec, 0.0, sw), weight)
+        part_masks = None if masks is None else [m[s] for m in masks]
+        result = loss_and_grad(params, X[s], Y[s], spec, 0.0, sw, masks=part_masks)
+        return (*result, weight)
 
     results = map_parts(part, parts, executor)
     total = sum(weight for _, _, weight in results)
@@ -210,7 +227,53 @@ def loss_and_grad_parts(params, X, Y, spec, alpha, sample_weight, parts, executo
         else:
             for g, pg in zip(grads, part_grads):
                 g += pg
-    return add_l2_penalty(params, loss, grads, alpha, total)
+    return add_l2_penalty(params, loss, grads, alpha, total, spec)
+
+
+def training_threads(spec, rows):
+    """Threads to split a training batch of ``rows`` over: one with batch
+    norm, whose statistics must be those of the whole batch."""
+    return 1 if has_batch_norm(spec) else n_parts(rows * work_per_sample(spec))
+
+
+def dropout_masks(spec, n, random_state, dtype):
+    """Inverted-dropout masks for a batch of ``n`` rows, or None.
+
+    One mask per dense layer, ``(n, n_in)``: ``0`` with probability
+    ``spec.dropout``, else ``1 / (1 - spec.dropout)`` so that the expected
+    input is unchanged. Drawn from ``random_state`` for the whole batch, so
+    the masks do not depend on how the batch is split over threads.
+    """
+    if spec.dropout == 0:
+        return None
+    keep = 1.0 - spec.dropout
+    return [
+        (random_state.random_sample((n, units)) < keep).astype(dtype) / dtype.type(keep)
+        for units in spec.layer_units[:-1]
+    ]
+
+
+def population_stats(params, X, spec):
+    """Batch-norm statistics of all the training rows, for L-BFGS's fit.
+
+    Per block, the mean over the chunks of :data:`FULL_BATCH_CHUNK` rows
+    (which L-BFGS normalises with) of their means and unbiased variances,
+    weighted by their rows; None for blocks without batch norm.
+    """
+    totals, weights = None, 0
+    for s in batch_slices(X.shape[0], FULL_BATCH_CHUNK):
+        batch = []
+        forward(params, X[s], spec, keep_cache=True, batch_stats=batch)
+        rows = s.stop - s.start
+        weights += rows
+        part = [(mean * rows, var * rows) for mean, var in batch]
+        totals = (
+            part
+            if totals is None
+            else [(m0 + m1, v0 + v1) for (m0, v0), (m1, v1) in zip(totals, part)]
+        )
+    means = iter((m / weights, v / weights) for m, v in totals)
+    return [next(means) if block.batch_norm else None for block in spec.blocks]
 
 
 def full_batch_loss_and_grad(
@@ -257,9 +320,9 @@ class TrainingState:
         Training samples seen by the stochastic solvers, over every call.
     no_improvement_count : int
         Consecutive epochs without an improvement of ``tol``.
-    best_params : ndarray or None
-        The flat parameters of the best validation score, while early
-        stopping runs.
+    best_params : tuple or None
+        ``(flat parameters, batch-norm stats)`` of the best validation score,
+        while early stopping runs.
     """
 
     def __init__(self, random_state):
@@ -293,10 +356,11 @@ class TrainingState:
         elif self.best_loss is None:
             self.best_loss = np.inf
 
-    def record_epoch(self, loss, validation, tol, flat):
+    def record_epoch(self, loss, validation, tol, snapshot):
         """Record one epoch: its loss and, with early stopping, the
-        ``(score, loss)`` of the held-out rows; track the best and the patience
-        counter as scikit-learn's MLP does."""
+        ``(score, loss)`` of the held-out rows; track the best (``snapshot()``
+        returns what to keep of a new best) and the patience counter as
+        scikit-learn's MLP does."""
         self.n_iter += 1
         self.loss_curve.append(loss)
         self.loss = loss
@@ -307,7 +371,7 @@ class TrainingState:
             improved = score >= self.best_validation_score + tol
             if score > self.best_validation_score:
                 self.best_validation_score = score
-                self.best_params = flat.copy()
+                self.best_params = snapshot()
         else:
             improved = loss <= self.best_loss - tol
             self.best_loss = min(self.best_loss, loss)
@@ -331,6 +395,12 @@ def _copy_or_none(values):
     return None if values is None else list(values)
 
 
+def _snapshot(flat, stats):
+    """Copies of the flat parameters and the batch-norm running stats."""
+    copied = [None if e is None else tuple(a.copy() for a in e) for e in stats]
+    return flat.copy(), copied
+
+
 class FitSettings(NamedTuple):
     """What a fit loop needs from the estimator besides the data."""
 
@@ -342,8 +412,12 @@ class FitSettings(NamedTuple):
     stacklevel: int  # of warnings, so that they point at the user's call
 
 
-def fit_lbfgs(state, settings, flat, X, Y, sample_weight):
-    """Full-batch L-BFGS-B through :func:`scipy.optimize.minimize`."""
+def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
+    """Full-batch L-BFGS-B through :func:`scipy.optimize.minimize`.
+
+    ``flat`` is updated in place; with batch norm, the running ``stats`` are
+    set to the statistics of all the rows under the final weights.
+    """
     p, spec, shapes = settings.params, settings.spec, settings.shapes
     dtype = flat.dtype
     state.start_call(early_stopping=False, incremental=False)
@@ -351,7 +425,7 @@ def fit_lbfgs(state, settings, flat, X, Y, sample_weight):
     losses = []
     start = time.perf_counter()
 
-    threads = n_parts(X.shape[0] * work_per_sample(spec))
+    threads = training_threads(spec, X.shape[0])
 
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
@@ -389,6 +463,13 @@ def fit_lbfgs(state, settings, flat, X, Y, sample_weight):
     if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
         raise _divergence("during L-BFGS")
     flat[:] = result.x
+    if has_batch_norm(spec):
+        with np.errstate(over="ignore", invalid="ignore"):
+            found = population_stats(unpack(flat, shapes), X, spec)
+        for running, new in zip(stats, found):
+            if running is not None:
+                for target, value in zip(running, new):
+                    target[...] = value
     # a warm-started fit continues the curve; n_iter counts this call's
     state.n_iter = len(losses)
     state.loss = float(result.fun)
@@ -412,11 +493,12 @@ class _Validation:
         self.X, self.rows = X, rows
         self.Y, self.sample_weight = Y, sample_weight
 
-    def evaluate(self, flat, settings, executor):
-        """``(score, loss)`` of the parameters ``flat`` on the held-out rows."""
+    def evaluate(self, flat, stats, settings, executor):
+        """``(score, loss)`` of the parameters ``flat`` (and batch-norm
+        running ``stats``) on the held-out rows."""
         spec = settings.spec
         params = unpack(flat, settings.shapes)
-        logits = predict_logits(params, self.X, spec, executor, self.rows)
+        logits = predict_logits(params, self.X, spec, executor, self.rows, stats)
         loss, _ = LOSSES[spec.loss](
             logits, self.Y, self.sample_weight, spec.out_activation
         )
@@ -469,11 +551,15 @@ class _DivergenceCheck:
 
 
 class _Epochs:
-    """Mini-batch epochs of one ``fit`` or ``partial_fit`` call."""
+    """Mini-batch epochs of one ``fit`` or ``partial_fit`` call.
 
-    def __init__(self, state, settings, flat, data, incremental):
-        self.state, self.settings, self.flat = state, settings, flat
-        self.data, self.incremental = data, incremental
+    ``stats`` (batch-norm running statistics, per block) are moved towards
+    each batch's after its step.
+    """
+
+    def __init__(self, state, settings, flat, stats, data):
+        self.state, self.settings, self.flat, self.stats = state, settings, flat, stats
+        self.data = data
         p = settings.params
         X, _, _, rows = data
         self.n = X.shape[0] if rows is None else len(rows)
@@ -481,17 +567,26 @@ class _Epochs:
         self.batch_size = min(200, self.n) if size == "auto" else min(size, self.n)
         self.views, self.gbuf = unpack(flat, settings.shapes), np.empty_like(flat)
         self.check = _DivergenceCheck(p["learning_rate_init"])
-        self.threads = n_parts(self.batch_size * work_per_sample(settings.spec))
+        self.threads = training_threads(settings.spec, self.batch_size)
 
     def step(self, Xb, Yb, swb, executor):
         """Loss and gradients of one batch, split over threads when it pays."""
         spec, alpha = self.settings.spec, self.settings.params["alpha"]
-        if self.threads == 1:
-            return loss_and_grad(self.views, Xb, Yb, spec, alpha, swb)
-        parts = split_rows(Xb.shape[0], self.threads)
-        return loss_and_grad_parts(
-            self.views, Xb, Yb, spec, alpha, swb, parts, executor
+        masks = dropout_masks(spec, Xb.shape[0], self.state.random_state, Xb.dtype)
+        if self.threads > 1:
+            parts = split_rows(Xb.shape[0], self.threads)
+            return loss_and_grad_parts(
+                self.views, Xb, Yb, spec, alpha, swb, parts, executor, masks
+            )
+        batch_stats = [] if has_batch_norm(spec) else None
+        result = loss_and_grad(
+            self.views, Xb, Yb, spec, alpha, swb, masks=masks, batch_stats=batch_stats
         )
+        if batch_stats:
+            running = (entry for entry in self.stats if entry is not None)
+            for entry, batch in zip(running, batch_stats):
+                update_running_stats(entry, batch)
+        return result
 
     def run(self, executor, interrupted):
         """One pass over the data; returns the sample-weighted mean batch loss.
@@ -540,10 +635,12 @@ def _should_stop(state, params, early_stopping, progress):
     return False
 
 
-def fit_stochastic(state, settings, flat, X, Y, sample_weight, incremental):
+def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incremental):
     """Mini-batch SGD/Adam epochs until convergence, ``max_iter`` or Ctrl-C.
 
-    ``state.optimizer`` must be set; ``flat`` is updated in place.
+    ``state.optimizer`` must be set; ``flat`` and the batch-norm running
+    ``stats`` (per block, or None) are updated in place. With early stopping
+    both are restored to those of the best validation score.
     """
     p = settings.params
     early_stopping = p["early_stopping"] and not incremental
@@ -553,8 +650,8 @@ def fit_stochastic(state, settings, flat, X, Y, sample_weight, incremental):
         rows, validation = split_validation(
             settings, X, Y, sample_weight, state.random_state
         )
-        state.best_params = flat.copy()
-    epochs = _Epochs(state, settings, flat, (X, Y, sample_weight, rows), incremental)
+        state.best_params = _snapshot(flat, stats)
+    epochs = _Epochs(state, settings, flat, stats, (X, Y, sample_weight, rows))
     n_epochs = 1 if incremental else p["max_iter"]
     progress = Progress(p["verbose"], n_epochs)
     converged = False
@@ -569,9 +666,9 @@ def fit_stochastic(state, settings, flat, X, Y, sample_weight, incremental):
             loss = epochs.run(executor, interrupted)
             scored = None
             if validation is not None:
-                scored = validation.evaluate(flat, settings, executor)
+                scored = validation.evaluate(flat, stats, settings, executor)
             state.optimizer.iteration_ends(state.t)
-            state.record_epoch(loss, scored, p["tol"], flat)
+            state.record_epoch(loss, scored, p["tol"], lambda: _snapshot(flat, stats))
             score = None if scored is None else scored[0]
             progress.epoch(state.n_iter, loss, score, time.perf_counter() - start)
             if interrupted[0]:
@@ -582,7 +679,12 @@ def fit_stochastic(state, settings, flat, X, Y, sample_weight, incremental):
                 break
     progress.close()
     if early_stopping:
-        flat[:] = state.best_params
+        best_flat, best_stats = state.best_params
+        flat[:] = best_flat
+        for entry, best in zip(stats, best_stats):
+            if entry is not None:
+                for target, value in zip(entry, best):
+                    target[...] = value
         state.best_params = None
     if not (incremental or converged or interrupted[0]):
         warnings.warn(

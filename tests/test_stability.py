@@ -44,7 +44,16 @@ def _assert_all_finite(clf, X):
 @pytest.mark.parametrize("scale", [1e8, 1e-8])
 def test_extreme_input_magnitudes(solver, scale):
     X, y = _data(scale=scale)
-    clf = _fit(X, y, solver=solver)
+    if solver == "sgd" and scale > 1:
+        # plain SGD on inputs of 1e8 takes steps of that size: it stops with
+        # the clear error (and nothing non-finite left behind), or fits
+        try:
+            clf = _fit(X, y, solver=solver)
+        except DivergenceError as exc:
+            assert "scaling X" in str(exc)
+            return
+    else:
+        clf = _fit(X, y, solver=solver)
     proba = _assert_all_finite(clf, X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
 

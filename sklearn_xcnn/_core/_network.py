@@ -1,22 +1,34 @@
-"""The whole network: architecture, initialisation, forward and backward.
+"""The whole network: architecture, forward and backward.
 
 A network is described by a :class:`NetworkSpec` and its parameters by a flat
 list in a fixed order::
 
     [filters_0, filter_intercepts_0, ..., filters_B, filter_intercepts_B,
-     coefs_0, intercepts_0, ..., coefs_L, intercepts_L]
+     coefs_0, intercepts_0, ..., coefs_L, intercepts_L,
+     batch_norm_scales_0, ..., batch_norm_scales_B]   # with batch norm only
 
-with ``filters_b`` of shape ``(F, C, kr, kc)``, ``filter_intercepts_b`` of
-shape ``(F,)``, ``coefs_l`` of shape ``(n_in, n_out)`` and ``intercepts_l``
-of shape ``(n_out,)``. The last dense layer is the output layer.
+with ``filters_b`` of shape ``(F, C, kr, kc)``, ``filter_intercepts_b`` and
+``batch_norm_scales_b`` of shape ``(F,)``, ``coefs_l`` of shape
+``(n_in, n_out)`` and ``intercepts_l`` of shape ``(n_out,)``. The last dense
+layer is the output layer. Batch norm also keeps running statistics, which
+are not parameters: ``stats`` holds ``(running_mean, running_var)`` per block.
 
-A convolutional block is ``pool(act(correlate(x, w) + b))``. For max pooling
-the block computes the equal ``act(maxpool(correlate(x, w)) + b)`` instead:
-the bias is one number per filter and every activation is non-decreasing, so
-taking the maximum first gives the same map while the bias and the activation
-touch only the pooled cells. The correlation then returns its output in pool
-order (one contiguous block per offset inside the pooling window), so the
-maximum is elementwise over contiguous blocks.
+A convolutional block pads its input once (:mod:`._pad`), correlates it
+('valid' correlation of the padded images) and then computes
+``pool(act(z + b))``, or ``pool(act(bn(z)))`` with batch norm, whose shift is
+the filter intercept ``b``. For max pooling the block computes the equal
+``act(maxpool(z) + b)`` (``act(maxpool(bn(z)))``) instead: the bias is one
+number per filter and every activation is non-decreasing, so taking the
+maximum first gives the same map while the bias and the activation touch only
+the pooled cells. (Batch norm, whose scale may be negative, runs before the
+maximum.) The correlation then returns its output in pool order (one
+contiguous block per offset inside the pooling window), so the maximum is
+elementwise over contiguous blocks.
+
+After the blocks, ``global_pooling`` reduces each map to one value, or the
+maps are flattened as filters x rows x cols; dense layers follow. While
+training, dropout masks (drawn by the caller) multiply the input of every
+dense layer.
 """
 
 from typing import NamedTuple
@@ -30,8 +42,13 @@ from ._conv import (
     correlate_backward,
     correlate_forward,
 )
+from ._init import init_params  # noqa: F401  (re-exported: part of the core API)
 from ._loss import DEFAULT_LOSS, LOSSES
+from ._norm import batch_norm_backward, batch_norm_forward
+from ._pad import crop_padding, pad_images, padded_shape, resolve_padding
 from ._pool import (
+    global_pool_backward,
+    global_pool_forward,
     max_pool_ordered,
     max_pool_ordered_backward,
     pool_backward,
@@ -43,14 +60,16 @@ from ._pool import (
 class BlockSpec(NamedTuple):
     """One convolutional block, with every size resolved."""
 
-    in_shape: tuple  # (H, W, C) of the block input
+    in_shape: tuple  # (H, W, C) of the block input, before padding
     n_filters: int
-    kernel: tuple  # (kr, kc), clipped to the input
+    kernel: tuple  # (kr, kc), clipped to the (padded) input
     stride: tuple  # (sr, sc)
     conv_shape: tuple  # (Ho, Wo) of the feature maps
     pool: tuple | None  # (pr, pc), clipped to the feature maps, or None
     out_shape: tuple  # (Hp, Wp, F) of the block output
     engine: str  # "im2col" or "scipy"
+    padding: tuple = ((0, 0), (0, 0))  # ((top, bottom), (left, right)) zeros
+    batch_norm: bool = False
 
 
 class NetworkSpec(NamedTuple):
@@ -62,10 +81,45 @@ class NetworkSpec(NamedTuple):
     layer_units: tuple  # (n_flat, *hidden_units, n_outputs)
     out_activation: str  # "logistic", "softmax" or "identity"
     loss: str  # a key of LOSSES: "log_loss" or "squared_error"
+    global_pooling: str | None = None  # "mean", "max" or None
+    dropout: float = 0.0  # rate on the input of every dense layer
 
 
 def _pair(value):
     return (value, value) if np.ndim(value) == 0 else tuple(int(v) for v in value)
+
+
+def _per_block(value, n_blocks):
+    """One value per block: a list is taken as given, anything else repeated."""
+    return list(value) if isinstance(value, list) else [value] * n_blocks
+
+
+def _block_spec(shape, n_f, kernel_size, stride, padding, pool, pooling, options):
+    """Resolve one block's sizes for an input of ``shape`` (H, W, C)."""
+    H, W, _ = shape
+    strides = _pair(stride)
+    if padding == "same":  # a kernel larger than the image is clipped to it
+        kernel = tuple(min(k, s) for k, s in zip(_pair(kernel_size), (H, W)))
+        pads = resolve_padding(padding, (H, W), kernel, strides)
+    else:  # explicit zeros: kernels are clipped to the padded input
+        pads = resolve_padding(padding, (H, W), _pair(kernel_size), strides)
+        size = padded_shape((H, W), pads)
+        kernel = tuple(min(k, s) for k, s in zip(_pair(kernel_size), size))
+    size = padded_shape((H, W), pads)
+    conv = tuple(conv_output_size(*a) for a in zip(size, kernel, strides))
+    if pooling is None:
+        window, out = None, conv
+    else:
+        window = tuple(min(p, s) for p, s in zip(_pair(pool), conv))
+        out = tuple(pool_output_size(*a) for a in zip(conv, window))
+    algorithm, batch_norm = options
+    in_padded = (*size, shape[2])
+    engine = (
+        choose_engine(in_padded, kernel, strides) if algorithm == "auto" else algorithm
+    )
+    return BlockSpec(
+        shape, n_f, kernel, strides, conv, window, (*out, n_f), engine, pads, batch_norm
+    )
 
 
 def build_spec(
@@ -82,11 +136,17 @@ def build_spec(
     algorithm="auto",
     *,
     loss=None,
+    padding="valid",
+    batch_norm=False,
+    global_pooling=None,
+    dropout=0.0,
 ):
     """Resolve every size of a network for images of ``image_shape``.
 
-    Kernels and pooling windows larger than the map they slide over are
-    clipped to it, so any image of at least one pixel fits.
+    With 'valid' or explicit padding, kernels larger than the padded input are
+    clipped to it; with 'same' padding they are clipped to the input. Pooling
+    windows larger than the map are clipped to it. So any image of at least
+    one pixel fits.
 
     Parameters
     ----------
@@ -94,7 +154,8 @@ def build_spec(
         ``(H, W, C)``.
     n_filters : tuple of int
         Filters of each block.
-    kernel_size, stride, pool_size : int or (int, int)
+    kernel_size, stride, pool_size : int, (int, int) or list of those
+        A list holds one value per block; anything else serves every block.
     pooling : {"max", "mean", "sum"} or None
     hidden_units : tuple of int
     activation : str
@@ -104,35 +165,64 @@ def build_spec(
     loss : {"log_loss", "squared_error"} or None, default=None
         The training loss (see :data:`._loss.LOSSES`); ``None`` takes the one
         that goes with ``out_activation``.
+    padding : "valid", "same", int, (int, int) or list of those
+        See :mod:`._pad`.
+    batch_norm : bool, default=False
+    global_pooling : {"mean", "max"} or None, default=None
+    dropout : float, default=0.0
 
     Returns
     -------
     spec : NetworkSpec
     """
+    n_blocks = len(n_filters)
+    per_block = zip(
+        n_filters,
+        _per_block(kernel_size, n_blocks),
+        _per_block(stride, n_blocks),
+        _per_block(padding, n_blocks),
+        _per_block(pool_size, n_blocks),
+    )
     blocks = []
     shape = tuple(image_shape)
-    for n_f in n_filters:
-        H, W, C = shape
-        kernel = tuple(min(k, s) for k, s in zip(_pair(kernel_size), (H, W)))
-        strides = _pair(stride)
-        conv = tuple(conv_output_size(*a) for a in zip((H, W), kernel, strides))
-        if pooling is None:
-            pool, out = None, conv
-        else:
-            pool = tuple(min(p, s) for p, s in zip(_pair(pool_size), conv))
-            out = tuple(pool_output_size(*a) for a in zip(conv, pool))
-        engine = (
-            choose_engine(shape, kernel, strides) if algorithm == "auto" else algorithm
+    for n_f, kernel, step, pads, pool in per_block:
+        block = _block_spec(
+            shape, n_f, kernel, step, pads, pool, pooling, (algorithm, batch_norm)
         )
-        blocks.append(
-            BlockSpec(shape, n_f, kernel, strides, conv, pool, (*out, n_f), engine)
-        )
-        shape = (*out, n_f)
-    units = (int(np.prod(shape)), *hidden_units, n_outputs)
+        blocks.append(block)
+        shape = block.out_shape
+    n_flat = shape[2] if global_pooling is not None else int(np.prod(shape))
+    units = (n_flat, *hidden_units, n_outputs)
     loss = DEFAULT_LOSS[out_activation] if loss is None else loss
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; use one of {tuple(LOSSES)}")
-    return NetworkSpec(tuple(blocks), pooling, activation, units, out_activation, loss)
+    return NetworkSpec(
+        tuple(blocks),
+        pooling,
+        activation,
+        units,
+        out_activation,
+        loss,
+        global_pooling,
+        float(dropout),
+    )
+
+
+def has_batch_norm(spec):
+    """Whether the blocks normalise their maps."""
+    return any(block.batch_norm for block in spec.blocks)
+
+
+def n_conv_params(spec):
+    """Number of entries in ``params`` that belong to convolutional blocks
+    (batch-norm scales aside)."""
+    return 2 * len(spec.blocks)
+
+
+def n_weighted_params(spec):
+    """Entries of ``params`` before the batch-norm scales: the pairs of
+    weights and intercepts, whose even entries the L2 penalty covers."""
+    return 2 * len(spec.blocks) + 2 * (len(spec.layer_units) - 1)
 
 
 def param_shapes(spec):
@@ -143,10 +233,24 @@ def param_shapes(spec):
         shapes += [(block.n_filters, C, *block.kernel), (block.n_filters,)]
     for n_in, n_out in zip(spec.layer_units[:-1], spec.layer_units[1:]):
         shapes += [(n_in, n_out), (n_out,)]
+    if has_batch_norm(spec):
+        shapes += [(block.n_filters,) for block in spec.blocks]
     return shapes
 
 
+def init_stats(spec, dtype):
+    """Initial batch-norm running statistics: per block ``(zeros, ones)`` of
+    shape ``(F,)``, or None for a block without batch norm."""
+    return [
+        (np.zeros(b.n_filters, dtype), np.ones(b.n_filters, dtype))
+        if b.batch_norm
+        else None
+        for b in spec.blocks
+    ]
+
+
 PARAM_GROUPS = ("filters", "filter_intercepts", "coefs", "intercepts")
+BATCH_NORM_GROUP = "batch_norm_scales"
 
 
 def split_params(params, spec):
@@ -157,97 +261,102 @@ def split_params(params, spec):
     groups : dict of str to list of ndarray
         ``filters`` and ``filter_intercepts`` (one per block), ``coefs`` and
         ``intercepts`` (one per dense layer), the keys of
-        :data:`PARAM_GROUPS`.
+        :data:`PARAM_GROUPS`; with batch norm also ``batch_norm_scales`` (one
+        per block).
     """
-    n_conv = n_conv_params(spec)
-    return {
+    n_conv, n_weighted = n_conv_params(spec), n_weighted_params(spec)
+    groups = {
         "filters": list(params[0:n_conv:2]),
         "filter_intercepts": list(params[1:n_conv:2]),
-        "coefs": list(params[n_conv::2]),
-        "intercepts": list(params[n_conv + 1 :: 2]),
+        "coefs": list(params[n_conv:n_weighted:2]),
+        "intercepts": list(params[n_conv + 1 : n_weighted : 2]),
     }
+    if has_batch_norm(spec):
+        groups[BATCH_NORM_GROUP] = list(params[n_weighted:])
+    return groups
 
 
 def join_params(groups):
     """Inverse of :func:`split_params`: the flat list in the documented order."""
     conv = zip(groups["filters"], groups["filter_intercepts"])
     dense = zip(groups["coefs"], groups["intercepts"])
-    return [a for pair in conv for a in pair] + [a for pair in dense for a in pair]
+    flat = [a for pair in conv for a in pair] + [a for pair in dense for a in pair]
+    return flat + list(groups.get(BATCH_NORM_GROUP) or [])
 
 
-def init_params(spec, random_state, dtype):
-    """Draw initial parameters, Glorot-uniform as in scikit-learn's MLP.
+def _block_params(params, spec, b):
+    """``(filters, intercepts, batch-norm scale or None)`` of block ``b``."""
+    scale = params[n_weighted_params(spec) + b] if spec.blocks[b].batch_norm else None
+    return params[2 * b], params[2 * b + 1], scale
 
-    Weights and intercepts of a layer are drawn from ``U(-b, b)`` with
-    ``b = sqrt(factor / (fan_in + fan_out))``, ``factor`` being 2 for the
-    logistic activation and 6 otherwise. For a filter bank the fans are
-    ``C * kr * kc`` and ``F * kr * kc``.
 
-    Parameters
-    ----------
-    spec : NetworkSpec
-    random_state : numpy.random.RandomState
-    dtype : numpy dtype
+def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats):
+    """One block: ``(n, H, W, C) -> (n, Hp, Wp, F)`` and its cache.
 
-    Returns
-    -------
-    params : list of ndarray
+    While training (``keep_cache``) batch norm uses the batch's statistics and
+    appends them to ``batch_stats`` (when a list); else the running ``stats``.
     """
-    factor = 2.0 if spec.activation == "logistic" else 6.0
-    params = []
-    for w_shape, b_shape in zip(*[iter(param_shapes(spec))] * 2):
-        if len(w_shape) == 4:
-            F, C, kr, kc = w_shape
-            fan_in, fan_out = C * kr * kc, F * kr * kc
-        else:
-            fan_in, fan_out = w_shape
-        bound = np.sqrt(factor / (fan_in + fan_out))
-        params.append(random_state.uniform(-bound, bound, w_shape).astype(dtype))
-        params.append(random_state.uniform(-bound, bound, b_shape).astype(dtype))
-    return params
-
-
-def n_conv_params(spec):
-    """Number of entries in ``params`` that belong to convolutional blocks."""
-    return 2 * len(spec.blocks)
-
-
-def _block_forward(x, w, b, block, spec, keep_cache):
-    """One block: ``(n, H, W, C) -> (n, Hp, Wp, F)`` and its cache."""
-    act = ACTIVATIONS[spec.activation]
-    if spec.pooling == "max":
-        # correlate in pool order: the max is taken over contiguous blocks
-        z, conv_cache = correlate_forward(
-            x, w, block.stride, block.engine, keep_cache, pool_order=block.pool
+    w, b, scale = params
+    F = block.n_filters
+    max_pool = spec.pooling == "max"
+    x = pad_images(x, block.padding)
+    # with max pooling, correlate in pool order: the max is taken over
+    # contiguous blocks
+    z, conv_cache = correlate_forward(
+        x,
+        w,
+        block.stride,
+        block.engine,
+        keep_cache,
+        pool_order=block.pool if max_pool else None,
+    )
+    bn_cache = None
+    if block.batch_norm:
+        normed, bn_cache, batch = batch_norm_forward(
+            z.reshape(-1, F), scale, b, None if keep_cache else stats, keep_cache
         )
-        layout = (x.shape[0], *block.conv_shape, *block.pool)
-        a, argmax = max_pool_ordered(z, layout, keep_cache)
-        a = act(np.add(a, b, out=a))
-        return a, ((conv_cache, a, (argmax, layout)) if keep_cache else None)
-    z, conv_cache = correlate_forward(x, w, block.stride, block.engine, keep_cache)
-    a = act(np.add(z, b, out=z))
+        if batch_stats is not None and batch is not None:
+            batch_stats.append(batch)
+        z = normed.reshape(z.shape)
     pool_cache = None
-    if spec.pooling is not None:
-        pooled, pool_cache = pool_forward(a, block.pool, spec.pooling)
-        return pooled, ((conv_cache, a, pool_cache) if keep_cache else None)
-    return a, ((conv_cache, a, None) if keep_cache else None)
+    if max_pool:
+        layout = (x.shape[0], *block.conv_shape, *block.pool)
+        z, argmax = max_pool_ordered(z, layout, keep_cache)
+        pool_cache = (argmax, layout)
+    if not block.batch_norm:
+        z = np.add(z, b, out=z)
+    a = ACTIVATIONS[spec.activation](z)
+    out = a
+    if spec.pooling in ("mean", "sum"):
+        out, pool_cache = pool_forward(a, block.pool, spec.pooling)
+    return out, ((conv_cache, bn_cache, a, pool_cache) if keep_cache else None)
 
 
-def _block_backward(d, cache, spec, need_dx):
-    """Back through one block: returns ``(dx, dw, db)``."""
-    conv_cache, a_act, pool_cache = cache
-    derivative = DERIVATIVES[spec.activation]
+def _block_backward(d, cache, block, spec, need_dx):
+    """Back through one block: returns ``(dx, dw, db, dscale)``."""
+    conv_cache, bn_cache, a_act, pool_cache = cache
     if spec.pooling in ("mean", "sum"):
         d = pool_backward(d, pool_cache)
-    d = derivative(a_act, d)
-    db = d.sum(axis=(0, 1, 2))
+    d = DERIVATIVES[spec.activation](a_act, d)
+    db = dscale = None
+    if not block.batch_norm:
+        db = d.sum(axis=(0, 1, 2))
     if spec.pooling == "max":
         d = max_pool_ordered_backward(d, *pool_cache)
+    if block.batch_norm:
+        d_flat, dscale, db = batch_norm_backward(
+            d.reshape(-1, block.n_filters), bn_cache
+        )
+        d = d_flat.reshape(d.shape)
     dx, dw = correlate_backward(d, conv_cache, need_dx)
-    return dx, dw, db
+    if dx is not None:
+        dx = np.ascontiguousarray(crop_padding(dx, block.padding))
+    return dx, dw, db, dscale
 
 
-def forward(params, X, spec, keep_cache=False):
+def forward(
+    params, X, spec, keep_cache=False, *, stats=None, masks=None, batch_stats=None
+):
     """Run the network up to the output logits.
 
     Parameters
@@ -257,7 +366,17 @@ def forward(params, X, spec, keep_cache=False):
     X : ndarray of shape (n, H, W, C)
     spec : NetworkSpec
     keep_cache : bool, default=False
-        Keep what :func:`backward` needs.
+        Keep what :func:`backward` needs. This is the training mode: batch
+        norm normalises with the batch's own statistics and ``masks`` apply.
+    stats : list or None, default=None
+        Per block, ``(running_mean, running_var)`` or None: what batch norm
+        normalises with outside training (required then).
+    masks : list of ndarray or None, default=None
+        Dropout masks, one per dense layer, ``(n, n_in)``, already scaled
+        (``0`` or ``1 / (1 - rate)``); applied only with ``keep_cache``.
+    batch_stats : list or None, default=None
+        While training with batch norm, receives each block's batch
+        ``(mean, unbiased variance)``.
 
     Returns
     -------
@@ -266,19 +385,32 @@ def forward(params, X, spec, keep_cache=False):
     """
     caches = []
     a = X
-    n_conv = n_conv_params(spec)
-    for i, block in enumerate(spec.blocks):
+    for b, block in enumerate(spec.blocks):
+        block_stats = None if stats is None else stats[b]
         a, cache = _block_forward(
-            a, *params[2 * i : 2 * i + 2], block, spec, keep_cache
+            a,
+            _block_params(params, spec, b),
+            block,
+            spec,
+            keep_cache,
+            block_stats,
+            batch_stats,
         )
         caches.append(cache)
-    # flatten as filters x rows x cols, the documented order of coefs_[0]
-    a = a.transpose(0, 3, 1, 2).reshape(a.shape[0], -1)  # (n, F*Hp*Wp)
-    dense = params[n_conv:]
+    if spec.global_pooling is not None:
+        a, gp_cache = global_pool_forward(a, spec.global_pooling)  # (n, F)
+        caches.append(gp_cache)
+    else:
+        # flatten as filters x rows x cols, the documented order of coefs_[0]
+        a = a.transpose(0, 3, 1, 2).reshape(a.shape[0], -1)  # (n, F*Hp*Wp)
+        caches.append(None)
+    dense = params[n_conv_params(spec) : n_weighted_params(spec)]
     act = ACTIVATIONS[spec.activation]
     for i in range(0, len(dense), 2):
-        caches.append(a)
-        z = a @ dense[i]
+        mask = masks[i // 2] if (keep_cache and masks is not None) else None
+        a_in = a if mask is None else a * mask
+        caches.append((a_in, a, mask))
+        z = a_in @ dense[i]
         z += dense[i + 1]
         a = z if i == len(dense) - 2 else act(z)
     return a, (caches if keep_cache else None)
@@ -300,36 +432,49 @@ def backward(delta, params, caches, spec):
     grads : list of ndarray
         Same order and shapes as ``params``.
     """
-    n_conv = n_conv_params(spec)
+    n_conv, n_weighted = n_conv_params(spec), n_weighted_params(spec)
     n_blocks = len(spec.blocks)
     grads = [None] * len(params)
     derivative = DERIVATIVES[spec.activation]
-    for i in range(len(params) - 2, n_conv - 2, -2):
-        a_in = caches[n_blocks + (i - n_conv) // 2]  # (n, n_in)
-        grads[i] = a_in.T @ delta
+    for i in range(n_weighted - 2, n_conv - 2, -2):
+        a_in, a_out, mask = caches[n_blocks + 1 + (i - n_conv) // 2]
+        grads[i] = a_in.T @ delta  # (n_in, n_out)
         grads[i + 1] = delta.sum(axis=0)
         if i > n_conv or n_blocks:
             delta = delta @ params[i].T
+            if mask is not None:
+                delta *= mask
             if i > n_conv:
-                delta = derivative(a_in, delta)
+                delta = derivative(a_out, delta)
     if n_blocks == 0:
         return grads
-    Hp, Wp, F = spec.blocks[-1].out_shape
-    d = delta.reshape(-1, F, Hp, Wp).transpose(0, 2, 3, 1)  # (n, Hp, Wp, F)
-    d = np.ascontiguousarray(d)
+    gp_cache = caches[n_blocks]
+    if gp_cache is not None:
+        d = global_pool_backward(delta, gp_cache)  # (n, Hp, Wp, F)
+    else:
+        Hp, Wp, F = spec.blocks[-1].out_shape
+        d = delta.reshape(-1, F, Hp, Wp).transpose(0, 2, 3, 1)  # (n, Hp, Wp, F)
+        d = np.ascontiguousarray(d)
     for b in range(n_blocks - 1, -1, -1):
-        d, grads[2 * b], grads[2 * b + 1] = _block_backward(d, caches[b], spec, b > 0)
+        d, grads[2 * b], grads[2 * b + 1], dscale = _block_backward(
+            d, caches[b], spec.blocks[b], spec, b > 0
+        )
+        if dscale is not None:
+            grads[n_weighted + b] = dscale
     return grads
 
 
-def loss_and_grad(params, X, Y, spec, alpha, sample_weight=None):
+def loss_and_grad(
+    params, X, Y, spec, alpha, sample_weight=None, *, masks=None, batch_stats=None
+):
     """Regularised loss and its gradient for one batch.
 
     The loss is ``spec.loss`` (the weighted mean log loss or half the mean
     squared error, see :mod:`._loss`) plus
     ``0.5 * alpha * ||weights||^2 / sum(sample_weight)``, where the weights are
-    the filters and dense coefficients (not the intercepts), as in
-    scikit-learn's MLP.
+    the filters and dense coefficients (not the intercepts, nor the batch-norm
+    scales), as in scikit-learn's MLP. The network runs in training mode
+    (batch statistics, dropout ``masks``).
 
     Parameters
     ----------
@@ -340,22 +485,29 @@ def loss_and_grad(params, X, Y, spec, alpha, sample_weight=None):
     spec : NetworkSpec
     alpha : float
     sample_weight : ndarray of shape (n,) or None
+    masks : list of ndarray or None, default=None
+        Dropout masks, see :func:`forward`.
+    batch_stats : list or None, default=None
+        Receives the batch-norm batch statistics, see :func:`forward`.
 
     Returns
     -------
     loss : float
     grads : list of ndarray
     """
-    logits, caches = forward(params, X, spec, keep_cache=True)
+    logits, caches = forward(
+        params, X, spec, keep_cache=True, masks=masks, batch_stats=batch_stats
+    )
     loss, delta = LOSSES[spec.loss](logits, Y, sample_weight, spec.out_activation)
     grads = backward(delta, params, caches, spec)
     total = X.shape[0] if sample_weight is None else sample_weight.sum()
-    return add_l2_penalty(params, loss, grads, alpha, total)
+    return add_l2_penalty(params, loss, grads, alpha, total, spec)
 
 
-def add_l2_penalty(params, loss, grads, alpha, total):
+def add_l2_penalty(params, loss, grads, alpha, total, spec=None):
     """Add ``0.5 * alpha * ||weights||^2 / total`` to ``loss`` and its
-    gradient to ``grads`` (in place); intercepts are not penalised.
+    gradient to ``grads`` (in place); intercepts and batch-norm scales are
+    not penalised.
 
     Returns
     -------
@@ -365,7 +517,8 @@ def add_l2_penalty(params, loss, grads, alpha, total):
     if alpha == 0:
         return loss, grads
     scale = alpha / total
-    for i in range(0, len(params), 2):  # weights sit at even positions
+    stop = len(params) if spec is None else n_weighted_params(spec)
+    for i in range(0, stop, 2):  # weights sit at even positions
         w = params[i].ravel()
         loss += 0.5 * scale * float(w @ w)
         grads[i] += scale * params[i]

@@ -248,3 +248,43 @@ def max_pool_ordered_backward(dout, argmax, layout):
         np.equal(argmax[cut], k, out=won[cut])
         np.multiply(dout[cut], won[cut], out=block)
     return dflat
+
+
+# ----------------------------------------------------------- global pooling
+GLOBAL_POOLINGS = ("mean", "max")
+
+
+def global_pool_forward(a, kind):
+    """Reduce each map of ``a`` (n, H, W, F) to one value, ``(n, F)``.
+
+    ``"mean"`` averages the cells, ``"max"`` takes the largest (ties go to
+    the first cell in row-major order).
+
+    Returns
+    -------
+    out : ndarray of shape (n, F)
+    cache : tuple
+        What :func:`global_pool_backward` needs.
+    """
+    n, H, W, F = a.shape
+    flat = a.reshape(n, H * W, F)
+    if kind == "mean":
+        return flat.mean(axis=1), (kind, a.shape, None)
+    if kind != "max":
+        raise ValueError(f"unknown global pooling {kind!r}; use {GLOBAL_POOLINGS}")
+    argmax = flat.argmax(axis=1)  # (n, F)
+    out = np.take_along_axis(flat, argmax[:, None, :], axis=1)[:, 0]
+    return out, (kind, a.shape, argmax)
+
+
+def global_pool_backward(dout, cache):
+    """Gradient of :func:`global_pool_forward`: ``(n, F) -> (n, H, W, F)``."""
+    kind, shape, argmax = cache
+    n, H, W, F = shape
+    if kind == "mean":
+        da = np.empty((n, H * W, F), dtype=dout.dtype)
+        da[...] = (dout / (H * W))[:, None, :]
+        return da.reshape(shape)
+    da = np.zeros((n, H * W, F), dtype=dout.dtype)
+    np.put_along_axis(da, argmax[:, None, :], dout[:, None, :], axis=1)
+    return da.reshape(shape)

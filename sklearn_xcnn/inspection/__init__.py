@@ -1,8 +1,10 @@
 """Look inside a fitted network: every intermediate array, and pictures of them.
 
-:func:`feature_maps` returns each stage of the network for some images as
-arrays. The Display classes draw them with matplotlib (the ``plot`` extra,
-``pip install sklearn-xcnn[plot]``), in scikit-learn's style: build one with
+:func:`network_summary` lists the stages of a network with their shapes and
+parameter counts, before or after fitting. :func:`feature_maps` returns each
+stage of the network for some images as arrays. The Display classes draw
+them with matplotlib (the ``plot`` extra, ``pip install
+sklearn-xcnn[plot]``), in scikit-learn's style: build one with
 ``from_estimator``, or from computed arrays and call ``plot``.
 """
 
@@ -10,5 +12,13 @@ from ._feature_maps import feature_maps
 from ._plot.feature_maps import FeatureMapDisplay
 from ._plot.filters import FilterDisplay
 from ._plot.loss_curve import LossCurveDisplay
+from ._summary import NetworkSummary, network_summary
 
-__all__ = ["FeatureMapDisplay", "FilterDisplay", "LossCurveDisplay", "feature_maps"]
+__all__ = [
+    "FeatureMapDisplay",
+    "FilterDisplay",
+    "LossCurveDisplay",
+    "NetworkSummary",
+    "feature_maps",
+    "network_summary",
+]

@@ -1,0 +1,146 @@
+"""Initial parameters, and a start on which every ReLU unit learns.
+
+:func:`init_params` draws weights and intercepts Glorot-uniform as
+scikit-learn's MLP does: ``U(-b, b)`` with ``b = sqrt(factor / (fan_in +
+fan_out))``, ``factor`` being 2 for the logistic activation and 6 otherwise
+(for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``). The
+output layer is drawn at a tenth of that scale, so that a fresh network
+predicts nearly uniform probabilities (or values near zero) and the first
+steps do not start from confident mistakes. Batch-norm scales start at one.
+
+A ReLU unit whose pre-activation is negative on every sample receives no
+gradient and never recovers; one that fires on a few samples only is not far
+from it. :func:`revive_dead_units` runs a first batch of training images
+through the freshly drawn network, layer by layer, and flips the sign of the
+weights and intercept of each ReLU unit (filter or hidden unit) that fires on
+fewer than half of that batch: the flipped unit fires exactly where it was
+negative, so on more than half. The weights keep their drawn magnitudes
+(nothing grows with the scale of the data) and their distribution, which is
+symmetric about zero.
+"""
+
+import numpy as np
+
+from ._activations import ACTIVATIONS
+from ._conv import correlate_forward
+from ._norm import BN_EPSILON
+from ._pad import pad_images
+from ._pool import global_pool_forward, pool_forward
+
+# scale of the output layer's initial weights, relative to Glorot's
+OUTPUT_SCALE = 0.1
+# a ReLU unit firing on fewer than this share of the first batch is moved so
+# that it fires on about half of it
+MIN_ACTIVE = 0.5
+
+
+def _fans(shape):
+    if len(shape) == 4:
+        F, C, kr, kc = shape
+        return C * kr * kc, F * kr * kc
+    return shape
+
+
+def init_params(spec, random_state, dtype):
+    """Draw initial parameters (see the module docstring).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    random_state : numpy.random.RandomState
+    dtype : numpy dtype
+
+    Returns
+    -------
+    params : list of ndarray
+    """
+    from ._network import n_weighted_params, param_shapes  # no import cycle
+
+    shapes = param_shapes(spec)
+    n_weighted = n_weighted_params(spec)
+    factor = 2.0 if spec.activation == "logistic" else 6.0
+    params = []
+    for i in range(0, n_weighted, 2):
+        w_shape, b_shape = shapes[i], shapes[i + 1]
+        bound = np.sqrt(factor / sum(_fans(w_shape)))
+        if i == n_weighted - 2:  # the output layer
+            bound *= OUTPUT_SCALE
+        params.append(random_state.uniform(-bound, bound, w_shape).astype(dtype))
+        params.append(random_state.uniform(-bound, bound, b_shape).astype(dtype))
+    params += [np.ones(shape, dtype=dtype) for shape in shapes[n_weighted:]]
+    return params
+
+
+def _revive(z, weights, w, intercept):
+    """Flip the sign of the units whose pre-activations ``z`` (m, F) (the
+    intercepts included) are positive on less than ``MIN_ACTIVE`` of the
+    rows' ``weights`` (m,): their weights ``w`` (unit along the first axis
+    for filters, the last for coefficients) and ``intercept`` (F,), in place.
+    A flipped unit fires where it was negative."""
+    active = weights @ (z > 0) / weights.sum()
+    weak = active < MIN_ACTIVE
+    if weak.any():
+        intercept[weak] *= -1
+        if w.ndim == 4:  # filters (F, C, kr, kc)
+            w[weak] *= -1
+        else:  # coefficients (n_in, F)
+            w[:, weak] *= -1
+    return weak
+
+
+def revive_dead_units(params, X, spec, sample_weight=None):
+    """Move the intercepts of ReLU units that are dead on ``X`` (in place).
+
+    Blocks with batch norm are left alone: their maps are centred on the
+    batch, so no unit can be dead on all of it.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        Freshly drawn, in the core's order; intercepts are changed in place.
+    X : ndarray of shape (n, H, W, C)
+        A first batch of training images.
+    spec : NetworkSpec
+    sample_weight : ndarray of shape (n,) or None, default=None
+        Weights of the rows in the shares and medians (rows of weight 0 are
+        ignored, integer weights count as repeated rows).
+
+    Returns
+    -------
+    params : list of ndarray
+    """
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    if spec.activation != "relu" or not weights.sum() > 0:
+        return params
+    from ._network import n_conv_params, n_weighted_params
+
+    relu = ACTIVATIONS["relu"]
+    a = X
+    for b, block in enumerate(spec.blocks):
+        w, bias = params[2 * b], params[2 * b + 1]
+        z, _ = correlate_forward(
+            pad_images(a, block.padding), w, block.stride, block.engine, False
+        )
+        if not block.batch_norm:
+            cells = np.repeat(weights, z.shape[1] * z.shape[2])
+            flat = z.reshape(-1, block.n_filters)
+            flat += bias
+            weak = _revive(flat, cells, w, bias)
+            flat[:, weak] *= -1  # z + bias of the flipped units
+            a = relu(z)
+        else:  # batch statistics at the start: centred, unit variance
+            scale = params[n_weighted_params(spec) + b]
+            flat = z.reshape(-1, block.n_filters)
+            normed = (flat - flat.mean(0)) / np.sqrt(flat.var(0) + BN_EPSILON)
+            a = relu((normed * scale + bias).reshape(z.shape))
+        if spec.pooling is not None:
+            a, _ = pool_forward(a, block.pool, spec.pooling)
+    if spec.global_pooling is not None:
+        a, _ = global_pool_forward(a, spec.global_pooling)
+    else:
+        a = a.transpose(0, 3, 1, 2).reshape(a.shape[0], -1)
+    dense = params[n_conv_params(spec) : n_weighted_params(spec)]
+    for i in range(0, len(dense) - 2, 2):  # hidden layers; the output is linear
+        _revive(a @ dense[i] + dense[i + 1], weights, dense[i], dense[i + 1])
+        a = relu(a @ dense[i] + dense[i + 1])
+    return params

@@ -1,0 +1,129 @@
+"""network_summary: the stages of a network with their shapes and sizes."""
+
+from sklearn.utils.validation import check_is_fitted
+
+from .._core._network import build_spec
+from .._core._summary import describe, format_stages
+from .._input import as_int_tuple
+
+
+class NetworkSummary:
+    """The stages of a network, each with its output shape and parameters.
+
+    Returned by :func:`network_summary`; ``print`` it for a table.
+
+    Parameters
+    ----------
+    stages : list of tuple
+        ``(name, shape, n_params)`` per stage, from the input to the output.
+
+    Attributes
+    ----------
+    stages : list of tuple
+        As given.
+    n_params : int
+        Learned numbers in all.
+
+    Examples
+    --------
+    >>> from sklearn_xcnn import CNNClassifier
+    >>> from sklearn_xcnn.inspection import network_summary
+    >>> summary = network_summary(CNNClassifier(n_filters=2, hidden_units=()),
+    ...                           image_shape=(4, 4))
+    >>> [stage.shape for stage in summary.stages]
+    [(4, 4, 1), (2, 2, 2), (1, 1, 2), (2,), (1,)]
+    >>> summary.n_params
+    23
+    """
+
+    def __init__(self, stages):
+        self.stages = stages
+        self.n_params = sum(stage.n_params for stage in stages)
+
+    def __str__(self):
+        return format_stages(self.stages)
+
+    def __repr__(self):
+        return f"NetworkSummary({len(self.stages)} stages, {self.n_params} params)"
+
+
+def network_summary(estimator, *, image_shape=None, n_outputs=None):
+    """List every stage of a network with its output shape and parameters.
+
+    A fitted estimator is described as fitted. An unfitted one is described
+    as ``fit`` would build it for images of ``image_shape`` and ``n_outputs``
+    output units, so a network can be read before it is trained.
+
+    Parameters
+    ----------
+    estimator : CNNClassifier or CNNRegressor
+        Fitted or not.
+
+    image_shape : (int, int) or (int, int, int), default=None
+        ``(height, width[, channels])`` of the images, for an unfitted
+        estimator (its ``image_shape`` parameter when None).
+
+    n_outputs : int, default=None
+        Output units, for an unfitted estimator: 1 for a binary classifier
+        or a single-output regressor (the default), the number of classes or
+        outputs otherwise.
+
+    Returns
+    -------
+    summary : NetworkSummary
+        Print it for a table; ``summary.stages`` holds the rows.
+
+    Raises
+    ------
+    ValueError
+        If the estimator is unfitted and no image shape is known.
+
+    Examples
+    --------
+    The seed network, 5x5 images, 4 filters 3x3, max pooling and 3 ReLU
+    units, before fitting:
+
+    >>> from sklearn_xcnn import CNNClassifier
+    >>> from sklearn_xcnn.inspection import network_summary
+    >>> clf = CNNClassifier(n_filters=4, kernel_size=3, hidden_units=3)
+    >>> print(network_summary(clf, image_shape=(5, 5)))
+    stage                                   output  parameters
+    ----------------------------------------------------------
+    input                                    5x5x1           0
+    block 0: correlate 4 filters 3x3, relu   3x3x4          40
+    block 0: max pool 2x2                    2x2x4           0
+    flatten                                     16           0
+    dense, relu                                  3          51
+    output, sigmoid                              1           4
+    ----------------------------------------------------------
+    total                                                   95
+    """
+    try:
+        check_is_fitted(estimator)
+    except Exception:
+        return NetworkSummary(
+            describe(_unfitted_spec(estimator, image_shape, n_outputs))
+        )
+    return NetworkSummary(describe(estimator._fitted_network().spec))
+
+
+def _unfitted_spec(estimator, image_shape, n_outputs):
+    shape = estimator.image_shape if image_shape is None else image_shape
+    if shape is None:
+        raise ValueError(
+            f"This {type(estimator).__name__} is not fitted: pass image_shape="
+            "(height, width[, channels]) to describe the network it would build."
+        )
+    shape = as_int_tuple(shape, "image_shape")
+    shape = shape if len(shape) == 3 else (*shape, 1)
+    n_outputs = 1 if n_outputs is None else int(n_outputs)
+    if estimator._loss == "squared_error":
+        out_activation = "identity"
+    else:
+        out_activation = "logistic" if n_outputs == 1 else "softmax"
+    return build_spec(
+        shape,
+        **estimator._architecture_params(),
+        n_outputs=n_outputs,
+        out_activation=out_activation,
+    )
