@@ -58,12 +58,20 @@ def make_net(
     return nn.Sequential(*layers).to(dtype)
 
 
+# as CNNClassifier: the output layer starts at a tenth of Glorot's scale, and
+# a ReLU unit firing on less than half of the first rows has its sign flipped
+OUTPUT_SCALE = 0.1
+MIN_ACTIVE = 0.5
+
+
 def glorot_init(net, generator):
     """Draw weights and biases from ``U(-b, b)``, ``b = sqrt(6 / (fan_in +
-    fan_out))``, as ``CNNClassifier`` (and scikit-learn's MLP) do; a filter
-    bank's fans are ``C * kr * kc`` and ``F * kr * kc``. Batch-norm scales
-    start at 1 and their shifts are drawn like a bias of the convolution."""
+    fan_out))``, as ``CNNClassifier`` (and scikit-learn's MLP) do, with ``b``
+    a tenth of that for the output layer; a filter bank's fans are ``C * kr *
+    kc`` and ``F * kr * kc``. Batch-norm scales start at 1 and their shifts
+    are drawn like a bias of the convolution (they are our intercepts)."""
     fans = None
+    last = [m for m in net if isinstance(m, nn.Linear)][-1]
     with torch.no_grad():
         for module in net:
             if isinstance(module, nn.Conv2d):
@@ -74,16 +82,45 @@ def glorot_init(net, generator):
             else:
                 if isinstance(module, nn.BatchNorm2d):
                     module.weight.fill_(1.0)
-                    _uniform(module.bias, fans, generator)
+                    _uniform(module.bias, fans, 1.0, generator)
                 continue
-            _uniform(module.weight, fans, generator)
+            scale = OUTPUT_SCALE if module is last else 1.0
+            _uniform(module.weight, fans, scale, generator)
             if module.bias is not None:
-                _uniform(module.bias, fans, generator)
+                _uniform(module.bias, fans, scale, generator)
 
 
-def _uniform(tensor, fans, generator):
-    bound = math.sqrt(6.0 / sum(fans))
+def _uniform(tensor, fans, scale, generator):
+    bound = scale * math.sqrt(6.0 / sum(fans))
     tensor.uniform_(-bound, bound, generator=generator)
+
+
+def revive_dead_units(net, X):
+    """Flip the sign of each ReLU unit (a filter without batch norm, or a
+    hidden unit) that fires on less than half of the cells of ``X`` (n, 1, H,
+    W), layer by layer, as ``CNNClassifier`` does at the start. Batch-norm
+    layers normalise with the statistics of ``X``; dropout is left out."""
+    modules = list(net)
+    a = X
+    with torch.no_grad():
+        for i, module in enumerate(modules):
+            if isinstance(module, nn.BatchNorm2d):
+                a = nn.functional.batch_norm(
+                    a, None, None, module.weight, module.bias, True, 0.0, module.eps
+                )
+            elif isinstance(module, nn.Dropout):
+                continue
+            else:
+                a = module(a)
+            following = modules[i + 1] if i + 1 < len(modules) else None
+            if isinstance(module, (nn.Conv2d, nn.Linear)) and isinstance(
+                following, nn.ReLU
+            ):
+                axes = (0, 2, 3) if a.ndim == 4 else (0,)
+                weak = (a > 0).to(a.dtype).mean(dim=axes) < MIN_ACTIVE
+                module.weight[weak] *= -1
+                module.bias[weak] *= -1
+                a[:, weak] *= -1
 
 
 def make_optimizer(net, lr, alpha, batch_size):
@@ -137,11 +174,13 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
     """The PyTorch twin of ``CNNClassifier``, trained the same way.
 
     Square one-channel images arrive as flat rows. Training follows
-    ``CNNClassifier(solver="adam")``: Glorot-uniform initial weights,
-    mini-batches of ``min(200, n)`` when ``batch_size="auto"``, reshuffled
-    every epoch, and the same stopping rule (scikit-learn's MLP): the epoch
-    loss is the sample-weighted mean of the batch losses, each with its
-    penalty ``0.5 * alpha * ||w||^2 / batch``; training stops once it has not
+    ``CNNClassifier(solver="adam")``: Glorot-uniform initial weights (the
+    output layer at a tenth of the scale), the sign of ReLU units that fire
+    on less than half of the first 2 000 rows flipped, mini-batches of
+    ``min(200, n)`` when ``batch_size="auto"``, reshuffled every epoch, and
+    the same stopping rule (scikit-learn's MLP): the epoch loss is the
+    sample-weighted mean of the batch losses, each with its penalty
+    ``0.5 * alpha * ||w||^2 / batch``; training stops once it has not
     improved by ``tol`` on the best loss for more than ``n_iter_no_change``
     epochs, or after ``max_iter`` epochs. Arrays are ``dtype`` (float64 by
     default, as ours computes in the input's dtype).
@@ -205,6 +244,7 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
             self.dropout,
         )
         glorot_init(self.net_, generator)
+        revive_dead_units(self.net_, Xt[:2000])
         optimizer = make_optimizer(
             self.net_, self.learning_rate_init, self.alpha, batch
         )
