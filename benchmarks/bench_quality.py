@@ -13,8 +13,11 @@ Columns: accuracy, the mean over the five folds (the same in every round for
 our models and MLP's, which are deterministic); the summed fit time of the
 five folds (scoring excluded), median [min-max] over rounds; that time over
 MLP's in the same round, median [min-max]; the fastest run over MLP's fastest
-run; and the epochs per fold. Each measurement runs in a fresh process, the
-systems in an order that rotates each round (see ``_harness.py``).
+run; and the epochs per fold. With ``--seeds k``, also the accuracy with
+``random_state`` 0 .. k-1, median [min-max] (seeds 1 .. k-1 untimed, after the
+rounds), to show how much of a difference is the seed's. Each measurement
+runs in a fresh process, the systems in an order that rotates each round (see
+``_harness.py``).
 
 Run ``python benchmarks/bench_quality.py [--repeats 5] [--configs a,b]``;
 ``--candidate 'name={"n_filters": 4}'`` adds a ``CNNClassifier`` configuration
@@ -29,7 +32,16 @@ import time
 import warnings
 from pathlib import Path
 
-from _harness import emit, fmt, interleave, machine, table, torch_note, torch_or_none
+from _harness import (
+    emit,
+    fmt,
+    interleave,
+    machine,
+    run_worker,
+    table,
+    torch_note,
+    torch_or_none,
+)
 
 SCRIPT = Path(__file__).resolve()
 
@@ -150,6 +162,23 @@ def run_config(system, params):
     }
 
 
+def run_seeds(system, params, seeds):
+    """CV accuracy of one configuration with ``random_state`` 1 .. seeds-1."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = load_digits(return_X_y=True)
+    out = []
+    for seed in range(1, seeds):
+        model = _model(system, {**params, "random_state": seed})
+        scores = cross_val_score(make_pipeline(MinMaxScaler(), model), X, y, cv=5)
+        out.append(float(np.mean(scores)))
+    return out
+
+
 def _describe(system, params):
     if system == "mlp":
         return "MLPClassifier() defaults"
@@ -157,8 +186,9 @@ def _describe(system, params):
     return ("CNNClassifier: " if system == "ours" else "PyTorch twin: ") + text
 
 
-def report(configs, names, raw):
-    """Print the quality table; ``raw[name]`` holds one result per round."""
+def report(configs, names, raw, seeds=None):
+    """Print the quality table; ``raw[name]`` holds one result per round,
+    ``seeds[name]`` the accuracies with other seeds."""
     mlp = [r["fit_time"] for r in raw["mlp"]] if "mlp" in raw else None
     rows = []
     for name in names:
@@ -173,9 +203,15 @@ def report(configs, names, raw):
             ratio = fmt([t / m for t, m in zip(times, mlp)], "x", digits=2)
             fastest = f"{min(times) / min(mlp):.2f}x"
         epochs = statistics.mean(statistics.mean(r["n_iter"]) for r in runs)
-        rows.append([name, acc_text, fmt(times, " s"), ratio, fastest, f"{epochs:.0f}"])
+        row = [name, acc_text, fmt(times, " s"), ratio, fastest, f"{epochs:.0f}"]
+        if seeds:
+            row.append(fmt([statistics.median(acc), *seeds[name]], digits=4))
+        rows.append(row)
     header = ["config", "CV accuracy", "fit time (5 folds)", "/MLP per round"]
-    table(rows, [*header, "fastest/fastest", "epochs/fold"])
+    header += ["fastest/fastest", "epochs/fold"]
+    if seeds:
+        header.append(f"accuracy, seeds 0-{len(seeds[names[0]])}")
+    table(rows, header)
     print()
     for name in names:
         print(f"{name}: {_describe(*configs[name])}")
@@ -198,19 +234,29 @@ def main():
     )
     parser.add_argument("--twins", action="store_true", help="twins of candidates")
     parser.add_argument("--list", action="store_true", help="print the configs")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="also report the accuracy over random_state 0 .. SEEDS-1 (untimed)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("worker_arg", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         warnings.simplefilter("ignore")
         payload = json.loads(args.worker_arg)
-        system, params = payload["configs"][args.worker]
+        name, _, seeds = args.worker.partition("@seeds")
+        system, params = payload["configs"][name]
         if system == "torch":
             torch_or_none()  # before NumPy/SciPy/scikit-learn, see README
         for key in ("n_filters", "hidden_units"):  # JSON lists -> tuples
             if isinstance(params.get(key), list):
                 params[key] = tuple(params[key])
-        emit(run_config(system, params))
+        if seeds:
+            emit(run_seeds(system, params, int(seeds)))
+        else:
+            emit(run_config(system, params))
         return
     candidates = {}
     for text in args.candidate:
@@ -236,8 +282,14 @@ def main():
     print(
         f"\nREADME task (load_digits, MinMaxScaler, 5-fold CV), {args.repeats} rounds"
     )
-    report(configs, names, raw)
     print(f"load average during the runs: {min(loads):.2f}-{max(loads):.2f}")
+    seeds = None
+    if args.seeds > 1:
+        seeds = {
+            name: run_worker(SCRIPT, f"{name}@seeds{args.seeds}", payload)
+            for name in names
+        }
+    report(configs, names, raw, seeds)
 
 
 def _available(names, configs, has_torch):
