@@ -10,6 +10,12 @@ Goal 2, MNIST-shaped synthetic data (20 000 28x28 images, float32): blocks of
 16 and 32 filters 3x3, max pooling 2, 128 hidden units, batch 128. Goals:
 training samples/s >= PyTorch's, inference samples/s >= 2x PyTorch's.
 
+Goal 3 (issue 11), the same data and batch with the architecture options:
+blocks of 16 and 32 filters 3x3 with ``padding="same"``, batch norm and max
+pooling 2, dropout 0.3 on the input of each dense layer, 128 hidden units.
+The same goals, against the same network in PyTorch (``BatchNorm2d``,
+``Dropout``, ``padding=1``; inference in ``eval`` mode).
+
 Epochs are timed through the public API: ``fit`` with ``max_iter=k`` (and a
 stopping rule that cannot fire), divided by ``k``, so validation and set-up
 count. Run ``python benchmarks/bench_training.py [--repeats 5]``.
@@ -27,6 +33,8 @@ from _harness import emit, fmt, interleave, machine, table, torch_note, torch_or
 SCRIPT = Path(__file__).resolve()
 DIGITS = dict(filters=(8,), hidden=(64,), batch=64)
 MNIST = dict(filters=(16, 32), hidden=(128,), batch=128)
+# goal 3: 'same' padding, batch norm and dropout (options of issue 11)
+MNIST_SBD = dict(MNIST, options=dict(padding="same", batch_norm=True, dropout=0.3))
 
 
 def _ours(net, max_iter):
@@ -45,6 +53,7 @@ def _ours(net, max_iter):
         tol=0.0,
         n_iter_no_change=10**6,
         random_state=0,
+        **net.get("options", {}),
     )
 
 
@@ -98,7 +107,12 @@ def _torch_setup(net_cfg, X, y, image_size, dtype_name):
     dtype = getattr(torch, dtype_name)
     Xt = torch.from_numpy(X.reshape(-1, 1, image_size, image_size)).to(dtype)
     yt = torch.from_numpy(y).long()
-    net = make_net(image_size, net_cfg["filters"], net_cfg["hidden"], 10, dtype)
+    options = dict(net_cfg.get("options", {}))
+    if "padding" in options:  # 3x3 at stride 1: "same" is one pixel a side
+        options["padding"] = {"same": 1, "valid": 0}[options["padding"]]
+    net = make_net(
+        image_size, net_cfg["filters"], net_cfg["hidden"], 10, dtype, **options
+    )
     opt = make_optimizer(net, 1e-3, 1e-4, net_cfg["batch"])
     return net, opt, Xt, yt
 
@@ -118,24 +132,24 @@ def worker_g1_torch(epochs):
     return [_timed(run) / epochs for _ in range(3)]
 
 
-def worker_g2_ours(n_samples):
+def _mnist_ours(net, n_samples):
     from _data import make_mnist_like
 
     X, y = make_mnist_like(n_samples)
-    clf = _ours(MNIST, 1).fit(X[:1024], y[:1024])  # warm-up
-    train = n_samples / _timed(lambda: _ours(MNIST, 1).fit(X, y))
-    clf = _ours(MNIST, 1).fit(X[:2048], y[:2048])
+    clf = _ours(net, 1).fit(X[:1024], y[:1024])  # warm-up
+    train = n_samples / _timed(lambda: _ours(net, 1).fit(X, y))
+    clf = _ours(net, 1).fit(X[:2048], y[:2048])
     clf.predict_proba(X[:256])
     infer = [n_samples / _timed(lambda: clf.predict_proba(X)) for _ in range(3)]
     return {"train": train, "infer": statistics.median(infer)}
 
 
-def worker_g2_torch(n_samples):
+def _mnist_torch(net_cfg, n_samples):
     from _data import make_mnist_like
     from _torch_nets import predict_proba, train_epoch
 
     X, y = make_mnist_like(n_samples)
-    net, opt, Xt, yt = _torch_setup(MNIST, X, y, 28, "float32")
+    net, opt, Xt, yt = _torch_setup(net_cfg, X, y, 28, "float32")
     train_epoch(net, opt, Xt[:1024], yt[:1024], 128)  # warm-up
     train = n_samples / _timed(lambda: train_epoch(net, opt, Xt, yt, 128))
     infer = {}
@@ -153,8 +167,10 @@ WORKERS = {
     "g1-ours": worker_g1_ours,
     "g1-torch": worker_g1_torch,
     "g1-mlp": worker_g1_mlp,
-    "g2-ours": worker_g2_ours,
-    "g2-torch": worker_g2_torch,
+    "g2-ours": lambda n: _mnist_ours(MNIST, n),
+    "g2-torch": lambda n: _mnist_torch(MNIST, n),
+    "g3-ours": lambda n: _mnist_ours(MNIST_SBD, n),
+    "g3-torch": lambda n: _mnist_torch(MNIST_SBD, n),
 }
 
 
@@ -189,20 +205,24 @@ def report_goal1(raw, has_torch, epochs):
     print(f"ours/MLPClassifier wall time per epoch: {ratio}")
 
 
-def report_goal2(raw, has_torch):
+def report_goal2(raw, has_torch, goal_name="g2"):
     rows = []
     for what, goal in (("train", ">=1"), ("infer", ">=2")):
-        o = [r["result"][what] for r in raw["g2-ours"]]
+        o = [r["result"][what] for r in raw[f"{goal_name}-ours"]]
         row = [what, fmt(o, "/s", digits=4), "", ""]
         if has_torch:
-            t = [r["result"][what] for r in raw["g2-torch"]]
+            t = [r["result"][what] for r in raw[f"{goal_name}-torch"]]
             row[2] = fmt(t, "/s", digits=4)
             row[3] = fmt(_ratios(o, t), f"x (goal {goal})", digits=2)
         rows.append(row)
-    print("\nGoal 2: MNIST-shaped 28x28, samples per second (float32, batch 128)")
+    title = {
+        "g2": "Goal 2: MNIST-shaped 28x28",
+        "g3": "Goal 3: MNIST-shaped 28x28, 'same' padding, batch norm, dropout 0.3",
+    }[goal_name]
+    print(f"\n{title}, samples per second (float32, batch 128)")
     table(rows, ["figure", "ours", "PyTorch 2 threads", "ours/torch"])
     if has_torch:
-        chunks = sorted({r["result"]["infer_chunk"] for r in raw["g2-torch"]})
+        chunks = sorted({r["result"]["infer_chunk"] for r in raw[f"{goal_name}-torch"]})
         print(f"(PyTorch inference: best of chunks 128/1024/all; best was {chunks})")
 
 
@@ -210,8 +230,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10, help="goal 1 epochs per fit")
-    parser.add_argument("--n-samples", type=int, default=20_000, help="goal 2 images")
-    parser.add_argument("--goal", choices=["1", "2", "all"], default="all")
+    parser.add_argument("--n-samples", type=int, default=20_000, help="goals 2-3")
+    parser.add_argument("--goal", choices=["1", "2", "3", "all"], default="all")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("worker_arg", nargs="?", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -239,6 +259,14 @@ def main():
         names = ["g2-ours", *torch_names("g2")]
         res, loads = interleave(SCRIPT, names, args.repeats, args.n_samples)
         report_goal2(res, has_torch)
+        print(f"load average during the runs: {min(loads):.2f}-{max(loads):.2f}")
+    if args.goal in ("3", "all"):
+        if "batch_norm" not in _ours(MNIST, 1).get_params():
+            print("\nGoal 3 skipped: this CNNClassifier has no batch_norm/padding")
+            return
+        names = ["g3-ours", *torch_names("g3")]
+        res, loads = interleave(SCRIPT, names, args.repeats, args.n_samples)
+        report_goal2(res, has_torch, "g3")
         print(f"load average during the runs: {min(loads):.2f}-{max(loads):.2f}")
 
 
