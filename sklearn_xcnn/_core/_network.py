@@ -37,7 +37,7 @@ from ._activations import ACTIVATIONS, DERIVATIVES
 from ._conv import correlate_backward, correlate_forward
 from ._init import init_params  # noqa: F401  (re-exported: part of the core API)
 from ._loss import LOSSES
-from ._norm import batch_norm_backward, batch_norm_forward
+from ._norm import batch_norm_backward, batch_norm_forward, fold_batch_norm
 from ._pad import crop_padding, pad_images
 from ._pool import (
     global_pool_backward,
@@ -94,6 +94,12 @@ def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats, weigh
     w, b, scale = params
     F = block.n_filters
     max_pool = spec.pooling == "max"
+    batch_norm = block.batch_norm
+    if batch_norm and not keep_cache:
+        # at prediction batch norm is a fixed affine map per filter: folded
+        # into the filters and intercepts, the block runs as one without it
+        w, b = fold_batch_norm(w, b, scale, stats)
+        batch_norm = False
     x = pad_images(x, block.padding)
     # with max pooling, correlate in pool order: the max is taken over
     # contiguous blocks
@@ -106,7 +112,7 @@ def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats, weigh
         pool_order=block.pool if max_pool else None,
     )
     bn_cache = None
-    if block.batch_norm:
+    if batch_norm:
         cells = None
         if keep_cache and weights is not None:
             cells = _cell_weights(weights, block, max_pool)
@@ -126,7 +132,7 @@ def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats, weigh
         layout = (x.shape[0], *block.conv_shape, *block.pool)
         z, argmax = max_pool_ordered(z, layout, keep_cache)
         pool_cache = (argmax, layout)
-    if not block.batch_norm:
+    if not batch_norm:
         z = np.add(z, b, out=z)
     a = ACTIVATIONS[spec.activation](z)
     out = a

@@ -108,3 +108,26 @@ def update_running_stats(stats, batch_stats):
     for running, batch in zip(stats, batch_stats):
         running *= 1 - BN_MOMENTUM
         running += BN_MOMENTUM * batch
+
+
+def fold_batch_norm(w, shift, scale, stats):
+    """Filters and intercepts that compute a block's correlation followed by
+    batch norm with the running ``stats``: ``(w', b')`` with
+    ``w' = w * g`` and ``b' = shift - mean * g`` per filter, where
+    ``g = scale / sqrt(var + BN_EPSILON)``.
+
+    Parameters
+    ----------
+    w : ndarray of shape (F, C, kr, kc)
+    shift, scale : ndarray of shape (F,)
+    stats : (ndarray, ndarray)
+        Running ``(mean, var)``, ``(F,)`` each.
+
+    Returns
+    -------
+    w : ndarray of shape (F, C, kr, kc)
+    b : ndarray of shape (F,)
+    """
+    mean, var = (a.astype(w.dtype, copy=False) for a in stats)
+    gain = scale / np.sqrt(var + BN_EPSILON)
+    return w * gain[:, None, None, None], shift - mean * gain

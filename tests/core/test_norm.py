@@ -107,3 +107,20 @@ def test_weighted_backward_matches_finite_differences():
         minus[i] -= 1e-6
         numeric[i] = (loss(plus) - loss(minus)) / 2e-6
     assert_allclose(dz, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_folding_into_the_filters_equals_normalising_the_correlation():
+    """Prediction folds batch norm into the filters and intercepts; negative
+    scales included."""
+    from sklearn_xcnn._core._conv import correlate_forward
+    from sklearn_xcnn._core._norm import fold_batch_norm
+
+    rng = np.random.RandomState(4)
+    x, w = rng.normal(size=(2, 5, 6, 3)), rng.normal(size=(4, 3, 2, 3))
+    shift, scale = rng.normal(size=4), np.array([1.5, -0.7, 0.2, -2.0])
+    stats = (rng.normal(size=4), rng.uniform(0.1, 3.0, size=4))
+    z, _ = correlate_forward(x, w, (1, 1), "im2col")
+    expected, _, _ = batch_norm_forward(z.reshape(-1, 4), scale, shift, stats)
+    w_f, b_f = fold_batch_norm(w, shift, scale, stats)
+    folded, _ = correlate_forward(x, w_f, (1, 1), "im2col")
+    assert_allclose(folded.reshape(-1, 4) + b_f, expected, rtol=1e-10, atol=1e-12)
