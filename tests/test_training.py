@@ -2,7 +2,6 @@
 warm start, weights, progress output, Ctrl-C, divergence and the score methods.
 """
 
-import os
 import signal
 import sys
 import warnings
@@ -633,33 +632,12 @@ def test_verbose_two_prints_lines_under_bar(xnx, capsys):
 
 
 # ------------------------------------------------------------------- Ctrl-C
-def _sigint_after(monkeypatch, owner, name, n_calls, times=1):
-    """Make ``owner.name`` send ``times`` SIGINTs to this process after its
-    ``n_calls``-th call."""
-    original = getattr(owner, name)
-    calls = []
-
-    def patched(*args, **kwargs):
-        result = original(*args, **kwargs)
-        calls.append(1)
-        if len(calls) == n_calls:
-            for _ in range(times):
-                # never hit pytest itself with a Ctrl-C that fit does not catch
-                handler = signal.getsignal(signal.SIGINT)
-                assert handler is not signal.default_int_handler
-                os.kill(os.getpid(), signal.SIGINT)
-        return result
-
-    monkeypatch.setattr(owner, name, patched)
-    return calls
-
-
 @pytest.mark.parametrize("optimizer", [AdamOptimizer, SGDOptimizer])
-def test_ctrl_c_stops_after_current_batch(digits, monkeypatch, optimizer):
+def test_ctrl_c_stops_after_current_batch(digits, sigint_after, optimizer):
     X, y = digits[0][:400], digits[1][:400]
     solver = "adam" if optimizer is AdamOptimizer else "sgd"
     # 4 batches of 100 rows per epoch; Ctrl-C during the 7th batch (epoch 2)
-    calls = _sigint_after(monkeypatch, optimizer, "update_params", 7)
+    calls = sigint_after(optimizer, "update_params", 7)
     handler = signal.getsignal(signal.SIGINT)
     clf = CNNClassifier(**SMALL_NET, solver=solver, batch_size=100, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
@@ -676,10 +654,10 @@ def test_ctrl_c_stops_after_current_batch(digits, monkeypatch, optimizer):
 
 
 def test_ctrl_c_keeps_best_weights_with_early_stopping(
-    digits, monkeypatch, spy_validation
+    digits, sigint_after, spy_validation
 ):
     X, y = digits[0][:400], digits[1][:400]
-    _sigint_after(monkeypatch, SGDOptimizer, "update_params", 22)
+    sigint_after(SGDOptimizer, "update_params", 22)
     clf = CNNClassifier(
         n_filters=3,
         hidden_units=16,
@@ -699,9 +677,9 @@ def test_ctrl_c_keeps_best_weights_with_early_stopping(
     assert_array_equal(_flat(clf), spy_validation["flat"][best])
 
 
-def test_ctrl_c_stops_lbfgs(xnx, monkeypatch):
+def test_ctrl_c_stops_lbfgs(xnx, sigint_after):
     X, y = xnx
-    calls = _sigint_after(monkeypatch, training, "full_batch_loss_and_grad", 5)
+    calls = sigint_after(training, "full_batch_loss_and_grad", 5)
     clf = CNNClassifier(**SEED_NET, solver="lbfgs", random_state=1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -715,14 +693,14 @@ def test_ctrl_c_stops_lbfgs(xnx, monkeypatch):
     assert np.all(np.isfinite(clf.predict_proba(X)))
 
 
-def test_second_ctrl_c_aborts_and_restores(xnx, monkeypatch):
+def test_second_ctrl_c_aborts_and_restores(xnx, sigint_after):
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=3, random_state=0, warm_start=True)
     _fit_quietly(clf.set_params(batch_size=50), X, y)
     before = [p.copy() for p in _all_params(clf)]
     curve, m = list(clf.loss_curve_), clf._optimizer.m.copy()
     # two Ctrl-C in the second of 4 batches of the second epoch
-    _sigint_after(monkeypatch, AdamOptimizer, "update_params", 6, times=2)
+    sigint_after(AdamOptimizer, "update_params", 6, times=2)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
     for p, q in zip(before, _all_params(clf)):
