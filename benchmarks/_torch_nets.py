@@ -200,7 +200,7 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
         dropout=0.0,
         alpha=1e-4,
         batch_size="auto",
-        learning_rate_init=1e-3,
+        learning_rate_init=3e-3,  # CNNClassifier's default
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,

@@ -116,7 +116,7 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
         alpha=1e-4,
         batch_size="auto",
         learning_rate="constant",
-        learning_rate_init=1e-3,
+        learning_rate_init=3e-3,
         power_t=0.5,
         max_iter=200,
         shuffle=True,

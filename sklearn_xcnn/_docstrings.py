@@ -102,9 +102,13 @@ _PIECES = {
         improving (see ``tol``), instead of stopping; training stops once the
         rate is at most ``1e-6``.
 
-    learning_rate_init : float, default=1e-3
+    learning_rate_init : float, default=3e-3
         Initial step size of ``"adam"`` and ``"sgd"``. Too large a step makes
-        training diverge, which raises an error (see Notes).
+        training diverge, which raises an error (see Notes). The default is
+        three times :class:`~sklearn.neural_network.MLPClassifier`'s: a
+        convolution block shares each weight over the whole image, and with
+        ``1e-3`` the default network had not converged after 200 epochs on
+        the digits (``benchmarks/bench_quality.py``).
 
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
