@@ -87,8 +87,10 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 fcn.fit(X_train, y_train)
 mlp = MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
 mlp.fit(X_train, y_train)
-scores = {"FCN (CNNClassifier)": fcn.score(X_test, y_test),
-          "MLPClassifier": mlp.score(X_test, y_test)}
+scores = {
+    "FCN (CNNClassifier)": fcn.score(X_test, y_test),
+    "MLPClassifier": mlp.score(X_test, y_test),
+}
 for name, score in scores.items():
     print(f"{name}: test accuracy {score:.3f}")
 

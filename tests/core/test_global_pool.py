@@ -12,9 +12,7 @@ def test_forward_matches_loops(kind):
     a = np.random.RandomState(0).normal(size=(3, 4, 5, 2))
     out, _ = global_pool_forward(a, kind)
     reduce = np.mean if kind == "mean" else np.max
-    expected = np.array(
-        [[reduce(a[i, :, :, f]) for f in range(2)] for i in range(3)]
-    )
+    expected = np.array([[reduce(a[i, :, :, f]) for f in range(2)] for i in range(3)])
     assert_allclose(out, expected)
 
 
