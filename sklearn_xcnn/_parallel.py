@@ -12,6 +12,7 @@ these threads too, and with one BLAS thread everything runs in the calling
 thread. Small batches never start threads.
 """
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -73,3 +74,42 @@ def map_parts(func, items, executor):
     if executor is None or len(items) == 1:
         return [func(item) for item in items]
     return list(executor.map(func, items))
+
+
+class PartSums:
+    """Weighted averages across the parts of a batch running on threads.
+
+    ``PartSums(n).combine(i)`` is the ``combine`` callable of part ``i`` (see
+    :func:`._core._norm.batch_norm_forward`): each part passes its total
+    weight and its averages, waits for the others, and gets the whole
+    batch's total and averages. Every part sums the same numbers in the
+    same order, so all of them get identical results, whatever the timing.
+    A part that fails calls :meth:`abort`, which releases the others with a
+    :class:`threading.BrokenBarrierError`.
+    """
+
+    def __init__(self, n_parts):
+        self._barrier = threading.Barrier(n_parts)
+        self._slots = [None] * n_parts
+
+    def combine(self, index):
+        """The ``combine`` callable of part ``index``."""
+
+        def combine(total, arrays):
+            self._slots[index] = (total, arrays)
+            self._barrier.wait()
+            grand = sum(t for t, _ in self._slots)
+            out = []
+            for k in range(len(arrays)):
+                acc = None
+                for t, parts in self._slots:
+                    term = parts[k] * (t / grand)
+                    acc = term if acc is None else acc + term
+                out.append(acc.astype(arrays[k].dtype, copy=False))
+            self._barrier.wait()  # every part has read the slots
+            return grand, out
+
+        return combine
+
+    def abort(self):
+        self._barrier.abort()

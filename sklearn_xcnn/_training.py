@@ -10,6 +10,7 @@ ends. They never validate
 input.
 """
 
+import threading
 import time
 import warnings
 from typing import NamedTuple
@@ -31,6 +32,7 @@ from ._core._network import (
 from ._core._norm import update_running_stats
 from ._memory import predict_chunk_rows
 from ._parallel import (
+    PartSums,
     map_parts,
     n_parts,
     split_rows,
@@ -100,7 +102,16 @@ def predict_logits(params, X, spec, executor=None, rows=None, stats=None):
 
 
 def loss_and_grad_parts(
-    params, X, Y, spec, alpha, sample_weight, parts, executor, masks=None
+    params,
+    X,
+    Y,
+    spec,
+    alpha,
+    sample_weight,
+    parts,
+    executor,
+    masks=None,
+    batch_stats=None,
 ):
     """:func:`loss_and_grad` over slices of the rows, combined.
 
@@ -108,23 +119,65 @@ def loss_and_grad_parts(
     losses and gradients are averaged with the parts' total sample weights and
     the L2 penalty is added once, which equals :func:`loss_and_grad` on all the
     rows up to rounding. The dropout ``masks`` (one per dense layer, drawn for
-    all the rows) are sliced with the rows. Batch norm normalises each part
-    with its own statistics, so a batch-normalised batch is never split
-    during stochastic training (:class:`_Epochs`).
-    """
-    if len(parts) == 1:
-        return loss_and_grad(params, X, Y, spec, alpha, sample_weight, masks=masks)
+    all the rows) are sliced with the rows.
 
-    def part(s):
+    With a list for ``batch_stats`` (stochastic training with batch norm)
+    the parts are one batch: they exchange their batch-norm sums through
+    :class:`PartSums`, so that every part normalises with the statistics of
+    all the rows, which the list receives. Every part must then have a
+    positive weight, and ``executor`` must run all the parts at once (or
+    be None: the parts then run as one call). Otherwise (full-batch chunks)
+    each part is normalised with its own statistics.
+    """
+    if batch_stats is not None and executor is None:
+        parts = [slice(parts[0].start, parts[-1].stop)]  # one batch, one call
+    if len(parts) == 1:
+        return loss_and_grad(
+            params,
+            X,
+            Y,
+            spec,
+            alpha,
+            sample_weight,
+            masks=masks,
+            batch_stats=batch_stats,
+        )
+    sums = None if batch_stats is None else PartSums(len(parts))
+    part_stats = [None if sums is None else [] for _ in parts]
+
+    def part(index):
+        s = parts[index]
         sw = None if sample_weight is None else sample_weight[s]
         weight = (s.stop - s.start) if sw is None else float(sw.sum())
         if weight == 0:
             return 0.0, None, 0.0
         part_masks = None if masks is None else [m[s] for m in masks]
-        result = loss_and_grad(params, X[s], Y[s], spec, 0.0, sw, masks=part_masks)
+        try:
+            result = loss_and_grad(
+                params,
+                X[s],
+                Y[s],
+                spec,
+                0.0,
+                sw,
+                masks=part_masks,
+                batch_stats=part_stats[index],
+                combine=None if sums is None else sums.combine(index),
+            )
+        except BaseException as exc:
+            if sums is None:
+                raise
+            sums.abort()  # release the parts waiting for this one
+            return exc
         return (*result, weight)
 
-    results = map_parts(part, parts, executor)
+    results = map_parts(part, range(len(parts)), executor)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:  # raise what went wrong, not the others' broken barrier
+        first = [e for e in failed if not isinstance(e, threading.BrokenBarrierError)]
+        raise (first or failed)[0]
+    if batch_stats is not None:
+        batch_stats.extend(part_stats[0])  # the same in every part
     total = sum(weight for _, _, weight in results)
     loss, grads = 0.0, None
     for part_loss, part_grads, weight in results:
@@ -141,10 +194,17 @@ def loss_and_grad_parts(
     return add_l2_penalty(params, loss, grads, alpha, total, spec)
 
 
-def training_threads(spec, rows):
-    """Threads to split a training batch of ``rows`` over: one with batch
-    norm, whose statistics must be those of the whole batch."""
-    return 1 if has_batch_norm(spec) else n_parts(rows * work_per_sample(spec))
+def training_threads(spec, rows, full_batch=False):
+    """Threads to split a training batch of ``rows`` over.
+
+    A mini-batch with batch norm is split too (its parts combine their
+    statistics, see :func:`loss_and_grad_parts`); L-BFGS's full batch with
+    batch norm is not, as its chunks are normalised each with its own
+    statistics and the chunks must not depend on the threads.
+    """
+    if full_batch and has_batch_norm(spec):
+        return 1
+    return n_parts(rows * work_per_sample(spec))
 
 
 def dropout_masks(spec, n, random_state, dtype):
@@ -236,7 +296,7 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
     losses = []
     start = time.perf_counter()
 
-    threads = training_threads(spec, X.shape[0])
+    threads = training_threads(spec, X.shape[0], full_batch=True)
 
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
@@ -384,14 +444,13 @@ class _Epochs:
         """Loss and gradients of one batch, split over threads when it pays."""
         spec, alpha = self.settings.spec, self.settings.params["alpha"]
         masks = dropout_masks(spec, Xb.shape[0], self.state.random_state, Xb.dtype)
-        if self.threads > 1:
-            parts = split_rows(Xb.shape[0], self.threads)
-            return loss_and_grad_parts(
-                self.views, Xb, Yb, spec, alpha, swb, parts, executor, masks
-            )
         batch_stats = [] if has_batch_norm(spec) else None
-        result = loss_and_grad(
-            self.views, Xb, Yb, spec, alpha, swb, masks=masks, batch_stats=batch_stats
+        parts = split_rows(Xb.shape[0], self.threads)
+        if batch_stats is not None and swb is not None:
+            if any(swb[s].sum() == 0 for s in parts):
+                parts = [slice(0, Xb.shape[0])]  # the parts combine by weight
+        result = loss_and_grad_parts(
+            self.views, Xb, Yb, spec, alpha, swb, parts, executor, masks, batch_stats
         )
         if batch_stats:
             running = (entry for entry in self.stats if entry is not None)

@@ -117,3 +117,95 @@ def test_threaded_fit_matches_sequential_fit(monkeypatch):
     for a, b, c in zip(threaded._params(), again._params(), sequential._params()):
         assert_array_equal(a, b)  # reproducible
         assert_allclose(a, c, rtol=1e-6, atol=1e-9)  # only rounding differs
+
+
+def _bn_spec():
+    return build_spec(
+        (8, 7, 2), (3, 2), 3, 1, 2, "max", (5,), "relu", 3, "softmax",
+        padding=1, batch_norm=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("threads", [None, 3])
+def test_batch_norm_parts_are_one_batch(weighted, threads):
+    # the parts of a batch-normalised mini-batch combine their statistics:
+    # loss, gradients and batch statistics equal one call on all the rows
+    rng = np.random.RandomState(0)
+    spec = _bn_spec()
+    params = init_params(spec, rng, np.float64)
+    params[-2] = rng.uniform(-2, 2, size=params[-2].shape)  # scales, some < 0
+    X = rng.normal(size=(11, 8, 7, 2))
+    Y = np.eye(3)[rng.randint(3, size=11)]
+    sw = rng.uniform(0.5, 2, size=11) if weighted else None
+    stats = []
+    loss, grads = loss_and_grad(params, X, Y, spec, 0.3, sw, batch_stats=stats)
+    parts = [slice(0, 4), slice(4, 8), slice(8, 11)]
+    stats_p = []
+    with ThreadPoolExecutor(threads) if threads else _nothing() as executor:
+        loss_p, grads_p = loss_and_grad_parts(
+            params, X, Y, spec, 0.3, sw, parts, executor, batch_stats=stats_p
+        )
+    assert_allclose(loss_p, loss, rtol=1e-12)
+    for g, gp in zip(grads, grads_p):
+        assert_allclose(gp, g, rtol=1e-9, atol=1e-12)
+    assert len(stats_p) == len(stats) == 2
+    for (mean, var), (mean_p, var_p) in zip(stats, stats_p):
+        assert_allclose(mean_p, mean, rtol=1e-12)
+        assert_allclose(var_p, var, rtol=1e-12)
+    # normalised part by part instead, the gradients would differ
+    alone, _ = loss_and_grad_parts(params, X, Y, spec, 0.3, sw, parts, None)
+    assert abs(alone - loss) > 1e-6
+
+
+def test_batch_norm_part_failure_releases_the_others(monkeypatch):
+    # a part that raises must not leave the others waiting for its sums
+    from sklearn_xcnn._core import _network
+
+    rng = np.random.RandomState(0)
+    spec = _bn_spec()
+    params = init_params(spec, rng, np.float64)
+    X, Y = rng.normal(size=(8, 8, 7, 2)), np.eye(3)[rng.randint(3, size=8)]
+    original = _network.loss_and_grad
+
+    def failing(params, X, *args, **kwargs):
+        if X.shape[0] == 3:
+            raise MemoryError("part 2")
+        return original(params, X, *args, **kwargs)
+
+    monkeypatch.setattr("sklearn_xcnn._training.loss_and_grad", failing)
+    parts = [slice(0, 5), slice(5, 8)]
+    with ThreadPoolExecutor(2) as executor:
+        with pytest.raises(MemoryError, match="part 2"):
+            loss_and_grad_parts(
+                params, X, Y, spec, 0.0, None, parts, executor, batch_stats=[]
+            )
+
+
+def test_threaded_batch_norm_fit_matches_sequential_fit(monkeypatch):
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600] / 16, y[:600]
+    sw = np.random.RandomState(0).uniform(0.5, 2, size=600)
+
+    def fit():
+        clf = CNNClassifier(
+            n_filters=4,
+            hidden_units=16,
+            padding="same",
+            batch_norm=True,
+            dropout=0.2,
+            batch_size=64,
+            max_iter=5,
+            random_state=0,
+        )
+        return clf.fit(X, y, sample_weight=sw)
+
+    sequential = fit()
+    _force_threads(monkeypatch)
+    threaded, again = fit(), fit()
+    assert threaded.score(X, y) > 0.8
+    fitted = (threaded, again, sequential)
+    arrays = [(*c._params(), *c.batch_norm_means_, *c.batch_norm_vars_) for c in fitted]
+    for a, b, c in zip(*arrays):
+        assert_array_equal(a, b)  # reproducible
+        assert_allclose(a, c, rtol=1e-5, atol=1e-8)  # only rounding differs

@@ -84,12 +84,16 @@ def _cell_weights(sample_weight, block, pool_order):
     )
 
 
-def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats, weights):
+def _block_forward(
+    x, params, block, spec, keep_cache, stats, batch_stats, weights, combine
+):
     """One block: ``(n, H, W, C) -> (n, Hp, Wp, F)`` and its cache.
 
     While training (``keep_cache``) batch norm uses the batch's statistics,
-    weighted by the samples' ``weights`` (n,) when given, and appends them to
-    ``batch_stats`` (when a list); else the running ``stats``.
+    weighted by the samples' ``weights`` (n,) when given and combined over
+    the parts of a split batch by ``combine`` (see
+    :func:`._norm.batch_norm_forward`), and appends them to ``batch_stats``
+    (when a list); else the running ``stats``.
     """
     w, b, scale = params
     F = block.n_filters
@@ -123,6 +127,7 @@ def _block_forward(x, params, block, spec, keep_cache, stats, batch_stats, weigh
             None if keep_cache else stats,
             keep_cache,
             cells,
+            combine,
         )
         if batch_stats is not None and batch is not None:
             batch_stats.append(batch)
@@ -173,6 +178,7 @@ def forward(
     masks=None,
     batch_stats=None,
     sample_weight=None,
+    combine=None,
 ):
     """Run the network up to the output logits.
 
@@ -196,6 +202,11 @@ def forward(
         ``(mean, unbiased variance)``.
     sample_weight : ndarray of shape (n,) or None, default=None
         While training, the weights of the batch statistics of batch norm.
+    combine : callable or None, default=None
+        While training on one part of a batch split over threads, what
+        turns the part's batch-norm statistics into the whole batch's (see
+        :func:`._norm.batch_norm_forward`); :func:`backward` combines the
+        gradient sums of batch norm the same way.
 
     Returns
     -------
@@ -215,6 +226,7 @@ def forward(
             block_stats,
             batch_stats,
             sample_weight,
+            combine,
         )
         caches.append(cache)
     if spec.global_pooling is not None:
@@ -285,7 +297,16 @@ def backward(delta, params, caches, spec):
 
 
 def loss_and_grad(
-    params, X, Y, spec, alpha, sample_weight=None, *, masks=None, batch_stats=None
+    params,
+    X,
+    Y,
+    spec,
+    alpha,
+    sample_weight=None,
+    *,
+    masks=None,
+    batch_stats=None,
+    combine=None,
 ):
     """Regularised loss and its gradient for one batch.
 
@@ -309,6 +330,8 @@ def loss_and_grad(
         Dropout masks, see :func:`forward`.
     batch_stats : list or None, default=None
         Receives the batch-norm batch statistics, see :func:`forward`.
+    combine : callable or None, default=None
+        Batch-norm statistics over a split batch, see :func:`forward`.
 
     Returns
     -------
@@ -323,6 +346,7 @@ def loss_and_grad(
         masks=masks,
         batch_stats=batch_stats,
         sample_weight=sample_weight,
+        combine=combine,
     )
     loss, delta = LOSSES[spec.loss](logits, Y, sample_weight, spec.out_activation)
     grads = backward(delta, params, caches, spec)
