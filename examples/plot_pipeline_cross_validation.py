@@ -17,7 +17,9 @@ same hidden size.
 # -------------
 # The scaler maps each pixel to [0, 1], the range the network trains best
 # on. The scaled rows are still 8x8 images flattened row by row, which
-# ``image_shape=(8, 8)`` tells the network.
+# ``image_shape=(8, 8)`` tells the network. ``padding="same"`` keeps the maps
+# 8x8 (the edge pixels count as much as the centre ones) and ``dropout=0.2``
+# drops a fifth of the dense layer's inputs at each step while training.
 import warnings
 
 import matplotlib.pyplot as plt
@@ -40,6 +42,8 @@ cnn = make_pipeline(
         kernel_size=3,
         pooling="max",
         hidden_units=32,
+        padding="same",
+        dropout=0.2,
         learning_rate_init=0.01,
         max_iter=25,
         image_shape=(8, 8),
@@ -95,6 +99,7 @@ ax.legend(loc="lower right")
 plt.show()
 
 # %%
-# On these tiny, centred 8x8 images the two models score about the same. The
+# On these tiny, centred 8x8 images, shuffled into folds, the two models are
+# close (the network is ahead by a few tenths of a point on average). The
 # network's filters are shared by every position of the image, which matters
 # more on larger images, where objects can appear anywhere.
