@@ -36,15 +36,20 @@ def test_split_rows(n, parts):
     assert max(sizes) - min(sizes) <= 1
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("threads", [None, 2])
-def test_parts_equal_one_call(weighted, threads):
-    rng = np.random.RandomState(0)
-    spec = _spec()
+def _batch(spec, weighted, rng):
+    """Parameters, 11 images, one-hot targets and maybe sample weights."""
     params = init_params(spec, rng, np.float64)
     X = rng.normal(size=(11, 8, 7, 2))
     Y = np.eye(3)[rng.randint(3, size=11)]
     sw = rng.uniform(0.5, 2, size=11) if weighted else None
+    return params, X, Y, sw
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("threads", [None, 2])
+def test_parts_equal_one_call(weighted, threads):
+    spec = _spec()
+    params, X, Y, sw = _batch(spec, weighted, np.random.RandomState(0))
     if weighted:
         sw[:4] = 0  # a part whose weights sum to zero
     loss, grads = loss_and_grad(params, X, Y, spec, 0.3, sw)
@@ -133,11 +138,8 @@ def test_batch_norm_parts_are_one_batch(weighted, threads):
     # loss, gradients and batch statistics equal one call on all the rows
     rng = np.random.RandomState(0)
     spec = _bn_spec()
-    params = init_params(spec, rng, np.float64)
+    params, X, Y, sw = _batch(spec, weighted, rng)
     params[-2] = rng.uniform(-2, 2, size=params[-2].shape)  # scales, some < 0
-    X = rng.normal(size=(11, 8, 7, 2))
-    Y = np.eye(3)[rng.randint(3, size=11)]
-    sw = rng.uniform(0.5, 2, size=11) if weighted else None
     stats = []
     loss, grads = loss_and_grad(params, X, Y, spec, 0.3, sw, batch_stats=stats)
     parts = [slice(0, 4), slice(4, 8), slice(8, 11)]
