@@ -7,16 +7,17 @@ before, and refitting it on good data gives the same model again.
 
 import copy
 import tracemalloc
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 
 from sklearn_xcnn import CNNClassifier, CNNRegressor, DivergenceError, _memory
 from sklearn_xcnn._core._network import build_spec, forward, init_params, loss_and_grad
+
+from .conftest import fit_quietly
 
 # scikit-learn casts NaN labels to int while looking for the label type, and
 # diverging fits overflow before they raise
@@ -326,22 +327,16 @@ def _estimator(**params):
     return CNNClassifier(**{**defaults, **params})
 
 
-def _fit_quietly(clf, X, y, **fit_params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y, **fit_params)
-
-
 @pytest.fixture(scope="module")
 def fitted():
-    return _fit_quietly(_estimator(), _X(), _y())
+    return fit_quietly(_estimator(), _X(), _y())
 
 
 @pytest.mark.parametrize("case", FIT_CASES.values(), ids=FIT_CASES.keys())
 def test_fit_rejects_bad_input(case):
     clf = _estimator(**case.params)
     with pytest.raises(case.exception, match=case.match):
-        _fit_quietly(clf, case.X, case.y, **case.fit_params)
+        fit_quietly(clf, case.X, case.y, **case.fit_params)
     assert not hasattr(clf, "coefs_")  # nothing half-fitted is left behind
 
 
@@ -362,22 +357,22 @@ def test_failed_fit_leaves_a_fitted_model_intact(case, fitted):
     good_params = clf.get_params()
     clf.set_params(**case.params)
     with pytest.raises(case.exception, match=case.match):
-        _fit_quietly(clf, case.X, case.y, **case.fit_params)
+        fit_quietly(clf, case.X, case.y, **case.fit_params)
     _assert_same_state(_fitted_state(clf), before)
     # and it is still usable: refitting on good data gives the same model
-    _fit_quietly(clf.set_params(**good_params), _X(), _y())
+    fit_quietly(clf.set_params(**good_params), _X(), _y())
     _assert_same_state(_fitted_state(clf), before)
 
 
 def test_failed_warm_start_fit_restores_loss_curve_and_optimizer():
-    clf = _fit_quietly(
+    clf = fit_quietly(
         _estimator(solver="sgd", learning_rate_init=0.01, max_iter=5), _X(), _y()
     )
     before = _fitted_state(clf)
     velocity = clf._optimizer.velocity.copy()
     clf.set_params(warm_start=True, learning_rate_init=1e6, max_iter=50)
     with pytest.raises(DivergenceError):
-        _fit_quietly(clf, _X(), _y())
+        fit_quietly(clf, _X(), _y())
     _assert_same_state(_fitted_state(clf), before)
     np.testing.assert_array_equal(clf._optimizer.velocity, velocity)
 
@@ -432,7 +427,7 @@ PREDICT_CASES = {
 def test_predict_rejects_other_feature_names():
     pd = pytest.importorskip("pandas")
     columns = [f"pixel_{i}" for i in range(16)]
-    clf = _fit_quietly(_estimator(), pd.DataFrame(_X(), columns=columns), _y())
+    clf = fit_quietly(_estimator(), pd.DataFrame(_X(), columns=columns), _y())
     renamed = pd.DataFrame(_X(), columns=[c.upper() for c in columns])
     with pytest.raises(ValueError, match="feature names should match"):
         clf.predict(renamed)
@@ -512,7 +507,7 @@ def test_memory_estimate_is_close_to_the_measured_peak(
 
 # ---------------------------------------------- accepted, with documented handling
 def test_kernel_and_pool_larger_than_the_image_are_clipped():
-    clf = _fit_quietly(_estimator(kernel_size=10, pool_size=7), _X(), _y())
+    clf = fit_quietly(_estimator(kernel_size=10, pool_size=7), _X(), _y())
     assert clf.filters_[0].shape == (2, 1, SIDE, SIDE)  # clipped to 4x4
     assert clf.coefs_[0].shape == (2 * 1 * 1, 4)  # a 1x1 map per filter
     assert np.all(np.isfinite(clf.predict_proba(_X())))
@@ -530,20 +525,20 @@ def test_kernel_and_pool_larger_than_the_image_are_clipped():
     ids=["bool", "uint8", "float16", "object_numbers", "numeric_strings"],
 )
 def test_numeric_inputs_of_other_dtypes_are_converted_to_float64(X):
-    clf = _fit_quietly(_estimator(), X, _y())
-    expected = _fit_quietly(_estimator(), np.asarray(X, dtype=np.float64), _y())
+    clf = fit_quietly(_estimator(), X, _y())
+    expected = fit_quietly(_estimator(), np.asarray(X, dtype=np.float64), _y())
     np.testing.assert_array_equal(clf.predict_proba(X), expected.predict_proba(X))
     assert clf.coefs_[0].dtype == np.float64
 
 
 def test_column_vector_y_warns_and_is_raveled():
     with pytest.warns(DataConversionWarning, match="column-vector y"):
-        clf = _fit_quietly(_estimator(), _X(), _y()[:, None])
+        clf = fit_quietly(_estimator(), _X(), _y()[:, None])
     assert clf.predict(_X()).shape == (N,)
 
 
 def test_no_blocks_or_no_hidden_layer_are_allowed():
-    clf = _fit_quietly(_estimator(n_filters=(), hidden_units=()), _X(), _y())
+    clf = fit_quietly(_estimator(n_filters=(), hidden_units=()), _X(), _y())
     assert clf.filters_ == [] and len(clf.coefs_) == 1
 
 
@@ -616,7 +611,7 @@ def _regressor(**params):
 
 @pytest.fixture(scope="module")
 def fitted_regressor():
-    return _fit_quietly(_regressor(), _X(), _y_real())
+    return fit_quietly(_regressor(), _X(), _y_real())
 
 
 ALL_REGRESSOR_CASES = {**SHARED_CASES, **REGRESSOR_FIT_CASES}
@@ -628,7 +623,7 @@ ALL_REGRESSOR_CASES = {**SHARED_CASES, **REGRESSOR_FIT_CASES}
 def test_regressor_fit_rejects_bad_input(case):
     reg = _regressor(**case.params)
     with pytest.raises(case.exception, match=case.match):
-        _fit_quietly(reg, case.X, case.y, **case.fit_params)
+        fit_quietly(reg, case.X, case.y, **case.fit_params)
     assert not hasattr(reg, "coefs_")
 
 
@@ -645,9 +640,9 @@ def test_failed_regressor_fit_leaves_a_fitted_model_intact(case, fitted_regresso
     good_params = reg.get_params()
     reg.set_params(**case.params)
     with pytest.raises(case.exception, match=case.match):
-        _fit_quietly(reg, case.X, case.y, **case.fit_params)
+        fit_quietly(reg, case.X, case.y, **case.fit_params)
     _assert_same_state(_regressor_state(reg), before)
-    _fit_quietly(reg.set_params(**good_params), _X(), _y_real())
+    fit_quietly(reg.set_params(**good_params), _X(), _y_real())
     _assert_same_state(_regressor_state(reg), before)
 
 
@@ -659,7 +654,7 @@ def test_regressor_refuses_another_number_of_outputs(method, n_outputs):
     if method == "partial_fit":
         reg.partial_fit(_X(), y2)
     else:
-        _fit_quietly(reg.set_params(warm_start=True), _X(), y2)
+        fit_quietly(reg.set_params(warm_start=True), _X(), y2)
     before = _regressor_state(reg)
     y = _y_real() if n_outputs == 1 else np.c_[y2, _y_real()]
     match = rf"y has {n_outputs} output\(s\) but CNNRegressor was fitted on 2"
@@ -677,7 +672,7 @@ def test_regressor_refuses_another_number_of_outputs(method, n_outputs):
     ids=["bool", "int", "numeric_strings"],
 )
 def test_regressor_targets_of_other_dtypes_are_converted_to_float64(y):
-    reg = _fit_quietly(_regressor(), _X(), y)
-    expected = _fit_quietly(_regressor(), _X(), np.asarray(y, dtype=np.float64))
+    reg = fit_quietly(_regressor(), _X(), y)
+    expected = fit_quietly(_regressor(), _X(), np.asarray(y, dtype=np.float64))
     np.testing.assert_array_equal(reg.predict(_X()), expected.predict(_X()))
     assert reg.predict(_X()).dtype == np.float64

@@ -21,6 +21,8 @@ from sklearn_xcnn import CNNClassifier
 from sklearn_xcnn._optimizers import AdamOptimizer, SGDOptimizer
 from sklearn_xcnn.datasets import make_x_or_not_x
 
+from .conftest import fit_quietly
+
 # the seed architecture of the X-or-not-X task
 SEED_NET = dict(n_filters=4, kernel_size=3, stride=1, pooling="max", hidden_units=3)
 SMALL_NET = dict(n_filters=2, hidden_units=6)
@@ -50,12 +52,6 @@ def _flat(clf):
 def _assert_same_params(a, b):
     for pa, pb in zip(_all_params(a), _all_params(b), strict=True):
         assert_array_equal(pa, pb)
-
-
-def _fit_quietly(clf, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(*args, **kwargs)
 
 
 # ------------------------------------------------------------------ L-BFGS
@@ -105,9 +101,9 @@ def test_lbfgs_max_fun_warns(xnx, monkeypatch):
 def test_lbfgs_warm_start_continues_the_curve(xnx):
     X, y = xnx
     clf = CNNClassifier(**SEED_NET, solver="lbfgs", max_iter=4, random_state=1)
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     curve = list(clf.loss_curve_)
-    _fit_quietly(clf.set_params(warm_start=True), X, y)
+    fit_quietly(clf.set_params(warm_start=True), X, y)
     assert clf.n_iter_ == 4 and len(clf.loss_curve_) == 8
     assert clf.loss_curve_[:4] == curve
     assert clf.loss_curve_[4] < curve[-1]
@@ -119,7 +115,7 @@ def test_lbfgs_ignores_early_stopping(xnx):
     clf = CNNClassifier(
         **SEED_NET, solver="lbfgs", early_stopping=True, max_iter=5, random_state=1
     )
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     assert clf.validation_scores_ is None
     assert clf.best_validation_score_ is None
     assert clf.best_loss_ == min(clf.loss_curve_)
@@ -137,7 +133,7 @@ def test_sgd_invscaling_learning_rate(xnx):
         max_iter=4,
         random_state=0,
     )
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     assert clf.t_ == clf.n_iter_ * X.shape[0]
     expected = 0.5 / (clf.t_ + 1) ** 0.3
     assert clf._optimizer.learning_rate == pytest.approx(expected)
@@ -239,7 +235,7 @@ def test_early_stopping_split_is_stratified(xnx, spy_validation):
         max_iter=2,
         random_state=0,
     )
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     held_out = _held_out_labels(clf, spy_validation["validation"])
     assert held_out.shape == (20,)
     assert_array_equal(np.bincount(held_out), [18, 2])
@@ -320,7 +316,7 @@ def test_partial_fit_chunks_match_fit(digits):
     X, y = digits
     X_train, y_train, X_test, y_test = X[:1300], y[:1300], X[1300:], y[1300:]
     params = dict(n_filters=4, hidden_units=32, learning_rate_init=0.01, random_state=0)
-    full = _fit_quietly(CNNClassifier(**params, max_iter=8), X_train, y_train)
+    full = fit_quietly(CNNClassifier(**params, max_iter=8), X_train, y_train)
     chunked = CNNClassifier(**params)
     classes = np.arange(10)
     # 10 chunks of 130 rows, each one mini-batch, 8 passes
@@ -386,11 +382,11 @@ def test_partial_fit_unavailable_for_lbfgs():
 def test_warm_start_continues_like_one_long_fit(xnx):
     X, y = xnx
     params = dict(**SMALL_NET, shuffle=False, tol=0.0, random_state=0)
-    long = _fit_quietly(CNNClassifier(**params, max_iter=10), X, y)
+    long = fit_quietly(CNNClassifier(**params, max_iter=10), X, y)
     warm = CNNClassifier(**params, max_iter=5, warm_start=True)
-    _fit_quietly(warm, X, y)
+    fit_quietly(warm, X, y)
     first_curve = list(warm.loss_curve_)
-    _fit_quietly(warm, X, y)
+    fit_quietly(warm, X, y)
     # n_iter_ counts the epochs of the last fit, as MLP's; the curve them all
     assert warm.n_iter_ == 5 and len(warm.loss_curve_) == 10
     assert warm.loss_curve_[:5] == first_curve
@@ -402,10 +398,10 @@ def test_warm_start_continues_like_one_long_fit(xnx):
 def test_warm_start_starts_from_current_loss(xnx, solver):
     X, y = xnx
     clf = CNNClassifier(**SEED_NET, solver=solver, max_iter=8, random_state=1)
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     n_old, last = clf.n_iter_, clf.loss_curve_[-1]
-    _fit_quietly(clf.set_params(warm_start=True), X, y)
-    cold = _fit_quietly(clone(clf).set_params(warm_start=False), X, y)
+    fit_quietly(clf.set_params(warm_start=True), X, y)
+    cold = fit_quietly(clone(clf).set_params(warm_start=False), X, y)
     # the first new loss is near the old last one, unlike a fresh start's
     first_new = clf.loss_curve_[n_old]
     assert abs(first_new - last) < 0.3 * abs(cold.loss_curve_[0] - last)
@@ -414,11 +410,11 @@ def test_warm_start_starts_from_current_loss(xnx, solver):
 def test_warm_start_picks_up_new_optimizer_settings(xnx):
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=2, warm_start=True, random_state=0)
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     kept = clf._optimizer
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     assert clf._optimizer is kept and kept.t == 4
-    _fit_quietly(clf.set_params(learning_rate_init=0.05), X, y)
+    fit_quietly(clf.set_params(learning_rate_init=0.05), X, y)
     assert clf._optimizer is not kept
     assert clf._optimizer.learning_rate_init == 0.05 and clf._optimizer.t == 2
     assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 6
@@ -436,15 +432,15 @@ def test_warm_start_gets_fresh_patience(xnx):
 def test_warm_start_switching_early_stopping(xnx):
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=2, warm_start=True, random_state=0)
-    _fit_quietly(clf, X, y)
-    _fit_quietly(clf.set_params(early_stopping=True), X, y)
+    fit_quietly(clf, X, y)
+    fit_quietly(clf.set_params(early_stopping=True), X, y)
     assert len(clf.validation_scores_) == 2 == len(clf.validation_loss_curve_)
     assert clf.best_validation_score_ == max(clf.validation_scores_)
-    _fit_quietly(clf.set_params(early_stopping=False), X, y)
+    fit_quietly(clf.set_params(early_stopping=False), X, y)
     assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 6
     # partial_fit after an early-stopped fit tracks the training loss
     clf = CNNClassifier(**SMALL_NET, max_iter=2, early_stopping=True, random_state=0)
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     assert clf.best_loss_ is None
     clf.set_params(early_stopping=False).partial_fit(X, y)
     assert clf.best_loss_ == clf.loss_curve_[-1]
@@ -453,9 +449,9 @@ def test_warm_start_switching_early_stopping(xnx):
 def test_no_warm_start_restarts(xnx):
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=3, random_state=0)
-    _fit_quietly(clf, X, y)
-    _fit_quietly(clf, X[::-1], y[::-1])
-    fresh = _fit_quietly(clone(clf), X[::-1], y[::-1])
+    fit_quietly(clf, X, y)
+    fit_quietly(clf, X[::-1], y[::-1])
+    fresh = fit_quietly(clone(clf), X[::-1], y[::-1])
     _assert_same_params(clf, fresh)
     assert clf.loss_curve_ == fresh.loss_curve_
     assert clf.n_iter_ == 3
@@ -474,8 +470,8 @@ def imbalanced():
 def test_class_weight_raises_minority_recall(imbalanced, class_weight):
     X, y, X_test, y_test = imbalanced
     params = dict(n_filters=4, hidden_units=8, learning_rate_init=0.01, random_state=0)
-    plain = _fit_quietly(CNNClassifier(**params, max_iter=100), X, y)
-    weighted = _fit_quietly(
+    plain = fit_quietly(CNNClassifier(**params, max_iter=100), X, y)
+    weighted = fit_quietly(
         CNNClassifier(**params, max_iter=100, class_weight=class_weight), X, y
     )
     plain_recall = recall_score(y_test, plain.predict(X_test))
@@ -488,9 +484,9 @@ def test_class_weight_raises_minority_recall(imbalanced, class_weight):
 def test_class_weight_equals_sample_weight(imbalanced, class_weight, solver):
     X, y = imbalanced[0][::3], imbalanced[1][::3]
     params = dict(**SMALL_NET, solver=solver, max_iter=5, random_state=0)
-    by_class = _fit_quietly(CNNClassifier(**params, class_weight=class_weight), X, y)
+    by_class = fit_quietly(CNNClassifier(**params, class_weight=class_weight), X, y)
     sw = compute_sample_weight(class_weight, y)
-    by_sample = _fit_quietly(CNNClassifier(**params), X, y, sample_weight=sw)
+    by_sample = fit_quietly(CNNClassifier(**params), X, y, sample_weight=sw)
     _assert_same_params(by_class, by_sample)
 
 
@@ -499,10 +495,8 @@ def test_class_weight_multiplies_sample_weight(xnx):
     sw = np.random.RandomState(0).uniform(0.5, 2, len(y))
     cw = {0: 2.0, 1: 0.5}
     params = dict(**SMALL_NET, solver="lbfgs", max_iter=5, random_state=0)
-    both = _fit_quietly(
-        CNNClassifier(**params, class_weight=cw), X, y, sample_weight=sw
-    )
-    product = _fit_quietly(
+    both = fit_quietly(CNNClassifier(**params, class_weight=cw), X, y, sample_weight=sw)
+    product = fit_quietly(
         CNNClassifier(**params), X, y, sample_weight=sw * np.where(y == 0, 2.0, 0.5)
     )
     assert_allclose(both.predict_proba(X), product.predict_proba(X), rtol=1e-12)
@@ -546,9 +540,9 @@ def test_zero_weight_equals_dropping_rows(weighted_data, solver_params):
     X, y, w = weighted_data
     keep = w > 0
     params = dict(**SMALL_NET, max_iter=15, random_state=0) | solver_params
-    weighted = _fit_quietly(CNNClassifier(**params), X, y, sample_weight=keep * 1.0)
-    dropped = _fit_quietly(CNNClassifier(**params), X[keep], y[keep])
-    unweighted = _fit_quietly(CNNClassifier(**params), X, y)
+    weighted = fit_quietly(CNNClassifier(**params), X, y, sample_weight=keep * 1.0)
+    dropped = fit_quietly(CNNClassifier(**params), X[keep], y[keep])
+    unweighted = fit_quietly(CNNClassifier(**params), X, y)
     assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X), rtol=1e-9)
     assert not np.allclose(unweighted.predict_proba(X), dropped.predict_proba(X))
 
@@ -557,10 +551,8 @@ def test_zero_weight_equals_dropping_rows(weighted_data, solver_params):
 def test_integer_weights_equal_repeating_rows(weighted_data, solver_params):
     X, y, w = weighted_data
     params = dict(**SMALL_NET, max_iter=15, random_state=0) | solver_params
-    weighted = _fit_quietly(CNNClassifier(**params), X, y, sample_weight=w)
-    repeated = _fit_quietly(
-        CNNClassifier(**params), np.repeat(X, w, 0), np.repeat(y, w)
-    )
+    weighted = fit_quietly(CNNClassifier(**params), X, y, sample_weight=w)
+    repeated = fit_quietly(CNNClassifier(**params), np.repeat(X, w, 0), np.repeat(y, w))
     assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-9)
 
 
@@ -578,7 +570,7 @@ def test_all_zero_weights_error(xnx):
 def test_verbose_zero_prints_nothing(xnx, capsys, solver):
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, solver=solver, max_iter=3, random_state=0)
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     assert capsys.readouterr() == ("", "")
 
 
@@ -595,7 +587,7 @@ def test_verbose_lines_without_tqdm(xnx, capsys, monkeypatch, solver, early_stop
         verbose=1,
         random_state=0,
     )
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     out, err = capsys.readouterr()
     assert err == ""
     lines = out.splitlines()
@@ -615,7 +607,7 @@ def test_verbose_draws_tqdm_bar(xnx, capsys):
     pytest.importorskip("tqdm")
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=4, verbose=1, random_state=0)
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     out, err = capsys.readouterr()
     assert out == ""
     assert "epochs" in err and "4/4" in err and "loss=" in err
@@ -625,7 +617,7 @@ def test_verbose_two_prints_lines_under_bar(xnx, capsys):
     pytest.importorskip("tqdm")
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=3, verbose=2, random_state=0)
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     out, err = capsys.readouterr()
     assert "3/3" in err
     assert sum(line.startswith("Iteration ") for line in out.splitlines()) == 3
@@ -696,7 +688,7 @@ def test_ctrl_c_stops_lbfgs(xnx, sigint_after):
 def test_second_ctrl_c_aborts_and_restores(xnx, sigint_after):
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=3, random_state=0, warm_start=True)
-    _fit_quietly(clf.set_params(batch_size=50), X, y)
+    fit_quietly(clf.set_params(batch_size=50), X, y)
     before = [p.copy() for p in _all_params(clf)]
     curve, m = list(clf.loss_curve_), clf._optimizer.m.copy()
     # two Ctrl-C in the second of 4 batches of the second epoch
@@ -742,7 +734,7 @@ def test_divergence_keeps_previous_model(digits, method):
     X, y = digits[0][:300] * 16, digits[1][:300]
     clf = CNNClassifier(solver="sgd", learning_rate_init=0.01, max_iter=2)
     clf.set_params(random_state=0, warm_start=True)
-    _fit_quietly(clf, X, y)
+    fit_quietly(clf, X, y)
     proba = clf.predict_proba(X)
     state = (list(clf.loss_curve_), clf.n_iter_, clf.t_, clf._optimizer.velocity.copy())
     clf.set_params(learning_rate_init=10.0)
@@ -760,7 +752,7 @@ def test_decision_function_and_log_proba(digits, n_classes):
     X, y = digits
     mask = y < n_classes
     X, y = X[mask][:150], y[mask][:150]
-    clf = _fit_quietly(CNNClassifier(**SMALL_NET, max_iter=5, random_state=0), X, y)
+    clf = fit_quietly(CNNClassifier(**SMALL_NET, max_iter=5, random_state=0), X, y)
     scores = clf.decision_function(X)
     proba = clf.predict_proba(X)
     pred = clf.predict(X)
@@ -791,10 +783,10 @@ def test_decision_function_and_log_proba(digits, n_classes):
 def test_random_state_reproducible(xnx, params):
     X, y = xnx
     make = dict(**SMALL_NET, max_iter=5, batch_size=50, **params)
-    a = _fit_quietly(CNNClassifier(**make, random_state=3), X, y)
-    b = _fit_quietly(CNNClassifier(**make, random_state=3), X, y)
+    a = fit_quietly(CNNClassifier(**make, random_state=3), X, y)
+    b = fit_quietly(CNNClassifier(**make, random_state=3), X, y)
     _assert_same_params(a, b)
     assert a.loss_curve_ == b.loss_curve_
     assert a.validation_scores_ == b.validation_scores_
-    c = _fit_quietly(CNNClassifier(**make, random_state=4), X, y)
+    c = fit_quietly(CNNClassifier(**make, random_state=4), X, y)
     assert not np.array_equal(a.coefs_[0], c.coefs_[0])

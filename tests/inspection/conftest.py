@@ -1,13 +1,12 @@
 """Fixtures of the inspection tests: pyplot and small fitted networks."""
 
-import warnings
-
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.datasets import make_x_or_not_x
+
+from ..conftest import fit_quietly  # noqa: F401  (for the tests here)
 
 
 @pytest.fixture
@@ -19,13 +18,6 @@ def pyplot():
 
     yield plt
     plt.close("all")
-
-
-def fit_quietly(estimator, X, y):
-    """Fit, ignoring the convergence warnings of deliberately short fits."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y)
 
 
 @pytest.fixture(scope="session")

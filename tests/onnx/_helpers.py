@@ -4,24 +4,16 @@ Imported by the test modules after their ``pytest.importorskip`` lines, so
 that a missing ``onnx`` extra skips them instead of failing collection.
 """
 
-import warnings
-
 import numpy as np
 import onnx
 import onnxruntime as ort
 import skl2onnx
-from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_xcnn.onnx  # noqa: F401  (registers the converters)
 
+from ..conftest import fit_quietly  # noqa: F401  (for the tests here)
+
 TOL = 1e-5
-
-
-def fit_quietly(model, X, y):
-    """Fit ``model`` with the convergence warnings of short fits silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X, y)
 
 
 def export(model, X, options=None, **kwargs):
