@@ -124,41 +124,36 @@ def loss_and_grad_parts(
     With a list for ``batch_stats`` (stochastic training with batch norm)
     the parts are one batch: they exchange their batch-norm sums through
     :class:`PartSums`, so that every part normalises with the statistics of
-    all the rows, which the list receives. Every part must then have a
-    positive weight, and ``executor`` must run all the parts at once (or
-    be None: the parts then run as one call). Otherwise (full-batch chunks)
-    each part is normalised with its own statistics.
+    all the rows, which the list receives; ``executor`` must then run all
+    the parts at once (or be None: the parts then run as one call).
+    Otherwise (full-batch chunks) each part is normalised with its own
+    statistics. Parts whose weights sum to zero add nothing to the loss, the
+    gradients or the statistics, and are left out.
     """
     if batch_stats is not None and executor is None:
         parts = [slice(parts[0].start, parts[-1].stop)]  # one batch, one call
-    if len(parts) == 1:
-        return loss_and_grad(
-            params,
-            X,
-            Y,
-            spec,
-            alpha,
-            sample_weight,
-            masks=masks,
-            batch_stats=batch_stats,
-        )
-    sums = None if batch_stats is None else PartSums(len(parts))
-    part_stats = [None if sums is None else [] for _ in parts]
+
+    if sample_weight is None:
+        weights = [s.stop - s.start for s in parts]
+    else:
+        weights = [float(sample_weight[s].sum()) for s in parts]
+    if any(weights):
+        parts = [s for s, w in zip(parts, weights) if w > 0]
+        weights = [w for w in weights if w > 0]
+    sums = None if batch_stats is None or len(parts) == 1 else PartSums(len(parts))
+    part_stats = [None if batch_stats is None else [] for _ in parts]
 
     def part(index):
         s = parts[index]
         sw = None if sample_weight is None else sample_weight[s]
-        weight = (s.stop - s.start) if sw is None else float(sw.sum())
-        if weight == 0:
-            return 0.0, None, 0.0
         part_masks = None if masks is None else [m[s] for m in masks]
         try:
-            result = loss_and_grad(
+            return loss_and_grad(
                 params,
                 X[s],
                 Y[s],
                 spec,
-                0.0,
+                alpha if len(parts) == 1 else 0.0,
                 sw,
                 masks=part_masks,
                 batch_stats=part_stats[index],
@@ -169,7 +164,6 @@ def loss_and_grad_parts(
                 raise
             sums.abort()  # release the parts waiting for this one
             return exc
-        return (*result, weight)
 
     results = map_parts(part, range(len(parts)), executor)
     failed = [r for r in results if isinstance(r, BaseException)]
@@ -178,11 +172,11 @@ def loss_and_grad_parts(
         raise (first or failed)[0]
     if batch_stats is not None:
         batch_stats.extend(part_stats[0])  # the same in every part
-    total = sum(weight for _, _, weight in results)
+    if len(parts) == 1:
+        return results[0]
+    total = sum(weights)
     loss, grads = 0.0, None
-    for part_loss, part_grads, weight in results:
-        if part_grads is None:
-            continue
+    for (part_loss, part_grads), weight in zip(results, weights):
         loss += part_loss * (weight / total)
         for g in part_grads:
             g *= weight / total
@@ -446,9 +440,6 @@ class _Epochs:
         masks = dropout_masks(spec, Xb.shape[0], self.state.random_state, Xb.dtype)
         batch_stats = [] if has_batch_norm(spec) else None
         parts = split_rows(Xb.shape[0], self.threads)
-        if batch_stats is not None and swb is not None:
-            if any(swb[s].sum() == 0 for s in parts):
-                parts = [slice(0, Xb.shape[0])]  # the parts combine by weight
         result = loss_and_grad_parts(
             self.views, Xb, Yb, spec, alpha, swb, parts, executor, masks, batch_stats
         )

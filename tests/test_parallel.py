@@ -131,15 +131,17 @@ def _bn_spec():
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("weighted", [False, True, "zero part"])
 @pytest.mark.parametrize("threads", [None, 3])
 def test_batch_norm_parts_are_one_batch(weighted, threads):
     # the parts of a batch-normalised mini-batch combine their statistics:
     # loss, gradients and batch statistics equal one call on all the rows
     rng = np.random.RandomState(0)
     spec = _bn_spec()
-    params, X, Y, sw = _batch(spec, weighted, rng)
+    params, X, Y, sw = _batch(spec, bool(weighted), rng)
     params[-2] = rng.uniform(-2, 2, size=params[-2].shape)  # scales, some < 0
+    if weighted == "zero part":
+        sw[4:8] = 0  # left out of the statistics like any zero-weight row
     stats = []
     loss, grads = loss_and_grad(params, X, Y, spec, 0.3, sw, batch_stats=stats)
     parts = [slice(0, 4), slice(4, 8), slice(8, 11)]
