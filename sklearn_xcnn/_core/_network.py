@@ -116,20 +116,12 @@ def _block_forward(
         pool_order=block.pool if max_pool else None,
     )
     bn_cache = None
-    if batch_norm:
-        cells = None
-        if keep_cache and weights is not None:
-            cells = _cell_weights(weights, block, max_pool)
+    if batch_norm:  # training: prediction folded it into w and b above
+        cells = None if weights is None else _cell_weights(weights, block, max_pool)
         normed, bn_cache, batch = batch_norm_forward(
-            z.reshape(-1, F),
-            scale,
-            b,
-            None if keep_cache else stats,
-            keep_cache,
-            cells,
-            combine,
+            z.reshape(-1, F), scale, b, None, True, cells, combine
         )
-        if batch_stats is not None and batch is not None:
+        if batch_stats is not None:
             batch_stats.append(batch)
         z = normed.reshape(z.shape)
     pool_cache = None
