@@ -9,17 +9,23 @@ from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.inspection import LossCurveDisplay
 
 
+def _display(constructor_name, estimator, **labels):
+    """The loss-curve display of an early-stopped ``estimator``, from the
+    estimator or from its curves (with the axis ``labels`` given)."""
+    if constructor_name == "from_estimator":
+        return LossCurveDisplay.from_estimator(estimator)
+    return LossCurveDisplay(
+        estimator.loss_curve_,
+        validation_loss_curve=estimator.validation_loss_curve_,
+        validation_scores=estimator.validation_scores_,
+        **labels,
+    ).plot()
+
+
 @pytest.mark.parametrize("constructor_name", ["from_estimator", "init"])
 def test_loss_curve_with_validation(pyplot, early_stopping_clf, constructor_name):
     clf = early_stopping_clf
-    if constructor_name == "from_estimator":
-        display = LossCurveDisplay.from_estimator(clf)
-    else:
-        display = LossCurveDisplay(
-            clf.loss_curve_,
-            validation_loss_curve=clf.validation_loss_curve_,
-            validation_scores=clf.validation_scores_,
-        ).plot()
+    display = _display(constructor_name, clf)
     n = len(clf.loss_curve_)
     for key, values in [
         ("loss", clf.loss_curve_),
@@ -59,16 +65,8 @@ def test_regressor_curves_name_its_loss_and_score(
     pyplot, early_stopping_reg, constructor_name
 ):
     reg = early_stopping_reg
-    if constructor_name == "from_estimator":
-        display = LossCurveDisplay.from_estimator(reg)
-    else:
-        display = LossCurveDisplay(
-            reg.loss_curve_,
-            validation_loss_curve=reg.validation_loss_curve_,
-            validation_scores=reg.validation_scores_,
-            loss_label="squared error / 2",
-            score_label="R^2",
-        ).plot()
+    names = {"loss_label": "squared error / 2", "score_label": "R^2"}
+    display = _display(constructor_name, reg, **names)
     assert display.ax_.get_ylabel() == "squared error / 2"
     assert display.score_ax_.get_ylabel() == "validation R^2"
     labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
