@@ -1,15 +1,19 @@
-"""Running parts of a batch on threads, with BLAS kept to one thread each.
+"""Running the parts of a batch at once, with BLAS kept to one thread each.
 
 Most of a step of a small convolutional network is elementwise NumPy work
 (patch copies, pooling, activations) that runs on one core, while only the
 matrix products use BLAS threads. For batches with enough work, the rows are
-split into parts computed on as many Python threads as BLAS may use (NumPy
-releases the GIL inside its loops), each calling BLAS single-threaded.
+split into parts computed at once, as many as BLAS may use threads, each
+with BLAS single-threaded: on the worker processes of :mod:`._processes`
+once they have started (they do not share the GIL), else on Python threads
+(NumPy releases the GIL inside its loops, but a thread waits for it at
+every call). A part is a call of a module-level function with keyword
+arguments (see :meth:`PartRunner.run`), so that it can run in either.
 
-The thread count follows BLAS's: limiting BLAS (``OMP_NUM_THREADS``,
+The count follows BLAS's: limiting BLAS (``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS`` or ``threadpoolctl.threadpool_limits``) limits
-these threads too, and with one BLAS thread everything runs in the calling
-thread. Small batches never start threads.
+the parts too, and with one BLAS thread everything runs in the calling
+thread. Small batches are never split.
 """
 
 import threading
@@ -17,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
+
+from . import _processes
 
 # multiply-adds per thread below which splitting a batch does not pay
 MIN_WORK_PER_THREAD = 8_000_000
@@ -51,16 +57,21 @@ def n_parts(work):
 
 
 @contextmanager
-def thread_pool(n_threads):
-    """An executor of ``n_threads`` with BLAS single-threaded, or None for 1."""
-    if n_threads <= 1:
+def parallel(n):
+    """A :class:`PartRunner` for ``n`` parts with BLAS single-threaded, or
+    None for 1."""
+    if n <= 1:
         yield None
         return
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        with ThreadPoolExecutor(max_workers=n_threads) as executor:
-            yield executor
+        with ThreadPoolExecutor(max_workers=n) as executor:
+            runner = PartRunner(n, executor)
+            try:
+                yield runner
+            finally:
+                runner.close()
 
 
 def split_rows(n, parts):
@@ -69,11 +80,21 @@ def split_rows(n, parts):
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def map_parts(func, items, executor):
-    """``[func(item) for item in items]``, on ``executor`` when given."""
-    if executor is None or len(items) == 1:
-        return [func(item) for item in items]
-    return list(executor.map(func, items))
+def combine_slots(slots):
+    """The total of the parts' weights and their weighted averages.
+
+    ``slots`` holds ``(total, arrays)`` per part, in part order; every part
+    (thread or process) gets the result of this one computation order.
+    """
+    grand = sum(t for t, _ in slots)
+    out = []
+    for k, first in enumerate(slots[0][1]):
+        acc = None
+        for t, arrays in slots:
+            term = arrays[k] * (t / grand)
+            acc = term if acc is None else acc + term
+        out.append(acc.astype(first.dtype, copy=False))
+    return grand, out
 
 
 class PartSums:
@@ -82,10 +103,9 @@ class PartSums:
     ``PartSums(n).combine(i)`` is the ``combine`` callable of part ``i`` (see
     :func:`._core._norm.batch_norm_forward`): each part passes its total
     weight and its averages, waits for the others, and gets the whole
-    batch's total and averages. Every part sums the same numbers in the
-    same order, so all of them get identical results, whatever the timing.
-    A part that fails calls :meth:`abort`, which releases the others with a
-    :class:`threading.BrokenBarrierError`.
+    batch's total and averages (:func:`combine_slots`), identical in every
+    part whatever the timing. A part that fails calls :meth:`abort`, which
+    releases the others with a :class:`threading.BrokenBarrierError`.
     """
 
     def __init__(self, n_parts):
@@ -98,18 +118,105 @@ class PartSums:
         def combine(total, arrays):
             self._slots[index] = (total, arrays)
             self._barrier.wait()
-            grand = sum(t for t, _ in self._slots)
-            out = []
-            for k in range(len(arrays)):
-                acc = None
-                for t, parts in self._slots:
-                    term = parts[k] * (t / grand)
-                    acc = term if acc is None else acc + term
-                out.append(acc.astype(arrays[k].dtype, copy=False))
+            result = combine_slots(self._slots)
             self._barrier.wait()  # every part has read the slots
-            return grand, out
+            return result
 
         return combine
 
     def abort(self):
         self._barrier.abort()
+
+
+# what a part raises when another part failed while it waited for the sums
+_ABORTED = (threading.BrokenBarrierError, _processes.PartAborted)
+
+
+class PartRunner:
+    """Runs the parts of one batch at once: on the shared worker processes
+    when they are ready, else on threads (see the module docstring).
+
+    Parameters
+    ----------
+    n : int
+        Parts at most (the calling thread computes one of them).
+    executor : concurrent.futures.ThreadPoolExecutor
+        ``n`` threads for when the processes are not ready.
+    """
+
+    def __init__(self, n, executor):
+        self.n, self.executor, self.pool = n, executor, None
+
+    def _processes(self):
+        if self.pool is None:
+            self.pool = _processes.acquire_pool(self.n - 1)
+        return self.pool
+
+    def run(self, calls, combined=False):
+        """``[func(**kwargs) for func, kwargs in calls]``, the calls at once.
+
+        ``func`` must be a module-level function of this package. With
+        ``combined``, the calls are the parts of one batch-normalised batch:
+        each gets a ``combine`` argument that joins the parts' batch-norm
+        sums (see :func:`._core._norm.batch_norm_forward`). If calls raise,
+        the first error is raised that is not a part giving up because
+        another failed.
+        """
+        if len(calls) > self.n:
+            raise ValueError(f"{len(calls)} parts for a runner of {self.n}")
+        if len(calls) == 1:
+            func, kwargs = calls[0]
+            return [func(**kwargs)]
+        pool = self._processes()
+        if pool is not None:
+            try:
+                results = pool.run(calls, combined, combine_slots)
+            except _processes.WorkerError:  # a worker died: threads take over
+                self.close()
+                results = self._run_threads(calls, combined)
+        else:
+            results = self._run_threads(calls, combined)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            first = [e for e in failed if not isinstance(e, _ABORTED)]
+            raise (first or failed)[0]
+        return results
+
+    def _run_threads(self, calls, combined):
+        sums = PartSums(len(calls)) if combined else None
+
+        def run(index):
+            func, kwargs = calls[index]
+            try:
+                if sums is None:
+                    return func(**kwargs)
+                return func(**kwargs, combine=sums.combine(index))
+            except BaseException as exc:  # noqa: BLE001 - raised by run()
+                if sums is not None:
+                    sums.abort()  # release the parts waiting for this one
+                return exc
+
+        return list(self.executor.map(run, range(len(calls))))
+
+    def close(self):
+        """Give the worker processes back for other fits."""
+        _processes.release_pool(self.pool)
+        self.pool = None
+
+
+def run_parts(calls, runner, combined=False):
+    """The results of ``calls`` (``(func, kwargs)`` pairs, see
+    :meth:`PartRunner.run`), in order.
+
+    On ``runner``, ``runner.n`` calls at a time (the parts of one combined
+    batch all at once); without, one after the other in this thread (then
+    not combined: a combined batch is one call).
+    """
+    if combined and len(calls) > (1 if runner is None else runner.n):
+        raise ValueError("the parts of one batch must run at once")
+    if runner is None:
+        return [func(**kwargs) for func, kwargs in calls]
+    results = []
+    for start in range(0, len(calls), runner.n):
+        results += runner.run(calls[start : start + runner.n], combined)
+    return results

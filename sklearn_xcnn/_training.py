@@ -10,7 +10,6 @@ ends. They never validate
 input.
 """
 
-import threading
 import time
 import warnings
 from typing import NamedTuple
@@ -31,14 +30,7 @@ from ._core._network import (
 )
 from ._core._norm import update_running_stats
 from ._memory import predict_chunk_rows
-from ._parallel import (
-    PartSums,
-    map_parts,
-    n_parts,
-    split_rows,
-    thread_pool,
-    work_per_sample,
-)
+from ._parallel import n_parts, parallel, run_parts, split_rows, work_per_sample
 from ._progress import Progress, _warn_interrupted, interrupt_guard
 
 # rows per forward pass outside training: keeps activations in cache and
@@ -46,6 +38,9 @@ from ._progress import Progress, _warn_interrupted, interrupt_guard
 PREDICT_CHUNK = 128
 # rows per chunk of a full-batch (L-BFGS) gradient
 FULL_BATCH_CHUNK = 2048
+# rows per part of a prediction split over threads or processes (bounds what
+# a part copies)
+PART_ROWS = 2048
 
 
 # a mini-batch loss above this multiple of the first batch loss of the call
@@ -75,30 +70,60 @@ def batch_slices(n, batch_size):
     ]
 
 
-def predict_logits(params, X, spec, executor=None, rows=None, stats=None):
-    """Logits of ``X`` (n, H, W, C), computed in chunks of at most
-    ``PREDICT_CHUNK`` rows (fewer when they would not fit in scikit-learn's
-    ``working_memory``, see :mod:`._memory`), on threads when there are many
-    (see :mod:`._parallel`; on ``executor`` when given). With ``rows``, of the
-    rows ``X[rows]`` only, gathered chunk by chunk. ``stats`` are the
-    batch-norm running statistics (see :func:`forward`)."""
+def predict_rows(params, X, spec, stats=None, rows=None):
+    """Logits of ``X`` (n, H, W, C), or of the rows ``X[rows]`` only, in
+    chunks of at most ``PREDICT_CHUNK`` rows (fewer when they would not fit
+    in scikit-learn's ``working_memory``, see :mod:`._memory`), gathered
+    chunk by chunk; ``stats`` are the batch-norm running statistics (see
+    :func:`forward`)."""
     n = X.shape[0] if rows is None else len(rows)
     dtype = np.result_type(X.dtype, *(p.dtype for p in params))
     out = np.empty((n, spec.layer_units[-1]), dtype=dtype)
-
-    def run(s):
-        Xs = X[s] if rows is None else X[rows[s]]
-        out[s] = forward(params, Xs, spec, stats=stats)[0]
-
     chunk = predict_chunk_rows(spec, X.dtype.itemsize, PREDICT_CHUNK)
-    chunks = batch_slices(n, chunk)
-    if executor is not None:
-        map_parts(run, chunks, executor)
-        return out
-    threads = n_parts(n * work_per_sample(spec)) if len(chunks) > 1 else 1
-    with thread_pool(threads) as own_executor:
-        map_parts(run, chunks, own_executor)
+    for s in batch_slices(n, chunk):
+        out[s] = forward(params, X[s] if rows is None else X[rows[s]], spec,
+                         stats=stats)[0]  # fmt: skip
     return out
+
+
+def predict_logits(params, X, spec, runner=None, rows=None, stats=None):
+    """:func:`predict_rows`, split into parts of at most ``PART_ROWS`` rows
+    computed at once when there are many rows (see :mod:`._parallel`; on
+    ``runner`` when given)."""
+    n = X.shape[0] if rows is None else len(rows)
+    if runner is None:
+        threads = 1 if n <= PREDICT_CHUNK else n_parts(n * work_per_sample(spec))
+        if threads == 1:
+            return predict_rows(params, X, spec, stats, rows)
+        with parallel(threads) as own_runner:
+            return predict_logits(params, X, spec, own_runner, rows, stats)
+    size = min(-(-n // runner.n), PART_ROWS)
+
+    def call(s):  # a part's rows gathered: bounded by PART_ROWS
+        Xs = X[s] if rows is None else X[rows[s]]
+        return predict_rows, dict(params=params, X=Xs, spec=spec, stats=stats)
+
+    parts = batch_slices(n, size)
+    return np.concatenate(run_parts([call(s) for s in parts], runner))
+
+
+def part_loss_and_grad(params, X, Y, spec, alpha, sample_weight, masks, keep_stats,
+                       combine=None):  # fmt: skip
+    """:func:`loss_and_grad` of one part; returns ``(loss, grads,
+    batch_stats)``, the batch-norm statistics (a list) when ``keep_stats``."""
+    batch_stats = [] if keep_stats else None
+    loss, grads = loss_and_grad(
+        params,
+        X,
+        Y,
+        spec,
+        alpha,
+        sample_weight,
+        masks=masks,
+        batch_stats=batch_stats,
+        combine=combine,
+    )
+    return loss, grads, batch_stats
 
 
 def loss_and_grad_parts(
@@ -109,28 +134,29 @@ def loss_and_grad_parts(
     alpha,
     sample_weight,
     parts,
-    executor,
+    runner,
     masks=None,
     batch_stats=None,
 ):
     """:func:`loss_and_grad` over slices of the rows, combined.
 
-    Each part is computed without the penalty (on ``executor`` when given);
-    losses and gradients are averaged with the parts' total sample weights and
-    the L2 penalty is added once, which equals :func:`loss_and_grad` on all the
-    rows up to rounding. The dropout ``masks`` (one per dense layer, drawn for
-    all the rows) are sliced with the rows.
+    Each part is computed without the penalty (at once on ``runner`` when
+    given, see :mod:`._parallel`); losses and gradients are averaged with
+    the parts' total sample weights and the L2 penalty is added once, which
+    equals :func:`loss_and_grad` on all the rows up to rounding. The dropout
+    ``masks`` (one per dense layer, drawn for all the rows) are sliced with
+    the rows.
 
     With a list for ``batch_stats`` (stochastic training with batch norm)
-    the parts are one batch: they exchange their batch-norm sums through
-    :class:`PartSums`, so that every part normalises with the statistics of
-    all the rows, which the list receives; ``executor`` must then run all
-    the parts at once (or be None: the parts then run as one call).
-    Otherwise (full-batch chunks) each part is normalised with its own
-    statistics. Parts whose weights sum to zero add nothing to the loss, the
-    gradients or the statistics, and are left out.
+    the parts are one batch: they exchange their batch-norm sums (see
+    :class:`._parallel.PartSums`), so that every part normalises with the
+    statistics of all the rows, which the list receives; without a
+    ``runner`` the parts then run as one call. Otherwise (full-batch chunks)
+    each part is normalised with its own statistics. Parts whose weights
+    sum to zero add nothing to the loss, the gradients or the statistics,
+    and are left out.
     """
-    if batch_stats is not None and executor is None:
+    if batch_stats is not None and runner is None:
         parts = [slice(parts[0].start, parts[-1].stop)]  # one batch, one call
 
     if sample_weight is None:
@@ -140,43 +166,31 @@ def loss_and_grad_parts(
     if any(weights):
         parts = [s for s, w in zip(parts, weights) if w > 0]
         weights = [w for w in weights if w > 0]
-    sums = None if batch_stats is None or len(parts) == 1 else PartSums(len(parts))
-    part_stats = [None if batch_stats is None else [] for _ in parts]
-
-    def part(index):
-        s = parts[index]
-        sw = None if sample_weight is None else sample_weight[s]
-        part_masks = None if masks is None else [m[s] for m in masks]
-        try:
-            return loss_and_grad(
-                params,
-                X[s],
-                Y[s],
-                spec,
-                alpha if len(parts) == 1 else 0.0,
-                sw,
-                masks=part_masks,
-                batch_stats=part_stats[index],
-                combine=None if sums is None else sums.combine(index),
-            )
-        except BaseException as exc:
-            if sums is None:
-                raise
-            sums.abort()  # release the parts waiting for this one
-            return exc
-
-    results = map_parts(part, range(len(parts)), executor)
-    failed = [r for r in results if isinstance(r, BaseException)]
-    if failed:  # raise what went wrong, not the others' broken barrier
-        first = [e for e in failed if not isinstance(e, threading.BrokenBarrierError)]
-        raise (first or failed)[0]
+    one = len(parts) == 1
+    calls = [
+        (
+            part_loss_and_grad,
+            dict(
+                params=params,
+                X=X[s],
+                Y=Y[s],
+                spec=spec,
+                alpha=alpha if one else 0.0,
+                sample_weight=None if sample_weight is None else sample_weight[s],
+                masks=None if masks is None else [m[s] for m in masks],
+                keep_stats=batch_stats is not None,
+            ),
+        )
+        for s in parts
+    ]
+    results = run_parts(calls, runner, batch_stats is not None and not one)
     if batch_stats is not None:
-        batch_stats.extend(part_stats[0])  # the same in every part
-    if len(parts) == 1:
-        return results[0]
+        batch_stats.extend(results[0][2])  # the same in every part
+    if one:
+        return results[0][:2]
     total = sum(weights)
     loss, grads = 0.0, None
-    for (part_loss, part_grads), weight in zip(results, weights):
+    for (part_loss, part_grads, _), weight in zip(results, weights):
         loss += part_loss * (weight / total)
         for g in part_grads:
             g *= weight / total
@@ -247,17 +261,13 @@ def population_stats(params, X, spec, sample_weight=None):
     return [next(means) if block.batch_norm else None for block in spec.blocks]
 
 
-def full_batch_loss_and_grad(
-    params, X, Y, spec, alpha, sample_weight, executor=None, threads=1
-):
+def full_batch_loss_and_grad(params, X, Y, spec, alpha, sample_weight, runner=None):
     """:func:`loss_and_grad` over all rows, in chunks to bound memory (at least
-    one per thread when ``executor`` runs ``threads``)."""
+    one per part when on ``runner``)."""
     n = X.shape[0]
-    size = min(FULL_BATCH_CHUNK, -(-n // threads))
+    size = min(FULL_BATCH_CHUNK, -(-n // (1 if runner is None else runner.n)))
     parts = batch_slices(n, size)
-    return loss_and_grad_parts(
-        params, X, Y, spec, alpha, sample_weight, parts, executor
-    )
+    return loss_and_grad_parts(params, X, Y, spec, alpha, sample_weight, parts, runner)
 
 
 def _snapshot(flat, stats):
@@ -295,13 +305,13 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
         loss, grads = full_batch_loss_and_grad(
-            params, X, Y, spec, p["alpha"], sample_weight, executor, threads
+            params, X, Y, spec, p["alpha"], sample_weight, runner
         )
         return loss, pack(grads).astype(np.float64)
 
     with (
         interrupt_guard() as interrupted,
-        thread_pool(threads) as executor,
+        parallel(threads) as runner,
         np.errstate(over="ignore", invalid="ignore"),
     ):
 
@@ -358,12 +368,12 @@ class _Validation:
         self.X, self.rows = X, rows
         self.Y, self.sample_weight = Y, sample_weight
 
-    def evaluate(self, flat, stats, settings, executor):
+    def evaluate(self, flat, stats, settings, runner):
         """``(score, loss)`` of the parameters ``flat`` (and batch-norm
         running ``stats``) on the held-out rows."""
         spec = settings.spec
         params = unpack(flat, settings.shapes)
-        logits = predict_logits(params, self.X, spec, executor, self.rows, stats)
+        logits = predict_logits(params, self.X, spec, runner, self.rows, stats)
         loss, _ = LOSSES[spec.loss](
             logits, self.Y, self.sample_weight, spec.out_activation
         )
@@ -434,14 +444,14 @@ class _Epochs:
         self.check = _DivergenceCheck(p["learning_rate_init"])
         self.threads = training_threads(settings.spec, self.batch_size)
 
-    def step(self, Xb, Yb, swb, executor):
+    def step(self, Xb, Yb, swb, runner):
         """Loss and gradients of one batch, split over threads when it pays."""
         spec, alpha = self.settings.spec, self.settings.params["alpha"]
         masks = dropout_masks(spec, Xb.shape[0], self.state.random_state, Xb.dtype)
         batch_stats = [] if has_batch_norm(spec) else None
         parts = split_rows(Xb.shape[0], self.threads)
         result = loss_and_grad_parts(
-            self.views, Xb, Yb, spec, alpha, swb, parts, executor, masks, batch_stats
+            self.views, Xb, Yb, spec, alpha, swb, parts, runner, masks, batch_stats
         )
         if batch_stats:
             running = (entry for entry in self.stats if entry is not None)
@@ -449,7 +459,7 @@ class _Epochs:
                 update_running_stats(entry, batch)
         return result
 
-    def run(self, executor, interrupted):
+    def run(self, runner, interrupted):
         """One pass over the data; returns the sample-weighted mean batch loss.
 
         ``data`` is ``(X, Y, sample_weight, rows)``: the epoch runs over
@@ -467,7 +477,7 @@ class _Epochs:
             weight = (s.stop - s.start) if swb is None else float(swb.sum())
             if weight == 0:
                 continue
-            loss, grads = self.step(X[idx], Y[idx], swb, executor)
+            loss, grads = self.step(X[idx], Y[idx], swb, runner)
             self.check(loss, epoch)
             state.optimizer.update_params(self.flat, pack(grads, out=self.gbuf))
             total_loss += loss * weight
@@ -519,15 +529,15 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
     # overflows surface as a DivergenceError, not as RuntimeWarnings
     with (
         interrupt_guard() as interrupted,
-        thread_pool(epochs.threads) as executor,
+        parallel(epochs.threads) as runner,
         np.errstate(over="ignore", invalid="ignore"),
     ):
         for _ in range(n_epochs):
             start = time.perf_counter()
-            loss = epochs.run(executor, interrupted)
+            loss = epochs.run(runner, interrupted)
             scored = None
             if validation is not None:
-                scored = validation.evaluate(flat, stats, settings, executor)
+                scored = validation.evaluate(flat, stats, settings, runner)
             state.optimizer.iteration_ends(state.t)
             state.record_epoch(loss, scored, p["tol"], lambda: _snapshot(flat, stats))
             score = None if scored is None else scored[0]

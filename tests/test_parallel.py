@@ -1,6 +1,9 @@
-"""Batches split over threads give what one call on all rows gives."""
+"""Batches split over threads or worker processes give what one call on all
+rows gives."""
 
-from concurrent.futures import ThreadPoolExecutor
+import os
+import signal
+import threading
 
 import numpy as np
 import pytest
@@ -8,9 +11,45 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_info
 
-from sklearn_xcnn import CNNClassifier, _parallel
+from sklearn_xcnn import CNNClassifier, _parallel, _processes
 from sklearn_xcnn._core._network import build_spec, init_params, loss_and_grad
-from sklearn_xcnn._training import loss_and_grad_parts, predict_logits
+from sklearn_xcnn._training import (
+    loss_and_grad_parts,
+    part_loss_and_grad,
+    predict_logits,
+)
+
+needs_processes = pytest.mark.skipif(
+    not _processes.AVAILABLE, reason="worker processes are POSIX-only"
+)
+MODES = [None, "threads", pytest.param("processes", marks=needs_processes)]
+
+
+class _Split:
+    """A runner of ``n`` parts on threads or worker processes (None: no
+    runner, one call after the other)."""
+
+    def __init__(self, mode, n, monkeypatch):
+        self.mode, self.n = mode, n
+        if mode == "threads":
+            monkeypatch.setattr(_processes, "acquire_pool", lambda n: None)
+        if mode == "processes":
+            assert _processes.start_pool(n - 1)
+
+    def __enter__(self):
+        if self.mode is None:
+            self.runner = None
+            return None
+        self.context = _parallel.parallel(self.n)
+        self.runner = self.context.__enter__()
+        return self.runner
+
+    def __exit__(self, *exc):
+        if self.mode is None:
+            return False
+        if self.mode == "processes" and exc[0] is None:
+            assert self.runner.pool is not None, "the processes were not used"
+        return self.context.__exit__(*exc)
 
 
 def _spec():
@@ -46,29 +85,21 @@ def _batch(spec, weighted, rng):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("threads", [None, 2])
-def test_parts_equal_one_call(weighted, threads):
+@pytest.mark.parametrize("mode", MODES)
+def test_parts_equal_one_call(weighted, mode, monkeypatch):
     spec = _spec()
     params, X, Y, sw = _batch(spec, weighted, np.random.RandomState(0))
     if weighted:
         sw[:4] = 0  # a part whose weights sum to zero
     loss, grads = loss_and_grad(params, X, Y, spec, 0.3, sw)
     parts = [slice(0, 4), slice(4, 8), slice(8, 11)]
-    with ThreadPoolExecutor(threads) if threads else _nothing() as executor:
+    with _Split(mode, 2, monkeypatch) as runner:  # 3 parts, 2 at a time
         loss_p, grads_p = loss_and_grad_parts(
-            params, X, Y, spec, 0.3, sw, parts, executor
+            params, X, Y, spec, 0.3, sw, parts, runner
         )
     assert_allclose(loss_p, loss, rtol=1e-12)
     for g, gp in zip(grads, grads_p):
         assert_allclose(gp, g, rtol=1e-10, atol=1e-14)
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _force_threads(monkeypatch):
@@ -91,14 +122,14 @@ def _blas_counts():
     return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
 
 
-def test_thread_pool_limits_blas_inside_only():
+def test_parallel_limits_blas_inside_only():
     before = _blas_counts()
-    with _parallel.thread_pool(2) as executor:
-        assert executor is not None
+    with _parallel.parallel(2) as runner:
+        assert runner is not None
         assert _blas_counts() == {1}
     assert _blas_counts() == before
-    with _parallel.thread_pool(1) as executor:
-        assert executor is None
+    with _parallel.parallel(1) as runner:
+        assert runner is None
 
 
 def test_threaded_fit_matches_sequential_fit(monkeypatch):
@@ -132,8 +163,8 @@ def _bn_spec():
 
 
 @pytest.mark.parametrize("weighted", [False, True, "zero part"])
-@pytest.mark.parametrize("threads", [None, 3])
-def test_batch_norm_parts_are_one_batch(weighted, threads):
+@pytest.mark.parametrize("mode", MODES)
+def test_batch_norm_parts_are_one_batch(weighted, mode, monkeypatch):
     # the parts of a batch-normalised mini-batch combine their statistics:
     # loss, gradients and batch statistics equal one call on all the rows
     rng = np.random.RandomState(0)
@@ -146,9 +177,9 @@ def test_batch_norm_parts_are_one_batch(weighted, threads):
     loss, grads = loss_and_grad(params, X, Y, spec, 0.3, sw, batch_stats=stats)
     parts = [slice(0, 4), slice(4, 8), slice(8, 11)]
     stats_p = []
-    with ThreadPoolExecutor(threads) if threads else _nothing() as executor:
+    with _Split(mode, 3, monkeypatch) as runner:
         loss_p, grads_p = loss_and_grad_parts(
-            params, X, Y, spec, 0.3, sw, parts, executor, batch_stats=stats_p
+            params, X, Y, spec, 0.3, sw, parts, runner, batch_stats=stats_p
         )
     assert_allclose(loss_p, loss, rtol=1e-12)
     for g, gp in zip(grads, grads_p):
@@ -179,10 +210,10 @@ def test_batch_norm_part_failure_releases_the_others(monkeypatch):
 
     monkeypatch.setattr("sklearn_xcnn._training.loss_and_grad", failing)
     parts = [slice(0, 5), slice(5, 8)]
-    with ThreadPoolExecutor(2) as executor:
+    with _Split("threads", 2, monkeypatch) as runner:
         with pytest.raises(MemoryError, match="part 2"):
             loss_and_grad_parts(
-                params, X, Y, spec, 0.0, None, parts, executor, batch_stats=[]
+                params, X, Y, spec, 0.0, None, parts, runner, batch_stats=[]
             )
 
 

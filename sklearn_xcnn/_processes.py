@@ -1,0 +1,526 @@
+"""Worker processes that compute parts of a batch outside the GIL.
+
+Threads of one process split a batch poorly: every NumPy call takes and
+gives back the GIL, and a small network makes hundreds of short calls per
+batch, so the threads spend much of their time waiting for each other (on a
+2-core machine two threads run a 64-row step of the MNIST-shaped network
+only 1.5x faster than one, while two processes keep their full one-thread
+speed; ``benchmarks/README.md`` has the figures). Processes do not share a
+GIL, so a split batch runs its parts at full speed, at the price of copying
+the parts' inputs and results through shared memory.
+
+The mechanism, for :mod:`._parallel`:
+
+* A :class:`WorkerPool` starts ``n`` worker processes (``python -c``, so the
+  user's ``__main__`` is never imported again). Each is linked to the main
+  process by two pipes, has one BLAS thread and ignores Ctrl-C (the main
+  process handles it). A worker leaves when its pipe closes (the main
+  process has ended) or when it has had nothing to do for
+  :data:`IDLE_TIMEOUT` seconds.
+* The pool starts in the background: its workers import the package while
+  the main process goes on with threads, and it is used once every worker
+  has said it is ready. It is kept between fits (:func:`acquire_pool`), like
+  joblib's reusable executor, and used by one thread at a time.
+* :meth:`WorkerPool.run` runs the first call in the calling thread and sends
+  the others to the workers: a call is a function of this package and its
+  keyword arguments, whose arrays travel through a shared-memory file (an
+  :class:`_Arena`, under ``/dev/shm`` where it exists) and everything else
+  pickled over the pipe. Results come back the same way.
+* Parts of a batch-normalised batch exchange their statistics while they run
+  (see :func:`._core._norm.batch_norm_forward`): each worker sends its sums
+  to the main process, which combines them with its own part's exactly as
+  :class:`._parallel.PartSums` does for threads and sends the result back.
+
+Only POSIX systems use processes (:data:`AVAILABLE`); elsewhere, and with
+``SKLEARN_XCNN_PROCESSES=0`` in the environment, batches are split over
+threads as before. The arithmetic of a part is the same either way, so the
+results do not depend on where a part ran.
+"""
+
+import atexit
+import importlib
+import mmap
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+AVAILABLE = os.name == "posix" and os.environ.get("SKLEARN_XCNN_PROCESSES") != "0"
+# seconds a worker waits for work before it leaves
+IDLE_TIMEOUT = 300.0
+_SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
+_ALIGN = 64
+_HEADER = struct.Struct("<Q")
+
+
+class PartAborted(RuntimeError):
+    """Another part of the batch failed while this one waited for its sums."""
+
+
+class WorkerError(RuntimeError):
+    """A worker process ended or answered out of turn."""
+
+
+# ------------------------------------------------------------------ pipes
+def _send(fd, message):
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exactly(fd, size):
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("the other end of the pipe closed")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _recv(fd):
+    (size,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size))
+    return pickle.loads(_read_exactly(fd, size))
+
+
+# ---------------------------------------------------------- shared memory
+class _Arena:
+    """A shared-memory file that one side writes and the other maps.
+
+    It grows by replacing the file; the reader unlinks each file once it
+    has mapped it (:class:`_Mapped`), so files outlive neither side.
+    """
+
+    def __init__(self):
+        self.path, self.buffer, self.size = None, None, 0
+        self._unread = None  # a file the other side has not mapped yet
+
+    def reserve(self, nbytes):
+        """The buffer, grown to hold at least ``nbytes``."""
+        if nbytes > self.size:
+            size = max(nbytes, 2 * self.size, 1 << 20)
+            fd, path = tempfile.mkstemp(prefix="sklearn-xcnn-", dir=_SHM_DIR)
+            try:
+                os.ftruncate(fd, size)
+                buffer = mmap.mmap(fd, size)
+            finally:
+                os.close(fd)
+            self._forget_unread()
+            self.path, self.buffer, self.size, self._unread = path, buffer, size, path
+        return self.buffer
+
+    def sent(self):
+        """The reader has mapped the current file (it unlinks it)."""
+        self._unread = None
+
+    def _forget_unread(self):
+        if self._unread is not None:
+            try:
+                os.unlink(self._unread)
+            except FileNotFoundError:
+                pass
+            self._unread = None
+
+    def close(self):
+        self._forget_unread()
+        self.path, self.buffer, self.size = None, None, 0
+
+
+class _Mapped:
+    """The other side's arena, mapped by path (and then unlinked)."""
+
+    def __init__(self):
+        self.path, self.buffer = None, None
+
+    def get(self, path):
+        if path is not None and path != self.path:
+            with open(path, "r+b") as file:
+                self.buffer = mmap.mmap(file.fileno(), 0)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            self.path = path
+        return self.buffer
+
+
+class _Ref(NamedTuple):
+    """An array of a message, stored in the arena."""
+
+    offset: int
+    shape: tuple
+    dtype: str
+
+
+def _encode(obj, arena):
+    """``obj`` with its arrays (in lists, tuples and dicts) copied into the
+    arena and replaced by :class:`_Ref`; everything else travels pickled."""
+    arrays, size = [], 0
+
+    def walk(o):
+        nonlocal size
+        if isinstance(o, np.ndarray) and o.dtype != object:
+            ref = _Ref(size, o.shape, o.dtype.str)
+            arrays.append((o, size))
+            size += -(-o.nbytes // _ALIGN) * _ALIGN
+            return ref
+        if type(o) in (list, tuple):
+            return type(o)(walk(x) for x in o)
+        if type(o) is dict:
+            return {k: walk(v) for k, v in o.items()}
+        return o
+
+    encoded = walk(obj)
+    if arrays:
+        buffer = arena.reserve(size)
+        for a, offset in arrays:
+            np.copyto(np.ndarray(a.shape, a.dtype, buffer, offset), a)
+    return encoded
+
+
+def _decode(obj, buffer, copy):
+    """Inverse of :func:`_encode`: arrays as views of ``buffer`` (or copies)."""
+    if isinstance(obj, _Ref):
+        view = np.ndarray(obj.shape, np.dtype(obj.dtype), buffer, obj.offset)
+        return view.copy() if copy else view
+    if type(obj) in (list, tuple):
+        return type(obj)(_decode(x, buffer, copy) for x in obj)
+    if type(obj) is dict:
+        return {k: _decode(v, buffer, copy) for k, v in obj.items()}
+    return obj
+
+
+def _function_name(func):
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def _resolve(name):
+    module, qualname = name.split(":")
+    obj = importlib.import_module(module)
+    for attr in qualname.split("."):
+        obj = getattr(obj, attr)
+    return obj
+
+
+# ----------------------------------------------------------------- worker
+def _worker_main(read_fd, write_fd):
+    """The loop of a worker process: run calls until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main's
+    sys.stdout = sys.stderr  # the pipes alone carry messages
+    warnings.simplefilter("ignore")  # warnings are the main process's
+    np.seterr(all="ignore")  # overflows are found in the main process
+    inputs, outputs = _Mapped(), _Arena()
+
+    def combine(total, arrays):
+        _send(write_fd, ("sums", total, arrays))
+        message = _recv(read_fd)
+        if message[0] != "combined":
+            raise PartAborted("another part of the batch failed")
+        return message[1], message[2]
+
+    _send(write_fd, ("ready", os.getpid()))
+    while select.select([read_fd], [], [], IDLE_TIMEOUT)[0]:
+        try:
+            message = _recv(read_fd)
+        except EOFError:
+            break
+        if message[0] == "quit":
+            break
+        if message[0] != "call":
+            continue  # an abort that came after this part had finished
+        _, name, kwargs, path, combined, mapped = message
+        if mapped:
+            outputs.sent()
+        try:
+            kwargs = _decode(kwargs, inputs.get(path), copy=False)
+            if combined:
+                kwargs["combine"] = combine
+            result = _resolve(name)(**kwargs)
+            reply = ("result", _encode(result, outputs), outputs.path)
+        except BaseException as exc:  # noqa: BLE001 - sent to the main process
+            reply = ("error", _picklable(exc))
+        _send(write_fd, reply)
+    outputs.close()
+
+
+def _picklable(exc):
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+# ------------------------------------------------------------ main side
+class _Worker:
+    def __init__(self):
+        worker_read, self.write_fd = os.pipe()
+        self.read_fd, worker_write = os.pipe()
+        package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        env["MKL_NUM_THREADS"] = "1"
+        # glibc: keep freed memory for the next part instead of giving it
+        # back to the system and faulting it in again at every call (which
+        # made a worker 1.5x slower than the main process, whose heap has
+        # grown past these sizes)
+        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
+        env.setdefault("MALLOC_TRIM_THRESHOLD_", str(256 << 20))
+        env["PYTHONPATH"] = os.pathsep.join(
+            [package_dir, *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
+        code = (
+            "from sklearn_xcnn._processes import _worker_main; "
+            f"_worker_main({worker_read}, {worker_write})"
+        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code],
+                pass_fds=(worker_read, worker_write),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        finally:
+            os.close(worker_read)
+            os.close(worker_write)
+        self.ready = False
+        self.inputs, self.outputs = _Arena(), _Mapped()
+        self.out_path_new = False
+
+    def poll_ready(self):
+        if not self.ready and select.select([self.read_fd], [], [], 0)[0]:
+            message = self.recv()
+            if message[0] != "ready":
+                raise WorkerError(f"a worker process said {message[0]!r} first")
+            self.ready = True
+        return self.ready
+
+    def send(self, message):
+        try:
+            _send(self.write_fd, message)
+        except OSError as exc:
+            raise WorkerError(f"a worker process has gone: {exc}") from exc
+
+    def recv(self):
+        try:
+            return _recv(self.read_fd)
+        except (EOFError, OSError) as exc:
+            code = self.process.poll()
+            raise WorkerError(
+                f"a worker process ended (exit code {code}) while computing "
+                "part of a batch"
+            ) from exc
+
+    def submit(self, call):
+        func, kwargs, combined = call
+        encoded = _encode(kwargs, self.inputs)
+        mapped, self.out_path_new = self.out_path_new, False
+        self.send(("call", _function_name(func), encoded, self.inputs.path,
+                   combined, mapped))  # fmt: skip
+        self.inputs.sent()
+
+    def result(self, message):
+        _, encoded, path = message
+        if path != self.outputs.path:
+            self.out_path_new = True
+        return _decode(encoded, self.outputs.get(path), copy=True)
+
+    def close(self):
+        for fd in (self.write_fd, self.read_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.inputs.close()
+
+
+class WorkerPool:
+    """Worker processes for parts of a batch; see the module docstring."""
+
+    def __init__(self, n_workers):
+        self.workers = [_Worker() for _ in range(n_workers)]
+        self.broken = False
+
+    @property
+    def n_workers(self):
+        return len(self.workers)
+
+    def ready(self):
+        """Whether every worker has started (never blocks)."""
+        if self.broken:
+            return False
+        try:
+            return all([w.poll_ready() for w in self.workers])
+        except WorkerError:
+            self.broken = True
+            return False
+
+    def wait_ready(self, timeout=60.0):
+        """Block until every worker has started; False when one failed."""
+        for w in self.workers:
+            if not (w.ready or select.select([w.read_fd], [], [], timeout)[0]):
+                return False
+        return self.ready()
+
+    def run(self, calls, combined, combine_slots):
+        """Run ``calls`` (``(func, kwargs)`` pairs): the first here, the
+        others on the workers. Returns their results, or the exception each
+        raised. With ``combined`` the calls get a ``combine`` argument that
+        joins their batch-norm sums through ``combine_slots(slots)``."""
+        remote = self.workers[: len(calls) - 1]
+        try:
+            for worker, (func, kwargs) in zip(remote, calls[1:]):
+                worker.submit((func, kwargs, combined))
+        except WorkerError:
+            self.broken = True
+            raise
+        hub = _Hub(remote, combine_slots)
+        func, kwargs = calls[0]
+        try:
+            local = func(**kwargs, combine=hub.combine) if combined else func(**kwargs)
+        except BaseException as exc:  # noqa: BLE001 - returned like the others'
+            local = exc
+        try:
+            results = [local, *hub.finish()]
+        except WorkerError:
+            self.broken = True
+            raise
+        return results
+
+    def close(self):
+        for w in self.workers:
+            try:
+                w.send(("quit",))
+            except WorkerError:
+                pass
+        for w in self.workers:
+            w.close()
+        self.broken = True
+
+
+class _Hub:
+    """The main process's side of one run: combines the workers' sums with
+    its own part's and collects the workers' results."""
+
+    def __init__(self, workers, combine_slots):
+        self.workers, self.combine_slots = workers, combine_slots
+        self.results = [None] * len(workers)
+        self.failed = False
+
+    def combine(self, total, arrays):
+        slots = [(total, arrays)]
+        waiting = []
+        for i, w in enumerate(self.workers):
+            if self.results[i] is not None:
+                continue
+            message = w.recv()
+            if message[0] == "sums":
+                slots.append((message[1], message[2]))
+                waiting.append(w)
+            else:
+                self.results[i] = self._final(w, message)
+        if len(waiting) < len(self.workers):
+            for w in waiting:
+                w.send(("abort",))
+            raise PartAborted("another part of the batch failed")
+        grand, out = self.combine_slots(slots)
+        for w in waiting:
+            w.send(("combined", grand, out))
+        return grand, out
+
+    def _final(self, worker, message):
+        if message[0] == "result":
+            return ("ok", worker.result(message))
+        if message[0] == "error":
+            return ("error", message[1])
+        raise WorkerError(f"a worker process sent {message[0]!r} out of turn")
+
+    def finish(self):
+        """The workers' results; answers sums still waiting with an abort
+        (the main part ended without asking for them)."""
+        for i, w in enumerate(self.workers):
+            while self.results[i] is None:
+                message = w.recv()
+                if message[0] == "sums":
+                    w.send(("abort",))
+                    continue
+                self.results[i] = self._final(w, message)
+        return [value for _, value in self.results]
+
+
+# --------------------------------------------------------- the shared pool
+_POOL = None
+_POOL_LOCK = threading.Lock()  # guards _POOL
+_IN_USE = threading.Lock()  # held by the thread running on the pool
+
+
+def acquire_pool(n_workers):
+    """The shared pool of ``n_workers`` for this thread, or None.
+
+    None when processes are not available, when another thread is using
+    the pool, or while it is starting (it is started if need be). Give the
+    pool back with :func:`release_pool`.
+    """
+    global _POOL
+    if not AVAILABLE or n_workers < 1 or not _IN_USE.acquire(blocking=False):
+        return None
+    with _POOL_LOCK:
+        try:
+            if _POOL is not None and (_POOL.broken or _POOL.n_workers != n_workers):
+                _POOL.close()
+                _POOL = None
+            if _POOL is None:
+                _POOL = WorkerPool(n_workers)
+            if _POOL.ready():
+                return _POOL
+        except OSError:  # no processes can be started here: threads do
+            _POOL = None
+        _IN_USE.release()
+        return None
+
+
+def release_pool(pool):
+    if pool is not None:
+        _IN_USE.release()
+
+
+def shutdown():
+    """Stop the shared pool's workers (also done at exit)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.close()
+            _POOL = None
+
+
+atexit.register(shutdown)
+
+
+def start_pool(n_workers, timeout=60.0):
+    """Start the shared pool of ``n_workers`` now and wait until it is
+    ready; returns whether it is (for tests and benchmarks)."""
+    global _POOL
+    if not AVAILABLE:
+        return False
+    with _POOL_LOCK:
+        if _POOL is not None and (_POOL.broken or _POOL.n_workers != n_workers):
+            _POOL.close()
+            _POOL = None
+        if _POOL is None:
+            _POOL = WorkerPool(n_workers)
+        return _POOL.wait_ready(timeout)

@@ -1,0 +1,190 @@
+"""The worker processes that parts of a batch run on (POSIX only)."""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.datasets import load_digits
+
+from sklearn_xcnn import CNNClassifier, _parallel, _processes
+from sklearn_xcnn._core._network import build_spec, init_params
+from sklearn_xcnn._training import part_loss_and_grad
+
+pytestmark = pytest.mark.skipif(
+    not _processes.AVAILABLE, reason="worker processes are POSIX-only"
+)
+
+
+def _bn_spec():
+    return build_spec(
+        (8, 7, 2), (3, 2), 3, 1, 2, "max", (5,), "relu", 3, "softmax",
+        padding=1, batch_norm=True,
+    )  # fmt: skip
+
+
+def _calls(n_parts, bad=None, rows=4):
+    """Calls of ``part_loss_and_grad`` on parts of one batch-normalised
+    batch; part ``bad`` gets targets of the wrong width (its loss raises)."""
+    rng = np.random.RandomState(0)
+    spec = _bn_spec()
+    params = init_params(spec, rng, np.float64)
+    params[-2] = rng.uniform(-2, 2, size=params[-2].shape)  # scales, some < 0
+    calls = []
+    for k in range(n_parts):
+        X = rng.normal(size=(rows, 8, 7, 2))
+        Y = np.eye(4 if k == bad else 3)[rng.randint(3, size=rows)]
+        kwargs = dict(params=params, X=X, Y=Y, spec=spec, alpha=0.0,
+                      sample_weight=rng.uniform(0.5, 2, size=rows), masks=None,
+                      keep_stats=True)  # fmt: skip
+        calls.append((part_loss_and_grad, kwargs))
+    return calls
+
+
+@pytest.fixture
+def runner():
+    """A runner of 3 parts on the shared pool of 2 workers."""
+    assert _processes.start_pool(2)
+    with _parallel.parallel(3) as runner:
+        yield runner
+
+
+def _on_threads(calls, combined, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(_processes, "acquire_pool", lambda n: None)
+        with _parallel.parallel(len(calls)) as threads:
+            return threads.run(calls, combined)
+
+
+def _assert_same(a, b):
+    """Nested results equal bit for bit."""
+    if isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same(x, y)
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype
+        assert_array_equal(a, b)
+    else:
+        assert a == b
+
+
+def test_encode_decode_round_trip():
+    arena = _processes._Arena()
+    try:
+        obj = {
+            "a": np.arange(12.0).reshape(3, 4)[:, ::2],  # not contiguous
+            "b": [np.float32(1.5), (np.arange(3, dtype=np.uint8), None)],
+            "c": "text",
+            "d": np.zeros((0, 5), dtype=np.float32),
+        }
+        encoded = _processes._encode(obj, arena)
+        assert isinstance(encoded["a"], _processes._Ref)
+        back = _processes._decode(encoded, arena.buffer, copy=True)
+        _assert_same(back["a"], obj["a"])
+        _assert_same(back["b"][1][0], obj["b"][1][0])
+        assert back["b"][0] == 1.5 and back["b"][1][1] is None
+        assert back["c"] == "text" and back["d"].shape == (0, 5)
+    finally:
+        arena.close()
+
+
+@pytest.mark.parametrize("combined", [False, True])
+def test_processes_compute_what_threads_compute(runner, combined, monkeypatch):
+    calls = _calls(3)
+    on_processes = runner.run(calls, combined)
+    assert runner.pool is not None
+    _assert_same(on_processes, _on_threads(calls, combined, monkeypatch))
+    # combined, the parts share one batch's statistics; not, each its own
+    stats = [result[2] for result in on_processes]
+    same = all(np.array_equal(s[0][0], stats[0][0][0]) for s in stats)
+    assert same == combined
+
+
+@pytest.mark.parametrize("combined", [False, True])
+@pytest.mark.parametrize("bad", [0, 1, 2])  # the main process's part, a worker's
+def test_a_failing_part_raises_its_error_and_the_pool_goes_on(runner, combined, bad):
+    with pytest.raises(ValueError, match="broadcast|shape"):
+        runner.run(_calls(3, bad=bad), combined)
+    assert not runner.pool.broken
+    # the pipes are in step: the next batch runs and is right
+    calls = _calls(3)
+    again = runner.run(calls, combined)
+    assert runner.pool is not None
+    _assert_same(again, runner.run(calls, combined))
+
+
+def test_a_dead_worker_leaves_the_batch_to_threads(monkeypatch):
+    assert _processes.start_pool(2)
+    calls = _calls(3)
+    expected = _on_threads(calls, True, monkeypatch)
+    with _parallel.parallel(3) as runner:
+        runner.run(calls, True)
+        pool = runner.pool
+        pool.workers[1].process.kill()
+        pool.workers[1].process.wait()
+        _assert_same(runner.run(calls, True), expected)
+        assert pool.broken and runner.pool is None
+    # a new pool replaces it
+    assert _processes.start_pool(2)
+    assert _processes._POOL is not pool
+
+
+def test_workers_ignore_ctrl_c_and_leave_no_files(runner):
+    runner.run(_calls(3), True)
+    pool = runner.pool
+    for w in pool.workers:
+        os.kill(w.process.pid, signal.SIGINT)
+    time.sleep(0.2)
+    assert all(w.process.poll() is None for w in pool.workers)
+    _assert_same(runner.run(_calls(3), True), runner.run(_calls(3), True))
+    # each side unlinks the other's file once it has mapped it
+    for w in pool.workers:
+        assert not os.path.exists(w.inputs.path)
+        assert not os.path.exists(w.outputs.path)
+
+
+def test_one_thread_at_a_time_uses_the_pool(runner):
+    runner.run(_calls(3), False)
+    assert runner.pool is not None
+    other = []
+    thread = threading.Thread(target=lambda: other.append(_processes.acquire_pool(2)))
+    thread.start()
+    thread.join()
+    assert other == [None]  # the other thread computes on threads
+
+
+def test_fit_on_processes_equals_fit_on_threads(monkeypatch):
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400] / 16, y[:400]
+    sw = np.random.RandomState(0).uniform(0.5, 2, size=400)
+
+    def fit():
+        clf = CNNClassifier(
+            n_filters=4, hidden_units=16, padding="same", batch_norm=True,
+            dropout=0.2, batch_size=64, max_iter=3, random_state=0,
+            early_stopping=True,
+        )  # fmt: skip
+        with pytest.warns(Warning):
+            return clf.fit(X, y, sample_weight=sw)
+
+    monkeypatch.setattr(_parallel, "blas_threads", lambda: 2)
+    monkeypatch.setattr(_parallel, "MIN_WORK_PER_THREAD", 1)
+    assert _processes.start_pool(1)
+    used = []
+    run = _processes.WorkerPool.run
+    monkeypatch.setattr(
+        _processes.WorkerPool, "run", lambda *a: used.append(1) or run(*a)
+    )
+    on_processes = fit()
+    assert used
+    monkeypatch.setattr(_processes, "acquire_pool", lambda n: None)
+    on_threads = fit()
+    for fitted in (on_processes, on_threads):
+        fitted.arrays = (
+            *fitted._params(), *fitted.batch_norm_means_, *fitted.batch_norm_vars_
+        )
+    _assert_same(list(on_processes.arrays), list(on_threads.arrays))
