@@ -1,10 +1,6 @@
 """Batches split over threads or worker processes give what one call on all
 rows gives."""
 
-import os
-import signal
-import threading
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -15,7 +11,6 @@ from sklearn_xcnn import CNNClassifier, _parallel, _processes
 from sklearn_xcnn._core._network import build_spec, init_params, loss_and_grad
 from sklearn_xcnn._training import (
     loss_and_grad_parts,
-    part_loss_and_grad,
     predict_logits,
 )
 

@@ -185,6 +185,8 @@ def test_fit_on_processes_equals_fit_on_threads(monkeypatch):
     on_threads = fit()
     for fitted in (on_processes, on_threads):
         fitted.arrays = (
-            *fitted._params(), *fitted.batch_norm_means_, *fitted.batch_norm_vars_
+            *fitted._params(),
+            *fitted.batch_norm_means_,
+            *fitted.batch_norm_vars_,
         )
     _assert_same(list(on_processes.arrays), list(on_threads.arrays))
