@@ -26,6 +26,11 @@ from . import _processes
 
 # multiply-adds per thread below which splitting a batch does not pay
 MIN_WORK_PER_THREAD = 8_000_000
+# multiply-adds of a whole computation (a fit, a prediction) from which it
+# starts the worker processes if they are not running (their start costs
+# about a second of one core; a shorter computation runs on threads, or on
+# workers that an earlier one started)
+POOL_START_WORK = 2e10
 
 
 def work_per_sample(spec):
@@ -57,9 +62,10 @@ def n_parts(work):
 
 
 @contextmanager
-def parallel(n):
+def parallel(n, work=0.0):
     """A :class:`PartRunner` for ``n`` parts with BLAS single-threaded, or
-    None for 1."""
+    None for 1; ``work`` is the multiply-adds of the computation it runs
+    (see :data:`POOL_START_WORK`)."""
     if n <= 1:
         yield None
         return
@@ -67,7 +73,7 @@ def parallel(n):
 
     with threadpool_limits(1, user_api="blas"):
         with ThreadPoolExecutor(max_workers=n) as executor:
-            runner = PartRunner(n, executor)
+            runner = PartRunner(n, executor, work >= POOL_START_WORK)
             try:
                 yield runner
             finally:
@@ -142,14 +148,17 @@ class PartRunner:
         Parts at most (the calling thread computes one of them).
     executor : concurrent.futures.ThreadPoolExecutor
         ``n`` threads for when the processes are not ready.
+    start_pool : bool, default=False
+        Whether to start the worker processes if they are not running.
     """
 
-    def __init__(self, n, executor):
+    def __init__(self, n, executor, start_pool=False):
         self.n, self.executor, self.pool = n, executor, None
+        self.start_pool = start_pool
 
     def _processes(self):
         if self.pool is None:
-            self.pool = _processes.acquire_pool(self.n - 1)
+            self.pool = _processes.acquire_pool(self.n - 1, self.start_pool)
         return self.pool
 
     def run(self, calls, combined=False):

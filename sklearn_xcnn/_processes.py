@@ -215,7 +215,15 @@ def _resolve(name):
 
 # ----------------------------------------------------------------- worker
 def _worker_main(read_fd, write_fd):
-    """The loop of a worker process: run calls until told to stop."""
+    """The loop of a worker process: run calls until told to stop, or until
+    the main process has gone."""
+    try:
+        _serve(read_fd, write_fd)
+    except (EOFError, OSError):  # the main process closed the pipes
+        pass
+
+
+def _serve(read_fd, write_fd):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main's
     sys.stdout = sys.stderr  # the pipes alone carry messages
     warnings.simplefilter("ignore")  # warnings are the main process's
@@ -229,29 +237,28 @@ def _worker_main(read_fd, write_fd):
             raise PartAborted("another part of the batch failed")
         return message[1], message[2]
 
-    _send(write_fd, ("ready", os.getpid()))
-    while select.select([read_fd], [], [], IDLE_TIMEOUT)[0]:
-        try:
+    try:
+        _send(write_fd, ("ready", os.getpid()))
+        while select.select([read_fd], [], [], IDLE_TIMEOUT)[0]:
             message = _recv(read_fd)
-        except EOFError:
-            break
-        if message[0] == "quit":
-            break
-        if message[0] != "call":
-            continue  # an abort that came after this part had finished
-        _, name, kwargs, path, combined, mapped = message
-        if mapped:
-            outputs.sent()
-        try:
-            kwargs = _decode(kwargs, inputs.get(path), copy=False)
-            if combined:
-                kwargs["combine"] = combine
-            result = _resolve(name)(**kwargs)
-            reply = ("result", _encode(result, outputs), outputs.path)
-        except BaseException as exc:  # noqa: BLE001 - sent to the main process
-            reply = ("error", _picklable(exc))
-        _send(write_fd, reply)
-    outputs.close()
+            if message[0] == "quit":
+                break
+            if message[0] != "call":
+                continue  # an abort that came after this part had finished
+            _, name, kwargs, path, combined, mapped = message
+            if mapped:
+                outputs.sent()
+            try:
+                kwargs = _decode(kwargs, inputs.get(path), copy=False)
+                if combined:
+                    kwargs["combine"] = combine
+                result = _resolve(name)(**kwargs)
+                reply = ("result", _encode(result, outputs), outputs.path)
+            except BaseException as exc:  # noqa: BLE001 - sent to the main process
+                reply = ("error", _picklable(exc))
+            _send(write_fd, reply)
+    finally:
+        outputs.close()
 
 
 def _picklable(exc):
@@ -290,6 +297,10 @@ class _Worker:
                 stdin=subprocess.DEVNULL,
                 env=env,
             )
+        except BaseException:
+            os.close(self.write_fd)
+            os.close(self.read_fd)
+            raise
         finally:
             os.close(worker_read)
             os.close(worker_write)
@@ -327,7 +338,6 @@ class _Worker:
         mapped, self.out_path_new = self.out_path_new, False
         self.send(("call", _function_name(func), encoded, self.inputs.path,
                    combined, mapped))  # fmt: skip
-        self.inputs.sent()
 
     def result(self, message):
         _, encoded, path = message
@@ -342,7 +352,7 @@ class _Worker:
             except OSError:
                 pass
         try:
-            self.process.wait(timeout=2)
+            self.process.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -444,6 +454,7 @@ class _Hub:
         return grand, out
 
     def _final(self, worker, message):
+        worker.inputs.sent()  # the worker has mapped (and unlinked) its file
         if message[0] == "result":
             return ("ok", worker.result(message))
         if message[0] == "error":
@@ -469,12 +480,14 @@ _POOL_LOCK = threading.Lock()  # guards _POOL
 _IN_USE = threading.Lock()  # held by the thread running on the pool
 
 
-def acquire_pool(n_workers):
+def acquire_pool(n_workers, start=True):
     """The shared pool of ``n_workers`` for this thread, or None.
 
     None when processes are not available, when another thread is using
-    the pool, or while it is starting (it is started if need be). Give the
-    pool back with :func:`release_pool`.
+    the pool, or while it is starting; with ``start``, it is started if
+    there is none (a computation too short to repay the workers' start
+    only uses a pool that is ready). Give the pool back with
+    :func:`release_pool`.
     """
     global _POOL
     if not AVAILABLE or n_workers < 1 or not _IN_USE.acquire(blocking=False):
@@ -484,9 +497,9 @@ def acquire_pool(n_workers):
             if _POOL is not None and (_POOL.broken or _POOL.n_workers != n_workers):
                 _POOL.close()
                 _POOL = None
-            if _POOL is None:
+            if _POOL is None and start:
                 _POOL = WorkerPool(n_workers)
-            if _POOL.ready():
+            if _POOL is not None and _POOL.ready():
                 return _POOL
         except OSError:  # no processes can be started here: threads do
             _POOL = None

@@ -36,6 +36,9 @@ from ._progress import Progress, _warn_interrupted, interrupt_guard
 # rows per forward pass outside training: keeps activations in cache and
 # memory bounded whatever the number of samples
 PREDICT_CHUNK = 128
+# a training pass (forward and backward) over the multiply-adds of a forward
+# pass, for deciding whether a fit repays starting worker processes
+TRAINING_WORK = 3
 # rows per chunk of a full-batch (L-BFGS) gradient
 FULL_BATCH_CHUNK = 2048
 # rows per part of a prediction split over threads or processes (bounds what
@@ -95,7 +98,7 @@ def predict_logits(params, X, spec, runner=None, rows=None, stats=None):
         threads = 1 if n <= PREDICT_CHUNK else n_parts(n * work_per_sample(spec))
         if threads == 1:
             return predict_rows(params, X, spec, stats, rows)
-        with parallel(threads) as own_runner:
+        with parallel(threads, n * work_per_sample(spec)) as own_runner:
             return predict_logits(params, X, spec, own_runner, rows, stats)
     size = min(-(-n // runner.n), PART_ROWS)
 
@@ -301,6 +304,7 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
     start = time.perf_counter()
 
     threads = training_threads(spec, X.shape[0], full_batch=True)
+    per_sample = work_per_sample(spec)
 
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
@@ -311,7 +315,9 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
 
     with (
         interrupt_guard() as interrupted,
-        parallel(threads) as runner,
+        parallel(
+            threads, TRAINING_WORK * p["max_iter"] * X.shape[0] * per_sample
+        ) as runner,
         np.errstate(over="ignore", invalid="ignore"),
     ):
 
@@ -524,12 +530,15 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
         state.best_params = _snapshot(flat, stats)
     epochs = _Epochs(state, settings, flat, stats, (X, Y, sample_weight, rows))
     n_epochs = 1 if incremental else p["max_iter"]
+    per_sample = work_per_sample(settings.spec)
     progress = Progress(p["verbose"], n_epochs)
     converged = False
     # overflows surface as a DivergenceError, not as RuntimeWarnings
     with (
         interrupt_guard() as interrupted,
-        parallel(epochs.threads) as runner,
+        parallel(
+            epochs.threads, TRAINING_WORK * n_epochs * epochs.n * per_sample
+        ) as runner,
         np.errstate(over="ignore", invalid="ignore"),
     ):
         for _ in range(n_epochs):

@@ -27,7 +27,7 @@ class _Split:
     def __init__(self, mode, n, monkeypatch):
         self.mode, self.n = mode, n
         if mode == "threads":
-            monkeypatch.setattr(_processes, "acquire_pool", lambda n: None)
+            monkeypatch.setattr(_processes, "acquire_pool", lambda *a: None)
         if mode == "processes":
             assert _processes.start_pool(n - 1)
 

@@ -54,7 +54,7 @@ def runner():
 
 def _on_threads(calls, combined, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr(_processes, "acquire_pool", lambda n: None)
+        m.setattr(_processes, "acquire_pool", lambda *a: None)
         with _parallel.parallel(len(calls)) as threads:
             return threads.run(calls, combined)
 
@@ -181,7 +181,7 @@ def test_fit_on_processes_equals_fit_on_threads(monkeypatch):
     )
     on_processes = fit()
     assert used
-    monkeypatch.setattr(_processes, "acquire_pool", lambda n: None)
+    monkeypatch.setattr(_processes, "acquire_pool", lambda *a: None)
     on_threads = fit()
     for fitted in (on_processes, on_threads):
         fitted.arrays = (
@@ -190,3 +190,18 @@ def test_fit_on_processes_equals_fit_on_threads(monkeypatch):
             *fitted.batch_norm_vars_,
         )
     _assert_same(list(on_processes.arrays), list(on_threads.arrays))
+
+
+def test_only_long_computations_start_the_workers(monkeypatch):
+    _processes.shutdown()
+    monkeypatch.setattr(_parallel, "blas_threads", lambda: 2)
+    monkeypatch.setattr(_parallel, "MIN_WORK_PER_THREAD", 1)
+    X, y = load_digits(return_X_y=True)
+    with pytest.warns(Warning):
+        CNNClassifier(n_filters=2, hidden_units=4, max_iter=2).fit(X[:200], y[:200])
+    assert _processes._POOL is None  # too short to repay a start: threads
+    with _parallel.parallel(2, work=_parallel.POOL_START_WORK) as runner:
+        calls = [(_parallel.split_rows, dict(n=4, parts=2))] * 2
+        assert runner.run(calls) == [[slice(0, 2), slice(2, 4)]] * 2
+    assert _processes._POOL is not None  # started, for the next ones
+    assert _processes._POOL.wait_ready()
