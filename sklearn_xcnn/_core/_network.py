@@ -37,7 +37,13 @@ from ._activations import ACTIVATIONS, DERIVATIVES
 from ._conv import correlate_backward, correlate_forward
 from ._init import init_params  # noqa: F401  (re-exported: part of the core API)
 from ._loss import LOSSES
-from ._norm import batch_norm_backward, batch_norm_forward, fold_batch_norm
+from ._norm import (
+    batch_norm_backward,
+    batch_norm_forward,
+    batch_norm_max_pool_backward,
+    batch_norm_max_pool_forward,
+    fold_batch_norm,
+)
 from ._pad import crop_padding, pad_images
 from ._pool import (
     global_pool_backward,
@@ -115,18 +121,22 @@ def _block_forward(
         keep_cache,
         pool_order=block.pool if max_pool else None,
     )
-    bn_cache = None
+    bn_cache = pool_cache = None
+    layout = (x.shape[0], *block.conv_shape, *block.pool) if max_pool else None
     if batch_norm:  # training: prediction folded it into w and b above
         cells = None if weights is None else _cell_weights(weights, block, max_pool)
-        normed, bn_cache, batch = batch_norm_forward(
-            z.reshape(-1, F), scale, b, None, True, cells, combine
-        )
+        if max_pool:  # the affine map after the maximum (see _norm)
+            z, bn_cache, batch = batch_norm_max_pool_forward(
+                z, scale, b, layout, cells, combine
+            )
+        else:
+            normed, bn_cache, batch = batch_norm_forward(
+                z.reshape(-1, F), scale, b, None, True, cells, combine
+            )
+            z = normed.reshape(z.shape)
         if batch_stats is not None:
             batch_stats.append(batch)
-        z = normed.reshape(z.shape)
-    pool_cache = None
-    if max_pool:
-        layout = (x.shape[0], *block.conv_shape, *block.pool)
+    elif max_pool:
         z, argmax = max_pool_ordered(z, layout, keep_cache)
         pool_cache = (argmax, layout)
     if not batch_norm:
@@ -147,13 +157,15 @@ def _block_backward(d, cache, block, spec, need_dx):
     db = dscale = None
     if not block.batch_norm:
         db = d.sum(axis=(0, 1, 2))
-    if spec.pooling == "max":
-        d = max_pool_ordered_backward(d, *pool_cache)
-    if block.batch_norm:
+    if block.batch_norm and spec.pooling == "max":
+        d, dscale, db = batch_norm_max_pool_backward(d, bn_cache)  # pool order
+    elif block.batch_norm:
         d_flat, dscale, db = batch_norm_backward(
             d.reshape(-1, block.n_filters), bn_cache
         )
         d = d_flat.reshape(d.shape)
+    elif spec.pooling == "max":
+        d = max_pool_ordered_backward(d, *pool_cache)
     dx, dw = correlate_backward(d, conv_cache, need_dx)
     if dx is not None:
         dx = np.ascontiguousarray(crop_padding(dx, block.padding))

@@ -17,6 +17,8 @@ as repeated images and a zero weight as a removed one.
 
 import numpy as np
 
+from ._pool import max_pool_ordered, max_pool_ordered_backward
+
 BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.1
 
@@ -68,6 +70,28 @@ def batch_norm_forward(
         inv_std = 1.0 / np.sqrt(var.astype(z.dtype) + BN_EPSILON)
         out = (z - mean.astype(z.dtype)) * (scale * inv_std) + shift
         return out, None, None
+    centred, (mean, var), share, total, grand, combine = _centre(z, weights, combine)
+    inv_std = (1.0 / np.sqrt(var + BN_EPSILON)).astype(z.dtype)
+    out = np.multiply(centred, scale * inv_std)
+    out += shift
+    cache = (centred, inv_std, scale, share, total, combine) if keep_cache else None
+    return out, cache, (mean, _unbiased(var, grand))
+
+
+def _unbiased(var, grand):
+    return var * (grand / max(grand - 1, 1))
+
+
+def _centre(z, weights, combine, out=None):
+    """The batch statistics of ``z`` (m, F) and ``z`` centred on its mean.
+
+    Returns ``(centred, (mean, var), share, total, grand, combine)``: the
+    centred rows (into ``out`` when given, which may be ``z``), the batch's
+    mean and biased variance (combined over the parts of a split batch by
+    ``combine``), each row's share of this part's weight (None: equal
+    shares), this part's total weight, the whole batch's, and the
+    ``combine`` callable (the local one when None was given).
+    """
     combine = _local_sums if combine is None else combine
     # column sums as einsum reductions: several times faster than
     # ``mean(axis=0)`` over the rows of a matrix this narrow
@@ -79,18 +103,13 @@ def batch_norm_forward(
         share = (weights / total).astype(z.dtype)  # (m,), sums to one
         mean = share @ z
     grand, (mean,) = combine(total, [mean])
-    centred = z - mean
+    centred = np.subtract(z, mean, out=out)
     if share is None:
         var = np.einsum("ij,ij->j", centred, centred) / z.dtype.type(total)
     else:
         var = np.einsum("i,ij,ij->j", share, centred, centred)
     _, (var,) = combine(total, [var])  # biased
-    inv_std = (1.0 / np.sqrt(var + BN_EPSILON)).astype(z.dtype)
-    out = np.multiply(centred, scale * inv_std)
-    out += shift
-    unbiased = var * (grand / max(grand - 1, 1))
-    cache = (centred, inv_std, scale, share, total, combine) if keep_cache else None
-    return out, cache, (mean, unbiased)
+    return centred, (mean, var), share, total, grand, combine
 
 
 def batch_norm_backward(dout, cache):
@@ -128,6 +147,98 @@ def batch_norm_backward(dout, cache):
     else:
         dz -= (share[:, None] * centred) * (gain * inv_std * sum_dz)
         dz -= share[:, None] * (gain * sum_d)
+    return dz, dscale, dshift
+
+
+def batch_norm_max_pool_forward(z, scale, shift, layout, weights=None, combine=None):
+    """Batch norm with the batch's statistics, then max pooling, of maps in
+    pool order (see :mod:`._pool`): what :func:`batch_norm_forward` followed
+    by :func:`._pool.max_pool_ordered` computes, with fewer passes over the
+    maps.
+
+    Batch norm is an affine map per filter, ``g * (z - mean) + shift`` with
+    gain ``g = scale / std``. For ``g >= 0`` its maximum over a window is
+    ``g * max(z - mean) + shift``, and for ``g < 0`` it is ``|g| * max(mean
+    - z) + shift``: so the centred maps, negated for filters of negative
+    gain, are max-pooled, and the affine map touches only the pooled cells.
+    The backward pass likewise needs the full maps only once (see
+    :func:`batch_norm_max_pool_backward`).
+
+    Parameters
+    ----------
+    z : ndarray of shape (m, F)
+        Pool-ordered maps; overwritten (centred, negated where ``g < 0``).
+    scale, shift : ndarray of shape (F,)
+    layout : (int, int, int, int, int)
+        ``(n, H, W, pr, pc)`` of the maps and the pooling window.
+    weights, combine
+        As in :func:`batch_norm_forward`.
+
+    Returns
+    -------
+    out : ndarray of shape (n, Hp, Wp, F)
+        The pooled, batch-normalised maps.
+    cache : tuple
+    batch_stats : (ndarray, ndarray)
+        The batch's mean and unbiased variance.
+    """
+    signed, (mean, var), share, total, grand, combine = _centre(
+        z, weights, combine, out=z
+    )
+    inv_std = (1.0 / np.sqrt(var + BN_EPSILON)).astype(z.dtype)
+    gain = scale * inv_std
+    sign = np.where(gain < 0, -1, 1).astype(z.dtype)
+    if (gain < 0).any():
+        signed *= sign
+    pooled, argmax = max_pool_ordered(signed, layout, True, keep_input=True)
+    out = pooled * np.abs(gain)
+    out += shift
+    cache = (signed, pooled, argmax, layout, sign, inv_std, gain, share, total,
+             combine)  # fmt: skip
+    return out, cache, (mean, _unbiased(var, grand))
+
+
+def batch_norm_max_pool_backward(dout, cache):
+    """Gradients of :func:`batch_norm_max_pool_forward`.
+
+    The gradient reaches the normalised maps only at the cells that won
+    their window; batch norm's dependence on the batch's mean and variance
+    spreads it over every cell (see :func:`batch_norm_backward`), which is
+    one pass over the maps before the winners' gradients are added.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (n, Hp, Wp, F)
+        The gradient of this part's loss with respect to the pooled output.
+    cache : tuple
+
+    Returns
+    -------
+    dz : ndarray of shape (m, F)
+        In pool order.
+    dscale, dshift : ndarray of shape (F,)
+    """
+    signed, pooled, argmax, layout, sign, inv_std, gain, share, total, combine = cache
+    F = dout.shape[-1]
+    d = dout.reshape(-1, F)
+    dshift = np.einsum("ij->j", d)
+    # z_hat at the winning cell is sign * pooled * inv_std
+    dscale = np.einsum("ij,ij->j", d, pooled.reshape(-1, F)) * (sign * inv_std)
+    _, (sum_d, sum_dz) = combine(total, [dshift, dscale])
+    # every cell: -share * (gain * inv_std * sum_dz * centred + gain * sum_d),
+    # with centred = sign * signed
+    along = gain * inv_std * sum_dz * sign
+    across = gain * sum_d
+    if share is None:
+        m = dout.dtype.type(signed.shape[0])
+        dz = np.multiply(signed, -along / m)
+        dz -= across / m
+    else:
+        dz = np.multiply(signed, -along)
+        dz -= across
+        dz *= share[:, None]
+    # the winners: gain times the pooled gradient
+    max_pool_ordered_backward(dout * gain, argmax, layout, add_to=dz)
     return dz, dscale, dshift
 
 

@@ -183,30 +183,34 @@ def _blocks_and_cuts(flat, layout):
     return blocks, [_head(block) for block in blocks]
 
 
-def max_pool_ordered(flat, layout, keep_argmax):
+def max_pool_ordered(flat, layout, keep_argmax, keep_input=False):
     """Max pooling of pool-ordered maps.
 
     Parameters
     ----------
     flat : ndarray of shape (n * H * W, F)
-        Overwritten: its first block becomes the output.
+        Overwritten (its first block becomes the output) unless
+        ``keep_input``.
     layout : (int, int, int, int, int)
         ``(n, H, W, pr, pc)``.
     keep_argmax : bool
         Whether to return which offset won each window (for the backward
         pass); ties go to the first offset.
+    keep_input : bool, default=False
+        Leave ``flat`` as it is and return a new array.
 
     Returns
     -------
     out : ndarray of shape (n, ceil(H / pr), ceil(W / pc), F)
-        A view of the first block of ``flat``.
+        A view of the first block of ``flat``, or a new array.
     argmax : ndarray of shape (n, Hp, Wp, F) of uint8, or None
     """
     n, H, W, pr, pc = layout
     shape = (n, pool_output_size(H, pr), pool_output_size(W, pc), flat.shape[1])
     blocks, cuts = _blocks_and_cuts(flat, layout)
-    out = blocks[0].reshape(shape)  # offset (0, 0) is in every window
-    flat_out = out.reshape(blocks[0].shape)
+    first = blocks[0].copy() if keep_input else blocks[0]
+    out = first.reshape(shape)  # offset (0, 0) is in every window
+    flat_out = out.reshape(first.shape)
     if keep_argmax:
         argmax = np.zeros(flat_out.shape, dtype=np.uint8)
         better = np.empty(flat_out.shape, dtype=bool)
@@ -223,7 +227,7 @@ def max_pool_ordered(flat, layout, keep_argmax):
     return out, (argmax.reshape(shape) if keep_argmax else None)
 
 
-def max_pool_ordered_backward(dout, argmax, layout):
+def max_pool_ordered_backward(dout, argmax, layout, add_to=None):
     """Gradient of :func:`max_pool_ordered`, in pool order.
 
     Parameters
@@ -232,21 +236,32 @@ def max_pool_ordered_backward(dout, argmax, layout):
     argmax : ndarray of shape (n, Hp, Wp, F)
     layout : (int, int, int, int, int)
         ``(n, H, W, pr, pc)``.
+    add_to : ndarray of shape (n * H * W, F) or None, default=None
+        Add the gradient to this array (in place) instead of returning a
+        new one.
 
     Returns
     -------
     dflat : ndarray of shape (n * H * W, F)
-        ``dout`` where offset ``k`` won the window, zero elsewhere.
+        ``dout`` where offset ``k`` won the window, zero elsewhere (plus
+        ``add_to``).
     """
     n, H, W, _, _ = layout
-    dflat = np.empty((n * H * W, dout.shape[3]), dtype=dout.dtype)
+    dflat = add_to
+    if dflat is None:
+        dflat = np.empty((n * H * W, dout.shape[3]), dtype=dout.dtype)
     blocks, cuts = _blocks_and_cuts(dflat, layout)
     if isinstance(cuts[0], slice):  # flat runs: line the inputs up with them
         dout, argmax = dout.reshape(blocks[0].shape), argmax.reshape(blocks[0].shape)
     won = np.empty(dout.shape, dtype=bool)
+    routed = None if add_to is None else np.empty_like(dout)
     for k, (block, cut) in enumerate(zip(blocks, cuts)):
         np.equal(argmax[cut], k, out=won[cut])
-        np.multiply(dout[cut], won[cut], out=block)
+        if add_to is None:
+            np.multiply(dout[cut], won[cut], out=block)
+        else:  # (a ufunc's where= is several times slower)
+            np.multiply(dout[cut], won[cut], out=routed[cut])
+            block += routed[cut]
     return dflat
 
 

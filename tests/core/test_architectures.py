@@ -146,7 +146,24 @@ OPTIONS = [
     },
     {"dropout": 0.4},
     {"dropout": 0.5, "batch_norm": True, "out_activation": "identity"},
+    # batch norm before max pooling with scales of both signs: the maximum
+    # of a map with a negative gain is taken at its smallest cell
+    {"batch_norm": True, "scales": "mixed"},
+    {"batch_norm": True, "scales": "mixed", "padding": "same", "stride": 2},
 ]
+
+
+def _setup(options, algorithm, seed):
+    """Spec, parameters, images, targets and dropout masks of a case."""
+    options = dict(options)
+    mixed = options.pop("scales", None) == "mixed"
+    spec = _spec(algorithm=algorithm, **options)
+    params, X, Y, masks = _problem(spec, seed)
+    if mixed:
+        groups = split_params(params, spec)
+        for scale in groups["batch_norm_scales"]:
+            scale[::2] *= -1  # split_params gives views of params
+    return spec, params, X, Y, masks
 
 
 def _problem(spec, seed=0):
@@ -170,8 +187,7 @@ def _problem(spec, seed=0):
 @pytest.mark.parametrize("options", OPTIONS)
 @pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
 def test_forward_matches_the_definition(options, algorithm):
-    spec = _spec(algorithm=algorithm, **options)
-    params, X, _, masks = _problem(spec)
+    spec, params, X, _, masks = _setup(options, algorithm, 0)
     # training: batch statistics and the dropout masks
     logits, _ = forward(params, X, spec, keep_cache=True, masks=masks)
     expected = reference_forward(params, X, spec, True, masks=masks)
@@ -192,8 +208,7 @@ def test_forward_matches_the_definition(options, algorithm):
 @pytest.mark.parametrize("options", OPTIONS)
 @pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
 def test_gradients_match_finite_differences(options, algorithm):
-    spec = _spec(algorithm=algorithm, **options)
-    params, X, Y, masks = _problem(spec, seed=1)
+    spec, params, X, Y, masks = _setup(options, algorithm, 1)
     shapes = param_shapes(spec)
     flat = pack(params)
     sw = np.linspace(0.5, 2, 5)

@@ -10,7 +10,15 @@ from sklearn_xcnn._core._norm import (
     BN_MOMENTUM,
     batch_norm_backward,
     batch_norm_forward,
+    batch_norm_max_pool_backward,
+    batch_norm_max_pool_forward,
     update_running_stats,
+)
+from sklearn_xcnn._core._pool import (
+    from_pool_order,
+    max_pool_ordered,
+    max_pool_ordered_backward,
+    to_pool_order,
 )
 
 
@@ -124,3 +132,45 @@ def test_folding_into_the_filters_equals_normalising_the_correlation():
     w_f, b_f = fold_batch_norm(w, shift, scale, stats)
     folded, _ = correlate_forward(x, w_f, (1, 1), "im2col")
     assert_allclose(folded.reshape(-1, 4) + b_f, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    ("shape", "pool"), [((3, 4, 6, 4), (2, 2)), ((2, 5, 3, 4), (2, 3))]
+)
+def test_batch_norm_then_max_pool_in_one(weighted, shape, pool):
+    """The fused training pass equals batch norm followed by max pooling,
+    forward and backward, with gains of both signs and partial windows."""
+    rng = np.random.RandomState(0)
+    n, H, W, F = shape
+    layout = (n, H, W, *pool)
+    z = to_pool_order(rng.normal(size=shape), pool)
+    scale = np.array([1.5, -0.7, 0.3, -2.0])
+    shift = rng.normal(size=F)
+    cells = None
+    if weighted:  # each image's weight on all its cells, in pool order
+        image = rng.uniform(0.5, 2, size=n)
+        cells = to_pool_order(np.broadcast_to(image[:, None, None, None], shape), pool)[
+            :, 0
+        ]
+    normed, cache, stats = batch_norm_forward(z.copy(), scale, shift, None, True, cells)
+    expected, argmax = max_pool_ordered(normed.copy(), layout, True)
+    out, fused_cache, fused_stats = batch_norm_max_pool_forward(
+        z.copy(), scale, shift, layout, cells
+    )
+    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(fused_stats, stats, rtol=1e-12)
+    dout = rng.normal(size=out.shape)
+    dz, dscale, dshift = batch_norm_backward(
+        max_pool_ordered_backward(dout, argmax, layout), cache
+    )
+    dz_f, dscale_f, dshift_f = batch_norm_max_pool_backward(dout, fused_cache)
+    assert_allclose(dz_f, dz, rtol=1e-10, atol=1e-12)
+    assert_allclose(dscale_f, dscale, rtol=1e-10)
+    assert_allclose(dshift_f, dshift, rtol=1e-10)
+    if not weighted:  # a map with a negative gain pools its smallest cells
+        maps = from_pool_order(z, layout)[..., 1]
+        zhat = (maps[0, : pool[0], : pool[1]].min() - maps.mean()) / np.sqrt(
+            maps.var() + BN_EPSILON
+        )
+        assert_allclose(out[0, 0, 0, 1], scale[1] * zhat + shift[1])

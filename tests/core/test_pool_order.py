@@ -76,6 +76,15 @@ def test_max_pool_ordered_matches_pool_forward(shape, pool, ties):
     )
     assert none is None
     assert_array_equal(again, expected)
+    # keep_input leaves the maps as they were; add_to adds the routed
+    # gradients to an array instead of returning new ones
+    flat = to_pool_order(maps, pool)
+    kept, argmax = max_pool_ordered(flat, _layout(shape, pool), True, keep_input=True)
+    assert_array_equal(kept, expected)
+    assert_array_equal(flat, to_pool_order(maps, pool))
+    base = rng.normal(size=flat.shape)
+    summed = max_pool_ordered_backward(dout, argmax, _layout(shape, pool), base.copy())
+    assert_allclose(summed, base + dflat, rtol=1e-15)
 
 
 def test_all_equal_window_routes_to_first_cell():
