@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from typing import NamedTuple
 
@@ -59,6 +60,8 @@ AVAILABLE = os.name == "posix" and os.environ.get("SKLEARN_XCNN_PROCESSES") != "
 IDLE_TIMEOUT = 300.0
 _SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
 _ALIGN = 64
+# seconds a part polls for the others where the parts of a batch meet
+SPIN = 0.0005
 _HEADER = struct.Struct("<Q")
 
 
@@ -89,7 +92,16 @@ def _read_exactly(fd, size):
     return b"".join(chunks)
 
 
-def _recv(fd):
+def _recv(fd, spin=0.0):
+    """The next message; with ``spin``, poll for up to that many seconds
+    before sleeping on the pipe: at a point where the parts meet, the other
+    side is due within microseconds, while waking a sleeping process takes
+    tens of them (on a virtual machine, about 70)."""
+    if spin:
+        deadline = time.perf_counter() + spin
+        while not select.select([fd], [], [], 0)[0]:
+            if time.perf_counter() > deadline:
+                break
     (size,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size))
     return pickle.loads(_read_exactly(fd, size))
 
@@ -166,27 +178,33 @@ class _Ref(NamedTuple):
 def _encode(obj, arena):
     """``obj`` with its arrays (in lists, tuples and dicts) copied into the
     arena and replaced by :class:`_Ref`; everything else travels pickled."""
-    arrays, size = [], 0
-
-    def walk(o):
-        nonlocal size
-        if isinstance(o, np.ndarray) and o.dtype != object:
-            ref = _Ref(size, o.shape, o.dtype.str)
-            arrays.append((o, size))
-            size += -(-o.nbytes // _ALIGN) * _ALIGN
-            return ref
-        if type(o) in (list, tuple):
-            return type(o)(walk(x) for x in o)
-        if type(o) is dict:
-            return {k: walk(v) for k, v in o.items()}
-        return o
-
-    encoded = walk(obj)
+    arrays = []
+    encoded = _refs(obj, arrays)
     if arrays:
-        buffer = arena.reserve(size)
+        last, offset = arrays[-1]
+        buffer = arena.reserve(offset + last.nbytes)
         for a, offset in arrays:
             np.copyto(np.ndarray(a.shape, a.dtype, buffer, offset), a)
     return encoded
+
+
+def _refs(obj, arrays):
+    """``obj`` with its arrays replaced by references to consecutive aligned
+    places, recorded as ``(array, offset)`` in ``arrays``. (A plain function:
+    a nested one calling itself would be a reference cycle that keeps the
+    arrays alive until the garbage collector runs.)"""
+    if isinstance(obj, np.ndarray) and obj.dtype != object:
+        offset = 0
+        if arrays:
+            last, start = arrays[-1]
+            offset = start + -(-last.nbytes // _ALIGN) * _ALIGN
+        arrays.append((obj, offset))
+        return _Ref(offset, obj.shape, obj.dtype.str)
+    if type(obj) in (list, tuple):
+        return type(obj)(_refs(x, arrays) for x in obj)
+    if type(obj) is dict:
+        return {k: _refs(v, arrays) for k, v in obj.items()}
+    return obj
 
 
 def _decode(obj, buffer, copy):
@@ -232,7 +250,7 @@ def _serve(read_fd, write_fd):
 
     def combine(total, arrays):
         _send(write_fd, ("sums", total, arrays))
-        message = _recv(read_fd)
+        message = _recv(read_fd, SPIN)
         if message[0] != "combined":
             raise PartAborted("another part of the batch failed")
         return message[1], message[2]
@@ -257,6 +275,9 @@ def _serve(read_fd, write_fd):
             except BaseException as exc:  # noqa: BLE001 - sent to the main process
                 reply = ("error", _picklable(exc))
             _send(write_fd, reply)
+            # free this call's arrays now, so that the next call's reuse
+            # their memory (else they are allocated anew and faulted in)
+            kwargs = result = reply = None
     finally:
         outputs.close()
 
@@ -322,9 +343,9 @@ class _Worker:
         except OSError as exc:
             raise WorkerError(f"a worker process has gone: {exc}") from exc
 
-    def recv(self):
+    def recv(self, spin=0.0):
         try:
-            return _recv(self.read_fd)
+            return _recv(self.read_fd, spin)
         except (EOFError, OSError) as exc:
             code = self.process.poll()
             raise WorkerError(
@@ -438,7 +459,7 @@ class _Hub:
         for i, w in enumerate(self.workers):
             if self.results[i] is not None:
                 continue
-            message = w.recv()
+            message = w.recv(SPIN)
             if message[0] == "sums":
                 slots.append((message[1], message[2]))
                 waiting.append(w)
@@ -466,7 +487,7 @@ class _Hub:
         (the main part ended without asking for them)."""
         for i, w in enumerate(self.workers):
             while self.results[i] is None:
-                message = w.recv()
+                message = w.recv(SPIN)
                 if message[0] == "sums":
                     w.send(("abort",))
                     continue
