@@ -26,7 +26,7 @@ import numpy as np
 
 from ._activations import ACTIVATIONS
 from ._conv import correlate_forward
-from ._norm import BN_EPSILON
+from ._norm import batch_norm_forward
 from ._pad import pad_images
 from ._pool import global_pool_forward, pool_forward
 from ._spec import n_conv_params, n_weighted_params, param_shapes
@@ -130,11 +130,12 @@ def revive_dead_units(params, X, spec, sample_weight=None):
             a = relu(z)
         else:  # batch statistics at the start: centred, unit variance
             scale = params[n_weighted_params(spec) + b]
-            flat = z.reshape(-1, block.n_filters)
-            normed = (flat - flat.mean(0)) / np.sqrt(flat.var(0) + BN_EPSILON)
-            a = relu((normed * scale + bias).reshape(z.shape))
+            normed, _, _ = batch_norm_forward(
+                z.reshape(-1, block.n_filters), scale, bias
+            )
+            a = relu(normed.reshape(z.shape))
         if spec.pooling is not None:
-            a, _ = pool_forward(a, block.pool, spec.pooling)
+            a, _ = pool_forward(a, block.pool, spec.pooling, keep_argmax=False)
     if spec.global_pooling is not None:
         a, _ = global_pool_forward(a, spec.global_pooling)
     else:

@@ -48,7 +48,7 @@ def window_counts(shape, pool):
     return np.outer(rows, cols)
 
 
-def pool_forward(a, pool, kind):
+def pool_forward(a, pool, kind, keep_argmax=True):
     """Pool each channel of a batch of maps.
 
     Parameters
@@ -57,6 +57,9 @@ def pool_forward(a, pool, kind):
     pool : (int, int)
         Window rows and columns (also the step: windows do not overlap).
     kind : {"max", "mean", "sum"}
+    keep_argmax : bool, default=True
+        For ``"max"``, record which cell won each window (what
+        :func:`pool_backward` needs); without, only the maxima are taken.
 
     Returns
     -------
@@ -69,13 +72,16 @@ def pool_forward(a, pool, kind):
     pr, pc = pool
     shape = a.shape[1:3]
     out = a[:, ::pr, ::pc].copy()  # offset (0, 0) is in every window
-    argmax = np.zeros(out.shape, dtype=np.uint8) if kind == "max" else None
+    track = kind == "max" and keep_argmax
+    argmax = np.zeros(out.shape, dtype=np.uint8) if track else None
     for k, i, j, rows, cols in window_offsets(shape, pool):
         if k == 0:
             continue
         cells = a[:, i::pr, j::pc]  # (n, rows, cols, F)
         head = out[:, :rows, :cols]
-        if kind == "max":
+        if kind == "max" and not track:
+            np.maximum(head, cells, out=head)
+        elif kind == "max":
             better = cells > head  # first offset wins ties
             np.copyto(head, cells, where=better)
             argmax[:, :rows, :cols][better] = k
