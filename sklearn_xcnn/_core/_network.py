@@ -32,6 +32,7 @@ dense layer.
 """
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._conv import correlate_backward, correlate_forward
@@ -375,5 +376,9 @@ def add_l2_penalty(params, loss, grads, alpha, total, spec=None):
     for i in range(0, stop, 2):  # weights sit at even positions
         w = params[i].ravel()
         loss += 0.5 * scale * float(w @ w)
-        grads[i] += scale * params[i]
+        # BLAS's axpy adds in place, without a temporary the size of w
+        g = grads[i].reshape(-1)
+        out = get_blas_funcs("axpy", (g,))(w.astype(g.dtype, copy=False), g, a=scale)
+        if not np.shares_memory(out, g):  # not updated in place
+            grads[i] = out.reshape(grads[i].shape)
     return loss, grads
