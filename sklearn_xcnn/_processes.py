@@ -304,10 +304,10 @@ class _Worker:
         # grown past these sizes)
         env.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 << 20))
         env.setdefault("MALLOC_TRIM_THRESHOLD_", str(256 << 20))
-        env["PYTHONPATH"] = os.pathsep.join(
-            [package_dir, *filter(None, [os.environ.get("PYTHONPATH")])]
-        )
+        # the worker imports this very package: from where it is installed,
+        # or from this directory when only this process has it on its path
         code = (
+            f"import sys; d = {package_dir!r}; d in sys.path or sys.path.insert(0, d); "
             "from sklearn_xcnn._processes import _worker_main; "
             f"_worker_main({worker_read}, {worker_write})"
         )
@@ -542,7 +542,25 @@ def shutdown():
             _POOL = None
 
 
+def _forget_pool_after_fork():
+    """In a child forked from this process: the pool's workers are the
+    parent's, so drop them (closing only this copy of the pipes) and start
+    afresh when needed."""
+    global _POOL, _POOL_LOCK, _IN_USE
+    if _POOL is not None:
+        for w in _POOL.workers:
+            for fd in (w.write_fd, w.read_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+    _POOL = None
+    _POOL_LOCK, _IN_USE = threading.Lock(), threading.Lock()
+
+
 atexit.register(shutdown)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def start_pool(n_workers, timeout=60.0):

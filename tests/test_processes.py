@@ -205,3 +205,26 @@ def test_only_long_computations_start_the_workers(monkeypatch):
         assert runner.run(calls) == [[slice(0, 2), slice(2, 4)]] * 2
     assert _processes._POOL is not None  # started, for the next ones
     assert _processes._POOL.wait_ready()
+
+
+@pytest.mark.filterwarnings("ignore:.*fork:DeprecationWarning")  # Python 3.12+
+def test_a_forked_child_starts_its_own_workers():
+    assert _processes.start_pool(1)
+    parent = _processes._POOL
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's workers are not its own
+        ok = _processes._POOL is None and _processes.start_pool(1)
+        os.write(write, b"1" if ok else b"0")
+        _processes.shutdown()
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
+    os.close(read)
+    # the parent's pool still answers
+    assert _processes._POOL is parent and parent.ready()
+    with _parallel.parallel(2) as runner:
+        calls = [(_parallel.split_rows, dict(n=4, parts=2))] * 2
+        assert runner.run(calls) == [[slice(0, 2), slice(2, 4)]] * 2
+        assert runner.pool is parent
