@@ -212,7 +212,7 @@ def test_batch_norm_part_failure_releases_the_others(monkeypatch):
             )
 
 
-def test_threaded_batch_norm_fit_matches_sequential_fit(monkeypatch):
+def test_split_batch_norm_fit_matches_sequential_fit(monkeypatch):
     X, y = load_digits(return_X_y=True)
     X, y = X[:600] / 16, y[:600]
     sw = np.random.RandomState(0).uniform(0.5, 2, size=600)
@@ -225,17 +225,31 @@ def test_threaded_batch_norm_fit_matches_sequential_fit(monkeypatch):
             batch_norm=True,
             dropout=0.2,
             batch_size=64,
-            max_iter=5,
+            max_iter=8,
             random_state=0,
+            early_stopping=True,  # restores the best weights and statistics
         )
         return clf.fit(X, y, sample_weight=sw)
 
     sequential = fit()
     _force_threads(monkeypatch)
-    threaded, again = fit(), fit()
+    with monkeypatch.context() as m:
+        m.setattr(_processes, "acquire_pool", lambda *a: None)
+        threaded, again = fit(), fit()
     assert threaded.score(X, y) > 0.8
-    fitted = (threaded, again, sequential)
+    fitted = [threaded, again, sequential]
+    if _processes.AVAILABLE:  # on worker processes: what threads compute
+        assert _processes.start_pool(1)
+        used = []
+        run = _processes.WorkerPool.run
+        monkeypatch.setattr(
+            _processes.WorkerPool, "run", lambda *a: used.append(1) or run(*a)
+        )
+        fitted.append(fit())
+        assert used
     arrays = [(*c._params(), *c.batch_norm_means_, *c.batch_norm_vars_) for c in fitted]
-    for a, b, c in zip(*arrays):
+    for a, b, c, *on_processes in zip(*arrays):
         assert_array_equal(a, b)  # reproducible
         assert_allclose(a, c, rtol=1e-5, atol=1e-8)  # only rounding differs
+        for d in on_processes:
+            assert_array_equal(d, a)

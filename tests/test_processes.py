@@ -157,41 +157,6 @@ def test_one_thread_at_a_time_uses_the_pool(runner):
     assert other == [None]  # the other thread computes on threads
 
 
-def test_fit_on_processes_equals_fit_on_threads(monkeypatch):
-    X, y = load_digits(return_X_y=True)
-    X, y = X[:400] / 16, y[:400]
-    sw = np.random.RandomState(0).uniform(0.5, 2, size=400)
-
-    def fit():
-        clf = CNNClassifier(
-            n_filters=4, hidden_units=16, padding="same", batch_norm=True,
-            dropout=0.2, batch_size=64, max_iter=3, random_state=0,
-            early_stopping=True,
-        )  # fmt: skip
-        with pytest.warns(Warning):
-            return clf.fit(X, y, sample_weight=sw)
-
-    monkeypatch.setattr(_parallel, "blas_threads", lambda: 2)
-    monkeypatch.setattr(_parallel, "MIN_WORK_PER_THREAD", 1)
-    assert _processes.start_pool(1)
-    used = []
-    run = _processes.WorkerPool.run
-    monkeypatch.setattr(
-        _processes.WorkerPool, "run", lambda *a: used.append(1) or run(*a)
-    )
-    on_processes = fit()
-    assert used
-    monkeypatch.setattr(_processes, "acquire_pool", lambda *a: None)
-    on_threads = fit()
-    for fitted in (on_processes, on_threads):
-        fitted.arrays = (
-            *fitted._params(),
-            *fitted.batch_norm_means_,
-            *fitted.batch_norm_vars_,
-        )
-    _assert_same(list(on_processes.arrays), list(on_threads.arrays))
-
-
 def test_only_long_computations_start_the_workers(monkeypatch):
     _processes.shutdown()
     monkeypatch.setattr(_parallel, "blas_threads", lambda: 2)
