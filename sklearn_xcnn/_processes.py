@@ -17,10 +17,12 @@ The mechanism, for :mod:`._parallel`:
   process handles it). A worker leaves when its pipe closes (the main
   process has ended) or when it has had nothing to do for
   :data:`IDLE_TIMEOUT` seconds.
-* The pool starts in the background: its workers import the package while
-  the main process goes on with threads, and it is used once every worker
-  has said it is ready. It is kept between fits (:func:`acquire_pool`), like
-  joblib's reusable executor, and used by one thread at a time.
+* The pool starts in the background, for a computation long enough to
+  repay the start (see :data:`._parallel.POOL_START_WORK`): its workers
+  import the package while the main process goes on with threads, and it is
+  used once every worker has said it is ready. It is kept between fits
+  (:func:`acquire_pool`), like joblib's reusable executor, and used by one
+  thread at a time.
 * :meth:`WorkerPool.run` runs the first call in the calling thread and sends
   the others to the workers: a call is a function of this package and its
   keyword arguments, whose arrays travel through a shared-memory file (an
@@ -30,7 +32,9 @@ The mechanism, for :mod:`._parallel`:
   (see :func:`._core._norm.batch_norm_forward`): each worker sends its sums
   to the main process, which combines them with its own part's exactly as
   :class:`._parallel.PartSums` does for threads and sends the result back.
-
+  Where the parts meet, each side polls the pipe for up to :data:`SPIN`
+  seconds before it sleeps: the other is due within microseconds, while
+  waking a sleeping process takes tens of them.
 Only POSIX systems use processes (:data:`AVAILABLE`); elsewhere, and with
 ``SKLEARN_XCNN_PROCESSES=0`` in the environment, batches are split over
 threads as before. The arithmetic of a part is the same either way, so the

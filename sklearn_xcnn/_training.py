@@ -223,18 +223,15 @@ def dropout_masks(spec, n, random_state, dtype):
 
     One mask per dense layer, ``(n, n_in)``: ``0`` with probability
     ``spec.dropout``, else ``1 / (1 - spec.dropout)`` so that the expected
-    input is unchanged. Drawn for the whole batch from a generator seeded by
-    one draw of ``random_state`` (its single-precision uniforms are twice as
-    fast as ``random_state``'s own), so the masks do not depend on how the
-    batch is split over threads or processes.
+    input is unchanged. Drawn from ``random_state`` for the whole batch, so
+    the masks do not depend on how the batch is split over threads or
+    processes.
     """
     if spec.dropout == 0:
         return None
     keep = 1.0 - spec.dropout
-    rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     return [
-        np.divide(rng.random((n, units), dtype=np.float32) < keep,
-                  dtype.type(keep), dtype=dtype)  # fmt: skip
+        (random_state.random_sample((n, units)) < keep).astype(dtype) / dtype.type(keep)
         for units in spec.layer_units[:-1]
     ]
 

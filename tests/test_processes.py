@@ -193,3 +193,12 @@ def test_a_forked_child_starts_its_own_workers():
         calls = [(_parallel.split_rows, dict(n=4, parts=2))] * 2
         assert runner.run(calls) == [[slice(0, 2), slice(2, 4)]] * 2
         assert runner.pool is parent
+
+
+def test_workers_leave_when_the_main_process_goes():
+    pool = _processes.WorkerPool(1)  # not the shared pool
+    assert pool.wait_ready()
+    worker = pool.workers[0]
+    os.close(worker.write_fd)  # as if this process had ended
+    os.close(worker.read_fd)
+    assert worker.process.wait(timeout=10) == 0
