@@ -73,9 +73,9 @@ _PIECES = {
         variances, as PyTorch's ``BatchNorm2d``) at prediction, then scales
         by the learned ``batch_norm_scales_`` and shifts by
         ``filter_intercepts_``. ``"lbfgs"`` normalises with the statistics of
-        its full batch (in chunks of 2048 rows, not split over threads) and
-        stores those of all the training rows. A mini-batch split over
-        threads is still normalised as one batch: the threads combine their
+        its full batch (in chunks of 2048 rows, not split over the cores)
+        and stores those of all the training rows. A mini-batch split over
+        the cores is still normalised as one batch: its parts combine their
         sums.""",
     "training_parameters": """\
     solver : {"adam", "sgd", "lbfgs"}, default="adam"

@@ -211,7 +211,7 @@ def training_threads(spec, rows, full_batch=False):
     A mini-batch with batch norm is split too (its parts combine their
     statistics, see :func:`loss_and_grad_parts`); L-BFGS's full batch with
     batch norm is not, as its chunks are normalised each with its own
-    statistics and the chunks must not depend on the threads.
+    statistics and the chunks must not depend on the cores.
     """
     if full_batch and has_batch_norm(spec):
         return 1
@@ -451,10 +451,9 @@ class _Epochs:
         self.check = _DivergenceCheck(p["learning_rate_init"])
         self.threads = training_threads(settings.spec, self.batch_size)
 
-    def step(self, Xb, Yb, swb, runner):
-        """Loss and gradients of one batch, split over threads when it pays."""
+    def step(self, Xb, Yb, swb, runner, masks):
+        """Loss and gradients of one batch, split over the cores when it pays."""
         spec, alpha = self.settings.spec, self.settings.params["alpha"]
-        masks = dropout_masks(spec, Xb.shape[0], self.state.random_state, Xb.dtype)
         batch_stats = [] if has_batch_norm(spec) else None
         parts = split_rows(Xb.shape[0], self.threads)
         result = loss_and_grad_parts(
@@ -466,31 +465,55 @@ class _Epochs:
                 update_running_stats(entry, batch)
         return result
 
-    def run(self, runner, interrupted):
-        """One pass over the data; returns the sample-weighted mean batch loss.
-
-        ``data`` is ``(X, Y, sample_weight, rows)``: the epoch runs over
-        ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
-        """
-        X, Y, sw, rows = self.data
-        state, epoch = self.state, self.state.n_iter + 1
-        shuffle = self.settings.params["shuffle"]
-        order = state.random_state.permutation(self.n) if shuffle else None
-        total_loss, total_weight = 0.0, 0.0
+    def _batches(self, order):
+        """``(rows, sample weights, weight, count)`` of the epoch's batches
+        that weigh something."""
+        X, _, sw, rows = self.data
         for s in batch_slices(self.n, self.batch_size):
             idx = order[s] if order is not None else s
             idx = idx if rows is None else rows[idx]
             swb = None if sw is None else sw[idx]
             weight = (s.stop - s.start) if swb is None else float(swb.sum())
-            if weight == 0:
-                continue
-            loss, grads = self.step(X[idx], Y[idx], swb, runner)
+            if weight > 0:
+                yield idx, swb, weight, s.stop - s.start
+
+    def run(self, runner, interrupted):
+        """One pass over the data; returns the sample-weighted mean batch loss.
+
+        ``data`` is ``(X, Y, sample_weight, rows)``: the epoch runs over
+        ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
+
+        On a split batch, the next batch's dropout masks are drawn on a
+        thread while the optimizer steps (the other cores would wait
+        meanwhile); they are the same draws from ``random_state``, in the
+        same order, as one after the other.
+        """
+        X, Y, _, _ = self.data
+        state, epoch, spec = self.state, self.state.n_iter + 1, self.settings.spec
+        shuffle = self.settings.params["shuffle"]
+        order = state.random_state.permutation(self.n) if shuffle else None
+        batches = list(self._batches(order))
+
+        def draw(k):
+            rs = state.random_state
+            return dropout_masks(spec, batches[k][3], rs, X.dtype)
+
+        total_loss, total_weight = 0.0, 0.0
+        ahead = runner is not None and spec.dropout > 0
+        pending = None
+        for k, (idx, swb, weight, _) in enumerate(batches):
+            masks = draw(k) if pending is None else pending.result()
+            loss, grads = self.step(X[idx], Y[idx], swb, runner, masks)
             self.check(loss, epoch)
+            last = k + 1 == len(batches) or interrupted[0]
+            pending = None if last or not ahead else runner.executor.submit(draw, k + 1)
             state.optimizer.update_params(self.flat, pack(grads, out=self.gbuf))
             total_loss += loss * weight
             total_weight += weight
             if interrupted[0]:
                 break
+        if pending is not None:
+            pending.result()  # drawn: random_state has moved on either way
         if not np.all(np.isfinite(self.flat)):
             raise _divergence(f"in epoch {epoch}", self.check.learning_rate)
         state.t += self.n

@@ -247,6 +247,11 @@ def test_split_batch_norm_fit_matches_sequential_fit(monkeypatch):
         )
         fitted.append(fit())
         assert used
+    # split batches draw the next batch's dropout masks ahead, on a thread:
+    # the same draws in the same order as the sequential fit's
+    states = [c._training.random_state.get_state() for c in fitted]
+    for state in states[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(state, states[0]))
     arrays = [(*c._params(), *c.batch_norm_means_, *c.batch_norm_vars_) for c in fitted]
     for a, b, c, *on_processes in zip(*arrays):
         assert_array_equal(a, b)  # reproducible

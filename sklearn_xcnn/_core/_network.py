@@ -208,7 +208,7 @@ def forward(
     sample_weight : ndarray of shape (n,) or None, default=None
         While training, the weights of the batch statistics of batch norm.
     combine : callable or None, default=None
-        While training on one part of a batch split over threads, what
+        While training on one part of a batch split over the cores, what
         turns the part's batch-norm statistics into the whole batch's (see
         :func:`._norm.batch_norm_forward`); :func:`backward` combines the
         gradient sums of batch norm the same way.

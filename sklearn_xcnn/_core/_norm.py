@@ -48,7 +48,7 @@ def batch_norm_forward(
         image the cell belongs to): an integer weight counts the cell that
         many times, a zero leaves it out.
     combine : callable or None, default=None
-        When ``z`` is one part of a batch split over threads:
+        When ``z`` is one part of a batch split over the cores:
         ``combine(total, arrays)`` takes this part's total weight (its number
         of rows, or the sum of ``weights``) and a list of per-filter
         averages over its rows, and returns the batch's total and the
@@ -135,7 +135,7 @@ def batch_norm_backward(dout, cache):
     # d/dz of scale * (z - mean(z)) / std(z): the (weighted) mean and variance
     # of the batch depend on every cell, in proportion to its share of the
     # batch, which removes that share of dout's sum and of its projection on
-    # z_hat. Split over threads, those sums are the whole batch's (each
+    # z_hat. Split over the cores, those sums are the whole batch's (each
     # part's weighted by its share of the loss), and a cell's share of the
     # whole batch over its part's share of the loss is its share of its part
     _, (sum_d, sum_dz) = combine(total, [dshift, dscale])
