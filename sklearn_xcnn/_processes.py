@@ -270,20 +270,33 @@ def _serve(read_fd, write_fd):
             _, name, kwargs, path, combined, mapped = message
             if mapped:
                 outputs.sent()
-            try:
-                kwargs = _decode(kwargs, inputs.get(path), copy=False)
-                if combined:
-                    kwargs["combine"] = combine
-                result = _resolve(name)(**kwargs)
-                reply = ("result", _encode(result, outputs), outputs.path)
-            except BaseException as exc:  # noqa: BLE001 - sent to the main process
-                reply = ("error", _picklable(exc))
+            reply = _call(name, kwargs, inputs, path, outputs, combined and combine)
             _send(write_fd, reply)
-            # free this call's arrays now, so that the next call's reuse
-            # their memory (else they are allocated anew and faulted in)
-            kwargs = result = reply = None
     finally:
         outputs.close()
+
+
+def _call(name, kwargs, inputs, path, outputs, combine):
+    """Run one call; the reply to send: its result, the error it raised, or
+    ``"broken"`` when the shared memory failed (the main process then
+    leaves the batch to threads). The call's arrays are freed on return, so
+    that the next call reuses their memory (else it is allocated anew and
+    faulted in)."""
+    try:
+        buffer = inputs.get(path)
+    except OSError as exc:
+        return ("broken", f"a worker could not map its inputs: {exc}")
+    try:
+        kwargs = _decode(kwargs, buffer, copy=False)
+        if combine:
+            kwargs["combine"] = combine
+        result = _resolve(name)(**kwargs)
+    except BaseException as exc:  # noqa: BLE001 - sent to the main process
+        return ("error", _picklable(exc))
+    try:
+        return ("result", _encode(result, outputs), outputs.path)
+    except OSError as exc:
+        return ("broken", f"a worker could not store its results: {exc}")
 
 
 def _picklable(exc):
@@ -359,7 +372,10 @@ class _Worker:
 
     def submit(self, call):
         func, kwargs, combined = call
-        encoded = _encode(kwargs, self.inputs)
+        try:
+            encoded = _encode(kwargs, self.inputs)
+        except OSError as exc:  # no shared memory to be had
+            raise WorkerError(f"no shared memory for a worker's inputs: {exc}") from exc
         mapped, self.out_path_new = self.out_path_new, False
         self.send(("call", _function_name(func), encoded, self.inputs.path,
                    combined, mapped))  # fmt: skip
@@ -431,11 +447,15 @@ class WorkerPool:
         except BaseException as exc:  # noqa: BLE001 - returned like the others'
             local = exc
         try:
-            results = [local, *hub.finish()]
+            remote_results = hub.finish()
         except WorkerError:
             self.broken = True
             raise
-        return results
+        broken = [kind for kind, _ in hub.results if kind == "broken"]
+        if broken:
+            self.broken = True
+            raise next(value for kind, value in hub.results if kind == "broken")
+        return [local, *remote_results]
 
     def close(self):
         for w in self.workers:
@@ -484,6 +504,8 @@ class _Hub:
             return ("ok", worker.result(message))
         if message[0] == "error":
             return ("error", message[1])
+        if message[0] == "broken":
+            return ("broken", WorkerError(message[1]))
         raise WorkerError(f"a worker process sent {message[0]!r} out of turn")
 
     def finish(self):

@@ -202,3 +202,35 @@ def test_workers_leave_when_the_main_process_goes():
     os.close(worker.write_fd)  # as if this process had ended
     os.close(worker.read_fd)
     assert worker.process.wait(timeout=10) == 0
+
+
+def test_no_shared_memory_leaves_the_batch_to_threads(monkeypatch):
+    calls = _calls(3)
+    expected = _on_threads(calls, True, monkeypatch)
+    assert _processes.start_pool(2)
+    with _parallel.parallel(3) as runner:
+        runner.run(calls, True)
+        pool = runner.pool
+        for w in pool.workers:  # the next inputs need a larger file...
+            w.inputs.size = 0
+
+        def no_room(*args, **kwargs):  # ...which cannot be had
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(_processes.tempfile, "mkstemp", no_room)
+        _assert_same(runner.run(calls, True), expected)
+        assert pool.broken and runner.pool is None
+    monkeypatch.undo()
+    assert _processes.start_pool(2)  # a new pool replaces it
+
+
+def test_a_worker_without_its_inputs_leaves_the_batch_to_threads(monkeypatch):
+    calls = _calls(3)
+    expected = _on_threads(calls, False, monkeypatch)
+    assert _processes.start_pool(2)
+    with _parallel.parallel(3) as runner:
+        runner.run(calls, False)
+        pool = runner.pool
+        pool.workers[1].inputs.path = "/nonexistent/sklearn-xcnn-inputs"
+        _assert_same(runner.run(calls, False), expected)
+        assert pool.broken and runner.pool is None
