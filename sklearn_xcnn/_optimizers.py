@@ -254,9 +254,7 @@ def _blas(array, name):
 def _in_place(params, like):
     """Whether BLAS can update ``params`` in place (contiguous, 1-D, of
     ``like``'s dtype)."""
-    return (
-        params.ndim == 1 and params.flags.c_contiguous and params.dtype == like.dtype
-    )
+    return params.ndim == 1 and params.flags.c_contiguous and params.dtype == like.dtype
 
 
 OPTIMIZERS = {"sgd": SGDOptimizer, "adam": AdamOptimizer}
