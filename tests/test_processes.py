@@ -117,22 +117,6 @@ def test_a_failing_part_raises_its_error_and_the_pool_goes_on(runner, combined, 
     _assert_same(again, runner.run(calls, combined))
 
 
-def test_a_dead_worker_leaves_the_batch_to_threads(monkeypatch):
-    assert _processes.start_pool(2)
-    calls = _calls(3)
-    expected = _on_threads(calls, True, monkeypatch)
-    with _parallel.parallel(3) as runner:
-        runner.run(calls, True)
-        pool = runner.pool
-        pool.workers[1].process.kill()
-        pool.workers[1].process.wait()
-        _assert_same(runner.run(calls, True), expected)
-        assert pool.broken and runner.pool is None
-    # a new pool replaces it
-    assert _processes.start_pool(2)
-    assert _processes._POOL is not pool
-
-
 def test_workers_ignore_ctrl_c_and_leave_no_files(runner):
     runner.run(_calls(3), True)
     pool = runner.pool
@@ -204,33 +188,40 @@ def test_workers_leave_when_the_main_process_goes():
     assert worker.process.wait(timeout=10) == 0
 
 
-def test_no_shared_memory_leaves_the_batch_to_threads(monkeypatch):
+def _kill_a_worker(pool, monkeypatch):
+    pool.workers[1].process.kill()
+    pool.workers[1].process.wait()
+
+
+def _no_shared_memory(pool, monkeypatch):
+    for w in pool.workers:  # the next inputs need a larger file...
+        w.inputs.size = 0
+
+    def no_room(*args, **kwargs):  # ...which cannot be had
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_processes.tempfile, "mkstemp", no_room)
+
+
+def _lose_the_inputs(pool, monkeypatch):  # a worker cannot map them
+    pool.workers[1].inputs.path = "/nonexistent/sklearn-xcnn-inputs"
+
+
+@pytest.mark.parametrize("combined", [False, True])
+@pytest.mark.parametrize(
+    "breakage", [_kill_a_worker, _no_shared_memory, _lose_the_inputs]
+)
+def test_a_broken_pool_leaves_the_batch_to_threads(breakage, combined, monkeypatch):
     calls = _calls(3)
-    expected = _on_threads(calls, True, monkeypatch)
+    expected = _on_threads(calls, combined, monkeypatch)
     assert _processes.start_pool(2)
     with _parallel.parallel(3) as runner:
-        runner.run(calls, True)
+        runner.run(calls, combined)
         pool = runner.pool
-        for w in pool.workers:  # the next inputs need a larger file...
-            w.inputs.size = 0
-
-        def no_room(*args, **kwargs):  # ...which cannot be had
-            raise OSError(28, "No space left on device")
-
-        monkeypatch.setattr(_processes.tempfile, "mkstemp", no_room)
-        _assert_same(runner.run(calls, True), expected)
+        with monkeypatch.context() as m:
+            breakage(pool, m)
+            _assert_same(runner.run(calls, combined), expected)
         assert pool.broken and runner.pool is None
-    monkeypatch.undo()
-    assert _processes.start_pool(2)  # a new pool replaces it
-
-
-def test_a_worker_without_its_inputs_leaves_the_batch_to_threads(monkeypatch):
-    calls = _calls(3)
-    expected = _on_threads(calls, False, monkeypatch)
+    # a new pool replaces it
     assert _processes.start_pool(2)
-    with _parallel.parallel(3) as runner:
-        runner.run(calls, False)
-        pool = runner.pool
-        pool.workers[1].inputs.path = "/nonexistent/sklearn-xcnn-inputs"
-        _assert_same(runner.run(calls, False), expected)
-        assert pool.broken and runner.pool is None
+    assert _processes._POOL is not pool
