@@ -67,6 +67,7 @@ _ALIGN = 64
 # seconds a part polls for the others where the parts of a batch meet
 SPIN = 0.0005
 _HEADER = struct.Struct("<Q")
+_THIS_FILE = os.path.realpath(__file__)
 
 
 class PartAborted(RuntimeError):
@@ -236,10 +237,15 @@ def _resolve(name):
 
 
 # ----------------------------------------------------------------- worker
-def _worker_main(read_fd, write_fd):
+def _worker_main(read_fd, write_fd, expected_file):
     """The loop of a worker process: run calls until told to stop, or until
-    the main process has gone."""
+    the main process has gone. A worker that imported another copy of the
+    package than the main process's says so and leaves (the main process
+    then computes on threads)."""
     try:
+        if _THIS_FILE != expected_file:
+            _send(write_fd, ("other package", _THIS_FILE))
+            return
         _serve(read_fd, write_fd)
     except (EOFError, OSError):  # the main process closed the pipes
         pass
@@ -323,10 +329,13 @@ class _Worker:
         env.setdefault("MALLOC_TRIM_THRESHOLD_", str(256 << 20))
         # the worker imports this very package: from where it is installed,
         # or from this directory when only this process has it on its path
+        # (not from the working directory, which ``-c`` would put first); it
+        # checks that it did (see _worker_main)
         code = (
-            f"import sys; d = {package_dir!r}; d in sys.path or sys.path.insert(0, d); "
+            f"import sys; d = {package_dir!r}; sys.path[:] = [p for p in sys.path "
+            "if p]; d in sys.path or sys.path.insert(0, d); "
             "from sklearn_xcnn._processes import _worker_main; "
-            f"_worker_main({worker_read}, {worker_write})"
+            f"_worker_main({worker_read}, {worker_write}, {_THIS_FILE!r})"
         )
         try:
             self.process = subprocess.Popen(

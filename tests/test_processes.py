@@ -225,3 +225,13 @@ def test_a_broken_pool_leaves_the_batch_to_threads(breakage, combined, monkeypat
     # a new pool replaces it
     assert _processes.start_pool(2)
     assert _processes._POOL is not pool
+
+
+def test_a_worker_with_another_copy_of_the_package_is_not_used(monkeypatch):
+    monkeypatch.setattr(_processes, "_THIS_FILE", "/elsewhere/_processes.py")
+    pool = _processes.WorkerPool(1)  # its worker finds the real file
+    try:
+        assert not pool.wait_ready()
+        assert pool.broken
+    finally:
+        pool.close()
