@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_xcnn import CNNClassifier
 from sklearn_xcnn._core._network import forward, loss_and_grad, pack
+from sklearn_xcnn._optimizers import OPTIMIZERS
 
 
 def _setup(X, y, filters, hidden, batch):
@@ -40,7 +41,7 @@ def _setup(X, y, filters, hidden, batch):
     Xb = X[:batch].reshape(batch, *clf.image_shape_)
     Yb = np.eye(10, dtype=X.dtype)[y[:batch]]
     flat = pack(params)
-    optimizer = clf._make_optimizer(flat.size, flat.dtype)
+    optimizer = OPTIMIZERS[clf.solver].from_estimator(clf, flat.size, flat.dtype)
 
     def train():
         _, grads = loss_and_grad(params, Xb, Yb, spec, 1e-4)
