@@ -395,12 +395,16 @@ class _Worker:
             self.out_path_new = True
         return _decode(encoded, self.outputs.get(path), copy=True)
 
-    def close(self):
+    def close_pipes(self):
+        """Close this process's ends of the pipes (the worker then leaves)."""
         for fd in (self.write_fd, self.read_fd):
             try:
                 os.close(fd)
             except OSError:
                 pass
+
+    def close(self):
+        self.close_pipes()
         try:
             self.process.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
@@ -550,17 +554,26 @@ def acquire_pool(n_workers, start=True):
         return None
     with _POOL_LOCK:
         try:
-            if _POOL is not None and (_POOL.broken or _POOL.n_workers != n_workers):
-                _POOL.close()
-                _POOL = None
-            if _POOL is None and start:
-                _POOL = WorkerPool(n_workers)
-            if _POOL is not None and _POOL.ready():
-                return _POOL
+            pool = _shared_pool(n_workers, start)
+            if pool is not None and pool.ready():
+                return pool
         except OSError:  # no processes can be started here: threads do
             _POOL = None
         _IN_USE.release()
         return None
+
+
+def _shared_pool(n_workers, start):
+    """The shared pool of ``n_workers`` (under ``_POOL_LOCK``): a broken one,
+    or one of another size, is closed; with ``start`` a missing one is
+    started."""
+    global _POOL
+    if _POOL is not None and (_POOL.broken or _POOL.n_workers != n_workers):
+        _POOL.close()
+        _POOL = None
+    if _POOL is None and start:
+        _POOL = WorkerPool(n_workers)
+    return _POOL
 
 
 def release_pool(pool):
@@ -584,11 +597,7 @@ def _forget_pool_after_fork():
     global _POOL, _POOL_LOCK, _IN_USE
     if _POOL is not None:
         for w in _POOL.workers:
-            for fd in (w.write_fd, w.read_fd):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            w.close_pipes()
     _POOL = None
     _POOL_LOCK, _IN_USE = threading.Lock(), threading.Lock()
 
@@ -601,13 +610,7 @@ if hasattr(os, "register_at_fork"):
 def start_pool(n_workers, timeout=60.0):
     """Start the shared pool of ``n_workers`` now and wait until it is
     ready; returns whether it is (for tests and benchmarks)."""
-    global _POOL
     if not AVAILABLE:
         return False
     with _POOL_LOCK:
-        if _POOL is not None and (_POOL.broken or _POOL.n_workers != n_workers):
-            _POOL.close()
-            _POOL = None
-        if _POOL is None:
-            _POOL = WorkerPool(n_workers)
-        return _POOL.wait_ready(timeout)
+        return _shared_pool(n_workers, start=True).wait_ready(timeout)

@@ -183,8 +183,7 @@ def test_workers_leave_when_the_main_process_goes():
     pool = _processes.WorkerPool(1)  # not the shared pool
     assert pool.wait_ready()
     worker = pool.workers[0]
-    os.close(worker.write_fd)  # as if this process had ended
-    os.close(worker.read_fd)
+    worker.close_pipes()  # as if this process had ended
     assert worker.process.wait(timeout=10) == 0
 
 
