@@ -129,7 +129,6 @@ def batch_norm_backward(dout, cache):
         Of this part's loss.
     """
     centred, inv_std, scale, share, total, combine = cache
-    m = dout.shape[0]
     dshift = np.einsum("ij->j", dout)
     dscale = np.einsum("ij,ij->j", dout, centred) * inv_std  # dout . z_hat
     # d/dz of scale * (z - mean(z)) / std(z): the (weighted) mean and variance
@@ -140,14 +139,24 @@ def batch_norm_backward(dout, cache):
     # whole batch over its part's share of the loss is its share of its part
     _, (sum_d, sum_dz) = combine(total, [dshift, dscale])
     gain = scale * inv_std
-    dz = np.multiply(dout, gain)
-    if share is None:
-        dz -= centred * ((gain * inv_std * sum_dz) / dout.dtype.type(m))
-        dz -= (gain * sum_d) / dout.dtype.type(m)
-    else:
-        dz -= (share[:, None] * centred) * (gain * inv_std * sum_dz)
-        dz -= share[:, None] * (gain * sum_d)
+    dz = _spread(centred, gain * inv_std * sum_dz, gain * sum_d, share)
+    dz += dout * gain
     return dz, dscale, dshift
+
+
+def _spread(centred, along, across, share):
+    """What the batch's statistics take from every cell's gradient:
+    ``-share * (centred * along + across)``, per filter ``along`` and
+    ``across`` (F,), each cell's ``share`` of its part (None: ``1 / m``)."""
+    if share is None:
+        m = centred.dtype.type(centred.shape[0])
+        dz = np.multiply(centred, -along / m)
+        dz -= across / m
+    else:
+        dz = np.multiply(centred, -along)
+        dz -= across
+        dz *= share[:, None]
+    return dz
 
 
 def batch_norm_max_pool_forward(z, scale, shift, layout, weights=None, combine=None):
@@ -227,16 +236,7 @@ def batch_norm_max_pool_backward(dout, cache):
     _, (sum_d, sum_dz) = combine(total, [dshift, dscale])
     # every cell: -share * (gain * inv_std * sum_dz * centred + gain * sum_d),
     # with centred = sign * signed
-    along = gain * inv_std * sum_dz * sign
-    across = gain * sum_d
-    if share is None:
-        m = dout.dtype.type(signed.shape[0])
-        dz = np.multiply(signed, -along / m)
-        dz -= across / m
-    else:
-        dz = np.multiply(signed, -along)
-        dz -= across
-        dz *= share[:, None]
+    dz = _spread(signed, gain * inv_std * sum_dz * sign, gain * sum_d, share)
     # the winners: gain times the pooled gradient
     max_pool_ordered_backward(dout * gain, argmax, layout, add_to=dz)
     return dz, dscale, dshift
