@@ -66,6 +66,11 @@ def _divergence(where, learning_rate=None):
     )
 
 
+def _fit_work(spec, rows, passes):
+    """Multiply-adds of ``passes`` training passes over ``rows`` rows."""
+    return TRAINING_WORK * passes * rows * work_per_sample(spec)
+
+
 def batch_slices(n, batch_size):
     """Consecutive slices of at most ``batch_size`` rows covering ``n`` rows."""
     return [
@@ -95,10 +100,11 @@ def predict_logits(params, X, spec, runner=None, rows=None, stats=None):
     ``runner`` when given)."""
     n = X.shape[0] if rows is None else len(rows)
     if runner is None:
-        threads = 1 if n <= PREDICT_CHUNK else n_parts(n * work_per_sample(spec))
+        work = n * work_per_sample(spec)
+        threads = 1 if n <= PREDICT_CHUNK else n_parts(work)
         if threads == 1:
             return predict_rows(params, X, spec, stats, rows)
-        with parallel(threads, n * work_per_sample(spec)) as own_runner:
+        with parallel(threads, work) as own_runner:
             return predict_logits(params, X, spec, own_runner, rows, stats)
     size = min(-(-n // runner.n), PART_ROWS)
 
@@ -305,7 +311,6 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
     start = time.perf_counter()
 
     threads = training_threads(spec, X.shape[0], full_batch=True)
-    per_sample = work_per_sample(spec)
 
     def fun(theta):
         params = unpack(theta.astype(dtype, copy=False), shapes)
@@ -316,9 +321,7 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
 
     with (
         interrupt_guard() as interrupted,
-        parallel(
-            threads, TRAINING_WORK * p["max_iter"] * X.shape[0] * per_sample
-        ) as runner,
+        parallel(threads, _fit_work(spec, X.shape[0], p["max_iter"])) as runner,
         np.errstate(over="ignore", invalid="ignore"),
     ):
 
@@ -554,14 +557,13 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
         state.best_params = _snapshot(flat, stats)
     epochs = _Epochs(state, settings, flat, stats, (X, Y, sample_weight, rows))
     n_epochs = 1 if incremental else p["max_iter"]
-    per_sample = work_per_sample(settings.spec)
     progress = Progress(p["verbose"], n_epochs)
     converged = False
     # overflows surface as a DivergenceError, not as RuntimeWarnings
     with (
         interrupt_guard() as interrupted,
         parallel(
-            epochs.threads, TRAINING_WORK * n_epochs * epochs.n * per_sample
+            epochs.threads, _fit_work(settings.spec, epochs.n, n_epochs)
         ) as runner,
         np.errstate(over="ignore", invalid="ignore"),
     ):
