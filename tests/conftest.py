@@ -1,5 +1,6 @@
 """Fixtures and helpers shared by the estimator tests: regression images,
-quiet fits, a real Ctrl-C and a spy on the early-stopping split."""
+quiet fits, a small batch-normalised network, a real Ctrl-C and a spy on
+the early-stopping split."""
 
 import os
 import signal
@@ -10,6 +11,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_xcnn._training as training
+from sklearn_xcnn._core._network import build_spec
 
 
 def fit_quietly(estimator, *args, **kwargs):
@@ -17,6 +19,15 @@ def fit_quietly(estimator, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return estimator.fit(*args, **kwargs)
+
+
+def small_bn_spec():
+    """Two blocks with padding and batch norm on 8x7x2 images, 3 classes:
+    small enough to split a batch of a few rows over parts."""
+    return build_spec(
+        (8, 7, 2), (3, 2), 3, 1, 2, "max", (5,), "relu", 3, "softmax",
+        padding=1, batch_norm=True,
+    )  # fmt: skip
 
 
 def make_bars(n_samples, side=8, noise=0.05, random_state=0):

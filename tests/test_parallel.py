@@ -14,6 +14,8 @@ from sklearn_xcnn._training import (
     predict_logits,
 )
 
+from .conftest import small_bn_spec
+
 needs_processes = pytest.mark.skipif(
     not _processes.AVAILABLE, reason="worker processes are POSIX-only"
 )
@@ -150,20 +152,13 @@ def test_threaded_fit_matches_sequential_fit(monkeypatch):
         assert_allclose(a, c, rtol=1e-6, atol=1e-9)  # only rounding differs
 
 
-def _bn_spec():
-    return build_spec(
-        (8, 7, 2), (3, 2), 3, 1, 2, "max", (5,), "relu", 3, "softmax",
-        padding=1, batch_norm=True,
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("weighted", [False, True, "zero part"])
 @pytest.mark.parametrize("mode", MODES)
 def test_batch_norm_parts_are_one_batch(weighted, mode, monkeypatch):
     # the parts of a batch-normalised mini-batch combine their statistics:
     # loss, gradients and batch statistics equal one call on all the rows
     rng = np.random.RandomState(0)
-    spec = _bn_spec()
+    spec = small_bn_spec()
     params, X, Y, sw = _batch(spec, bool(weighted), rng)
     params[-2] = rng.uniform(-2, 2, size=params[-2].shape)  # scales, some < 0
     if weighted == "zero part":
@@ -193,7 +188,7 @@ def test_batch_norm_part_failure_releases_the_others(monkeypatch):
     from sklearn_xcnn._core import _network
 
     rng = np.random.RandomState(0)
-    spec = _bn_spec()
+    spec = small_bn_spec()
     params = init_params(spec, rng, np.float64)
     X, Y = rng.normal(size=(8, 8, 7, 2)), np.eye(3)[rng.randint(3, size=8)]
     original = _network.loss_and_grad

@@ -11,26 +11,21 @@ from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
 
 from sklearn_xcnn import CNNClassifier, _parallel, _processes
-from sklearn_xcnn._core._network import build_spec, init_params
+from sklearn_xcnn._core._network import init_params
 from sklearn_xcnn._training import part_loss_and_grad
+
+from .conftest import small_bn_spec
 
 pytestmark = pytest.mark.skipif(
     not _processes.AVAILABLE, reason="worker processes are POSIX-only"
 )
 
 
-def _bn_spec():
-    return build_spec(
-        (8, 7, 2), (3, 2), 3, 1, 2, "max", (5,), "relu", 3, "softmax",
-        padding=1, batch_norm=True,
-    )  # fmt: skip
-
-
 def _calls(n_parts, bad=None, rows=4):
     """Calls of ``part_loss_and_grad`` on parts of one batch-normalised
     batch; part ``bad`` gets targets of the wrong width (its loss raises)."""
     rng = np.random.RandomState(0)
-    spec = _bn_spec()
+    spec = small_bn_spec()
     params = init_params(spec, rng, np.float64)
     params[-2] = rng.uniform(-2, 2, size=params[-2].shape)  # scales, some < 0
     calls = []
