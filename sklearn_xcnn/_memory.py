@@ -40,10 +40,12 @@ def _block_values(block, training):
     if block.batch_norm:  # the normalised maps, and their cache when training
         maps += 2 * Ho * Wo * block.n_filters
     if block.engine == "im2col":
-        # the patch matrix; when training it is kept for the filter gradient
-        # and the backward pass builds its gradient, the same size again
+        # the patch matrix; when training it is kept for the filter gradient,
+        # and the input gradient lays the output gradient on the input's grid
         work = Ho * Wo * kr * kc * C
         kept = work
+        if training:
+            work = max(work, H * W * block.n_filters)
     else:
         # scipy: a few FFT buffers of the full correlation, (H + kr) x (W + kc)
         # x (2C - 1) forward; for the filter gradient the batch axis joins the

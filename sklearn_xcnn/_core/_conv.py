@@ -7,8 +7,10 @@ Two engines compute the same thing:
   innermost copied run is contiguous; one channel is copied offset by offset,
   and small matrices are gathered through a cached index in one ``take``)
   and multiplies it with the filters in one matrix product. The input
-  gradient is ``kr * kc`` products with contiguous outputs, each added to the
-  input shifted by its kernel offset.
+  gradient is ``kr * kc`` products, one per kernel offset; at stride 1 each
+  adds in place into a contiguous run of the input's rows (the output
+  gradient laid out on the input's grid, see
+  :func:`_shifted_input_gradient`).
 * ``"scipy"`` correlates through SciPy's FFT (:mod:`scipy.fft`): the spectra
   of the images and of the filters are multiplied and summed over channels at
   every frequency (one batched product), then transformed back. Its cost
@@ -31,6 +33,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from scipy import fft as sp_fft
+from scipy.linalg.blas import get_blas_funcs
 
 from ._pool import from_pool_order, ordered_blocks, to_pool_order, window_offsets
 
@@ -168,23 +171,28 @@ def _im2col_forward(x, w, stride, pool_order):
     return out.reshape(x.shape[0], Ho, Wo, -1), cols
 
 
-def _im2col_backward(dout, x_shape, cols, w, stride, need_dx):
-    """``dout`` (n, Ho, Wo, F), or in pool order when ``cols`` is."""
-    F, C, kr, kc = w.shape
+def _filter_gradient(dout, cols, w_shape):
+    """``dw`` (F, C, kr, kc) from ``dout`` in the row order of ``cols``."""
+    F, C, kr, kc = w_shape
     dw = (cols.T @ dout.reshape(-1, F)).reshape(kr, kc, C, F).transpose(3, 2, 0, 1)
-    dw = np.ascontiguousarray(dw)
-    if not need_dx:
-        return None, dw
-    return _input_gradient(dout, x_shape, w, stride), dw
+    return np.ascontiguousarray(dw)
 
 
-def _input_gradient(dout, x_shape, w, stride):
-    """``dx`` (n, H, W, C) from ``dout`` (n, Ho, Wo, F).
+def _input_gradient(dout, x_shape, w, stride, layout=None):
+    """``dx`` (n, H, W, C) from ``dout`` (n, Ho, Wo, F), or from ``dout`` in
+    pool order with its ``layout``.
 
-    For each kernel offset ``(p, q)`` one product ``dout @ w[:, :, p, q]``
-    gives a contiguous ``(n, Ho, Wo, C)`` slab that is added to ``dx`` shifted
-    by ``(p, q)`` (runs of ``Wo * C`` cells, unlike col2im's runs of ``C``).
+    Input cell ``(i + p, j + q)`` receives ``dout[i, j] @ w[:, :, p, q]`` for
+    every kernel offset ``(p, q)``: one matrix product per offset. At stride
+    1 (see :func:`_shifted_input_gradient`) each product adds straight into
+    ``dx``; otherwise it gives a contiguous ``(n, Ho, Wo, C)`` slab that is
+    added to ``dx`` shifted by ``(p, q)`` (runs of ``Wo * C`` cells, unlike
+    col2im's runs of ``C``).
     """
+    if tuple(stride) == (1, 1):
+        return _shifted_input_gradient(dout, x_shape, w, layout)
+    if layout is not None:
+        dout = from_pool_order(dout, layout)
     n, Ho, Wo, F = dout.shape
     F, C, kr, kc = w.shape
     sr, sc = stride
@@ -197,6 +205,50 @@ def _input_gradient(dout, x_shape, w, stride):
             dx[:, p : p + sr * Ho : sr, q : q + sc * Wo : sc] += slab.reshape(
                 n, Ho, Wo, C
             )
+    return dx
+
+
+def _shifted_input_gradient(dout, x_shape, w, layout):
+    """The input gradient of a stride-1 correlation, with no slabs to add.
+
+    ``dout`` is laid out on the input's grid, ``(n, H, W, F)`` with zeros
+    past ``(Ho, Wo)``. Row ``r`` of that grid, flattened, then sends its
+    gradient to row ``r + p * W + q`` of the flattened ``dx`` for offset
+    ``(p, q)``: the same shift for every row. The rows a shift carries past
+    an image's last row or column are the zeros, so each offset is one
+    matrix product that BLAS adds in place into a contiguous run of ``dx``'s
+    rows. The grid has ``H * W`` rows per image against ``Ho * Wo``, which
+    costs less than adding the slabs.
+    """
+    n, H, W, C = x_shape
+    F, _, kr, kc = w.shape
+    Ho, Wo = H - kr + 1, W - kc + 1
+    grid = np.empty((n, H, W, F), dtype=dout.dtype)
+    grid[:, Ho:] = 0
+    grid[:, :Ho, Wo:] = 0
+    if layout is None:
+        grid[:, :Ho, :Wo] = dout
+    else:  # the pool-order blocks straight onto the grid
+        pr, pc = layout[3:]
+        for _, i, j, block in ordered_blocks(dout, layout):
+            grid[:, i:Ho:pr, j:Wo:pc] = block
+    rows = grid.reshape(-1, F)
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    dx_rows = dx.reshape(-1, C)
+    gemm = get_blas_funcs("gemm", (rows,))
+    total = rows.shape[0]
+    for p in range(kr):
+        for q in range(kc):
+            shift = p * W + q
+            kernel = np.ascontiguousarray(w[:, :, p, q], dtype=dout.dtype)  # (F, C)
+            target = dx_rows[shift:]
+            # row-major (m, C) += (m, F) @ (F, C) is, column-major,
+            # (C, m) += (C, F) @ (F, m): transposes that copy nothing
+            out = gemm(
+                1.0, kernel.T, rows[: total - shift].T, 1.0, target.T, overwrite_c=1
+            )
+            if not np.shares_memory(out, dx):  # BLAS worked on a copy
+                target[...] = out.T
     return dx
 
 
@@ -312,10 +364,8 @@ def correlate_backward(dout, cache, need_dx=True):
     """
     engine, x_shape, cols, spectra, w, stride, layout = cache
     if engine == "im2col":
-        dx, dw = _im2col_backward(dout, x_shape, cols, w, stride, False)
-        if need_dx:
-            natural = dout if layout is None else from_pool_order(dout, layout)
-            dx = _input_gradient(natural, x_shape, w, stride)
+        dw = _filter_gradient(dout, cols, w.shape)
+        dx = _input_gradient(dout, x_shape, w, stride, layout) if need_dx else None
         return dx, dw
     if layout is not None:
         dout = from_pool_order(dout, layout)

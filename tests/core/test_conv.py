@@ -5,6 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.signal import correlate2d
 
+from sklearn_xcnn._core import _conv
 from sklearn_xcnn._core._conv import (
     ENGINES,
     choose_engine,
@@ -12,6 +13,7 @@ from sklearn_xcnn._core._conv import (
     correlate_backward,
     correlate_forward,
 )
+from sklearn_xcnn._core._pool import from_pool_order
 
 
 def _reference(x, w, stride):
@@ -122,3 +124,52 @@ def test_unknown_engine():
 def test_choose_engine():
     assert choose_engine((28, 28, 1), (3, 3)) == "im2col"
     assert choose_engine((128, 128, 1), (15, 15)) == "scipy"
+
+
+def _input_gradient_loops(dout, x_shape, w, stride):
+    """dx[n, i*sr + p, j*sc + q, c] += dout[n, i, j, f] * w[f, c, p, q]."""
+    dx = np.zeros(x_shape)
+    n, Ho, Wo, F = dout.shape
+    _, C, kr, kc = w.shape
+    for s, i, j, p, q in np.ndindex(n, Ho, Wo, kr, kc):
+        dx[s, i * stride[0] + p, j * stride[1] + q] += dout[s, i, j] @ w[:, :, p, q]
+    return dx
+
+
+@pytest.mark.parametrize("pool", [None, (2, 2), (3, 2)])
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride"),
+    [((2, 7, 6, 3), (4, 3, 2), (1, 1)), ((2, 8, 7, 2), (3, 2, 3), (2, 1))],
+)
+def test_input_gradient_matches_loops_in_either_order(x_shape, w_shape, stride, pool):
+    """Stride 1 adds each offset's product in place on the input's grid,
+    other strides add slabs; either from natural or pool-ordered ``dout``
+    (partial windows included)."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=x_shape)
+    w = rng.normal(size=(w_shape[0], x_shape[3], *w_shape[1:]))
+    out, cache = correlate_forward(x, w, stride, "im2col", pool_order=pool)
+    dout = rng.normal(size=out.shape)
+    natural = dout if pool is None else from_pool_order(dout, cache[-1])
+    dx, _ = correlate_backward(dout, cache)
+    assert_allclose(dx, _input_gradient_loops(natural, x_shape, w, stride), atol=1e-12)
+
+
+def test_input_gradient_when_blas_returns_a_copy(monkeypatch):
+    """A BLAS wrapper that cannot add in place hands back a new array: its
+    result is written into the gradient instead of being lost."""
+    real = _conv.get_blas_funcs
+
+    def copying(name, arrays):
+        gemm = real(name, arrays)
+        return lambda *args, **kwargs: gemm(*args, **{**kwargs, "overwrite_c": 0})
+
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(2, 5, 6, 2)), rng.normal(size=(3, 2, 3, 3))
+    out, cache = correlate_forward(x, w, (1, 1), "im2col")
+    dout = rng.normal(size=out.shape)
+    expected, _ = correlate_backward(dout, cache)
+    monkeypatch.setattr(_conv, "get_blas_funcs", copying)
+    dx, _ = correlate_backward(dout, cache)
+    assert_allclose(dx, expected, atol=1e-12)
+    assert_allclose(dx, _input_gradient_loops(dout, x.shape, w, (1, 1)), atol=1e-12)
