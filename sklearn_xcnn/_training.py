@@ -15,6 +15,7 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -146,6 +147,9 @@ def loss_and_grad_parts(
     runner,
     masks=None,
     batch_stats=None,
+    *,
+    out=None,
+    computed=None,
 ):
     """:func:`loss_and_grad` over slices of the rows, combined.
 
@@ -164,6 +168,12 @@ def loss_and_grad_parts(
     each part is normalised with its own statistics. Parts whose weights
     sum to zero add nothing to the loss, the gradients or the statistics,
     and are left out.
+
+    With a flat buffer ``out`` (as long as the parameters) the gradients
+    are combined into it, and the returned gradients are views of it.
+    ``computed``, when given, is called once the parts are computed and
+    before they are combined: from then on the cores that computed the
+    other parts are idle.
     """
     if batch_stats is not None and runner is None:
         parts = [slice(parts[0].start, parts[-1].stop)]  # one batch, one call
@@ -193,22 +203,37 @@ def loss_and_grad_parts(
         for s in parts
     ]
     results = run_parts(calls, runner, batch_stats is not None and not one)
+    if computed is not None:
+        computed()
     if batch_stats is not None:
         batch_stats.extend(results[0][2])  # the same in every part
     if one:
-        return results[0][:2]
+        loss, grads = results[0][:2]
+        if out is None:
+            return loss, grads
+        return loss, unpack(pack(grads, out=out), [g.shape for g in grads])
     total = sum(weights)
-    loss, grads = 0.0, None
-    for (part_loss, part_grads, _), weight in zip(results, weights):
-        loss += part_loss * (weight / total)
-        for g in part_grads:
-            g *= weight / total
-        if grads is None:
-            grads = part_grads
-        else:
-            for g, pg in zip(grads, part_grads):
-                g += pg
+    loss = sum(r[0] * (w / total) for r, w in zip(results, weights))
+    grads = _weighted_sum([r[1] for r in results], [w / total for w in weights], out)
     return add_l2_penalty(params, loss, grads, alpha, total, spec)
+
+
+def _weighted_sum(grad_lists, shares, out=None):
+    """``sum(share * grads)`` over the parts, array by array: into views of
+    the flat ``out`` when given (one pass per part with BLAS's axpy), else
+    into the first part's arrays."""
+    first = grad_lists[0]
+    grads = first if out is None else unpack(out, [g.shape for g in first])
+    for g, g0 in zip(grads, first):
+        np.multiply(g0, shares[0], out=g)
+    for part, share in zip(grad_lists[1:], shares[1:]):
+        for g, pg in zip(grads, part):
+            g_flat = g.reshape(-1)
+            axpy = get_blas_funcs("axpy", (g_flat,))
+            result = axpy(pg.reshape(-1).astype(g.dtype, copy=False), g_flat, a=share)
+            if not np.shares_memory(result, g_flat):  # not updated in place
+                g_flat[...] = result
+    return grads
 
 
 def training_threads(spec, rows, full_batch=False):
@@ -454,19 +479,22 @@ class _Epochs:
         self.check = _DivergenceCheck(p["learning_rate_init"])
         self.threads = training_threads(settings.spec, self.batch_size)
 
-    def step(self, Xb, Yb, swb, runner, masks):
-        """Loss and gradients of one batch, split over the cores when it pays."""
+    def step(self, Xb, Yb, swb, runner, masks, computed=None):
+        """Loss of one batch, split over the cores when it pays; its
+        gradient is left in ``gbuf``. ``computed``: see
+        :func:`loss_and_grad_parts`."""
         spec, alpha = self.settings.spec, self.settings.params["alpha"]
         batch_stats = [] if has_batch_norm(spec) else None
         parts = split_rows(Xb.shape[0], self.threads)
-        result = loss_and_grad_parts(
-            self.views, Xb, Yb, spec, alpha, swb, parts, runner, masks, batch_stats
-        )
+        loss, _ = loss_and_grad_parts(
+            self.views, Xb, Yb, spec, alpha, swb, parts, runner, masks, batch_stats,
+            out=self.gbuf, computed=computed,
+        )  # fmt: skip
         if batch_stats:
             running = (entry for entry in self.stats if entry is not None)
             for entry, batch in zip(running, batch_stats):
                 update_running_stats(entry, batch)
-        return result
+        return loss
 
     def _batches(self, order):
         """``(rows, sample weights, weight, count)`` of the epoch's batches
@@ -487,9 +515,10 @@ class _Epochs:
         ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
 
         On a split batch, the next batch's dropout masks are drawn on a
-        thread while the optimizer steps (the other cores would wait
-        meanwhile); they are the same draws from ``random_state``, in the
-        same order, as one after the other.
+        thread from the moment the batch's parts are computed, while the
+        gradients are combined and the optimizer steps (the other cores
+        would wait meanwhile); they are the same draws from
+        ``random_state``, in the same order, as one after the other.
         """
         X, Y, _, _ = self.data
         state, epoch, spec = self.state, self.state.n_iter + 1, self.settings.spec
@@ -503,20 +532,26 @@ class _Epochs:
 
         total_loss, total_weight = 0.0, 0.0
         ahead = runner is not None and spec.dropout > 0
-        pending = None
-        for k, (idx, swb, weight, _) in enumerate(batches):
-            masks = draw(k) if pending is None else pending.result()
-            loss, grads = self.step(X[idx], Y[idx], swb, runner, masks)
-            self.check(loss, epoch)
-            last = k + 1 == len(batches) or interrupted[0]
-            pending = None if last or not ahead else runner.executor.submit(draw, k + 1)
-            state.optimizer.update_params(self.flat, pack(grads, out=self.gbuf))
-            total_loss += loss * weight
-            total_weight += weight
-            if interrupted[0]:
-                break
-        if pending is not None:
-            pending.result()  # drawn: random_state has moved on either way
+        pending = []  # the next batch's masks, being drawn
+
+        def draw_next(k):
+            if k + 1 < len(batches) and not interrupted[0]:
+                pending.append(runner.executor.submit(draw, k + 1))
+
+        try:
+            for k, (idx, swb, weight, _) in enumerate(batches):
+                masks = pending.pop().result() if pending else draw(k)
+                computed = (lambda k=k: draw_next(k)) if ahead else None
+                loss = self.step(X[idx], Y[idx], swb, runner, masks, computed)
+                self.check(loss, epoch)
+                state.optimizer.update_params(self.flat, self.gbuf)
+                total_loss += loss * weight
+                total_weight += weight
+                if interrupted[0]:
+                    break
+        finally:  # a draw under way finishes before anything else runs
+            for future in pending:
+                future.result()
         if not np.all(np.isfinite(self.flat)):
             raise _divergence(f"in epoch {epoch}", self.check.learning_rate)
         state.t += self.n
