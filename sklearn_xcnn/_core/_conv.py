@@ -173,9 +173,13 @@ def _im2col_forward(x, w, stride, pool_order):
 
 def _filter_gradient(dout, cols, w_shape):
     """``dw`` (F, C, kr, kc) from ``dout`` in the row order of ``cols``."""
+    return _as_filters(cols.T @ dout.reshape(-1, w_shape[0]), w_shape)
+
+
+def _as_filters(matrix, w_shape):
+    """A ``(kr * kc * C, F)`` matrix (see :func:`_filter_matrix`) as filters."""
     F, C, kr, kc = w_shape
-    dw = (cols.T @ dout.reshape(-1, F)).reshape(kr, kc, C, F).transpose(3, 2, 0, 1)
-    return np.ascontiguousarray(dw)
+    return np.ascontiguousarray(matrix.reshape(kr, kc, C, F).transpose(3, 2, 0, 1))
 
 
 def _input_gradient(dout, x_shape, w, stride, layout=None):
@@ -344,7 +348,7 @@ def correlate_forward(x, w, stride, engine, keep_cache=True, pool_order=None):
     return out, (*cache, layout)
 
 
-def correlate_backward(dout, cache, need_dx=True):
+def correlate_backward(dout, cache, need_dx=True, spread=None):
     """Gradients of a correlation with respect to its input and filters.
 
     Parameters
@@ -356,6 +360,12 @@ def correlate_backward(dout, cache, need_dx=True):
         From :func:`correlate_forward`.
     need_dx : bool, default=True
         Whether to compute the input gradient (not needed for the first block).
+    spread : object or None, default=None
+        A further term of ``dout`` left unformed (batch norm's, see
+        :class:`._norm.Spread`): ``spread.dense()`` is the ``(m, F)`` term
+        in ``dout``'s row order, and ``spread.left_product(cols)`` its
+        product with a patch matrix, which gives its filter gradient without
+        forming it when no input gradient is needed (im2col engine).
 
     Returns
     -------
@@ -363,8 +373,13 @@ def correlate_backward(dout, cache, need_dx=True):
     dw : ndarray of shape (F, C, kr, kc)
     """
     engine, x_shape, cols, spectra, w, stride, layout = cache
+    if spread is not None and (need_dx or engine != "im2col"):
+        dout = dout + spread.dense().reshape(dout.shape)
+        spread = None
     if engine == "im2col":
         dw = _filter_gradient(dout, cols, w.shape)
+        if spread is not None:
+            dw += _as_filters(spread.left_product(cols), w.shape)
         dx = _input_gradient(dout, x_shape, w, stride, layout) if need_dx else None
         return dx, dw
     if layout is not None:

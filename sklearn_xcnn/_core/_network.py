@@ -155,19 +155,23 @@ def _block_backward(d, cache, block, spec, need_dx):
     if spec.pooling in ("mean", "sum"):
         d = pool_backward(d, pool_cache)
     d = DERIVATIVES[spec.activation](a_act, d)
-    db = dscale = None
+    db = dscale = spread = None
     if not block.batch_norm:
         db = d.sum(axis=(0, 1, 2))
-    if block.batch_norm and spec.pooling == "max":
-        d, dscale, db = batch_norm_max_pool_backward(d, bn_cache)  # pool order
+    # without an input gradient, batch norm's spread over every cell reaches
+    # only the filter gradient, which takes it without forming it
+    defer = block.batch_norm and not need_dx
+    if block.batch_norm and spec.pooling == "max":  # pool order
+        d, dscale, db, *spread = batch_norm_max_pool_backward(d, bn_cache, defer)
     elif block.batch_norm:
-        d_flat, dscale, db = batch_norm_backward(
-            d.reshape(-1, block.n_filters), bn_cache
+        d_flat, dscale, db, *spread = batch_norm_backward(
+            d.reshape(-1, block.n_filters), bn_cache, defer
         )
         d = d_flat.reshape(d.shape)
     elif spec.pooling == "max":
         d = max_pool_ordered_backward(d, *pool_cache)
-    dx, dw = correlate_backward(d, conv_cache, need_dx)
+    spread = spread[0] if spread else None
+    dx, dw = correlate_backward(d, conv_cache, need_dx, spread)
     if dx is not None:
         dx = np.ascontiguousarray(crop_padding(dx, block.padding))
     return dx, dw, db, dscale

@@ -15,6 +15,8 @@ the batch statistics are weighted means, so that an integer weight counts
 as repeated images and a zero weight as a removed one.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._pool import max_pool_ordered, max_pool_ordered_backward
@@ -112,7 +114,7 @@ def _centre(z, weights, combine, out=None):
     return centred, (mean, var), share, total, grand, combine
 
 
-def batch_norm_backward(dout, cache):
+def batch_norm_backward(dout, cache, defer_spread=False):
     """Gradients of :func:`batch_norm_forward` (batch statistics).
 
     Parameters
@@ -121,12 +123,18 @@ def batch_norm_backward(dout, cache):
         The gradient of this part's loss (the mean over its rows) with
         respect to the output.
     cache : tuple
+    defer_spread : bool, default=False
+        Leave out of ``dz`` the term that the batch's statistics spread over
+        every cell, and return it as a :class:`Spread` (for a caller that
+        needs only products with it: the filter gradient of a first block).
 
     Returns
     -------
     dz : ndarray of shape (m, F)
     dscale, dshift : ndarray of shape (F,)
         Of this part's loss.
+    spread : Spread
+        Only with ``defer_spread``; ``dz + spread.dense()`` is the gradient.
     """
     centred, inv_std, scale, share, total, combine = cache
     dshift = np.einsum("ij->j", dout)
@@ -139,24 +147,57 @@ def batch_norm_backward(dout, cache):
     # whole batch over its part's share of the loss is its share of its part
     _, (sum_d, sum_dz) = combine(total, [dshift, dscale])
     gain = scale * inv_std
-    dz = _spread(centred, gain * inv_std * sum_dz, gain * sum_d, share)
+    spread = Spread(centred, gain * inv_std * sum_dz, gain * sum_d, share)
+    if defer_spread:
+        return dout * gain, dscale, dshift, spread
+    dz = spread.dense()
     dz += dout * gain
     return dz, dscale, dshift
 
 
-def _spread(centred, along, across, share):
-    """What the batch's statistics take from every cell's gradient:
-    ``-share * (centred * along + across)``, per filter ``along`` and
-    ``across`` (F,), each cell's ``share`` of its part (None: ``1 / m``)."""
-    if share is None:
-        m = centred.dtype.type(centred.shape[0])
-        dz = np.multiply(centred, -along / m)
-        dz -= across / m
-    else:
-        dz = np.multiply(centred, -along)
-        dz -= across
-        dz *= share[:, None]
-    return dz
+class Spread(NamedTuple):
+    """What the batch's statistics take from every cell's gradient,
+    ``-share * (maps * along + across)``: per filter ``along`` and
+    ``across`` (F,), each cell's ``share`` of its part (None: ``1 / m``).
+
+    It is a sum of two rank-one terms per filter, so its products with a
+    matrix need not form it: :meth:`left_product` gives the filter gradient
+    it adds for a patch matrix in one product over the maps, against a pass
+    that writes an ``(m, F)`` matrix and a product over that."""
+
+    maps: np.ndarray  # (m, F)
+    along: np.ndarray
+    across: np.ndarray
+    share: np.ndarray | None
+
+    def dense(self):
+        """The term as an ``(m, F)`` matrix."""
+        maps, along, across, share = self
+        if share is None:
+            m = maps.dtype.type(maps.shape[0])
+            dz = np.multiply(maps, -along / m)
+            dz -= across / m
+        else:
+            dz = np.multiply(maps, -along)
+            dz -= across
+            dz *= share[:, None]
+        return dz
+
+    def left_product(self, cols):
+        """``cols.T @ self.dense()`` for ``cols`` (m, K): ``-(cols' @ maps)
+        * along - sum(cols') x across``, with ``cols'`` the rows of ``cols``
+        times their shares."""
+        maps, along, across, share = self
+        if share is None:
+            weighted = cols
+            along, across = along / maps.shape[0], across / maps.shape[0]
+        else:
+            weighted = cols * share[:, None].astype(cols.dtype, copy=False)
+        product = weighted.T @ maps  # (K, F)
+        product *= -along.astype(product.dtype, copy=False)
+        sums = np.einsum("ij->j", weighted)  # (K,)
+        product -= np.outer(sums, across).astype(product.dtype, copy=False)
+        return product
 
 
 def batch_norm_max_pool_forward(z, scale, shift, layout, weights=None, combine=None):
@@ -207,7 +248,7 @@ def batch_norm_max_pool_forward(z, scale, shift, layout, weights=None, combine=N
     return out, cache, (mean, _unbiased(var, grand))
 
 
-def batch_norm_max_pool_backward(dout, cache):
+def batch_norm_max_pool_backward(dout, cache, defer_spread=False):
     """Gradients of :func:`batch_norm_max_pool_forward`.
 
     The gradient reaches the normalised maps only at the cells that won
@@ -220,12 +261,16 @@ def batch_norm_max_pool_backward(dout, cache):
     dout : ndarray of shape (n, Hp, Wp, F)
         The gradient of this part's loss with respect to the pooled output.
     cache : tuple
+    defer_spread : bool, default=False
+        Return the spread term apart, as :func:`batch_norm_backward` does.
 
     Returns
     -------
     dz : ndarray of shape (m, F)
         In pool order.
     dscale, dshift : ndarray of shape (F,)
+    spread : Spread
+        Only with ``defer_spread``.
     """
     signed, pooled, argmax, layout, sign, inv_std, gain, share, total, combine = cache
     F = dout.shape[-1]
@@ -236,8 +281,12 @@ def batch_norm_max_pool_backward(dout, cache):
     _, (sum_d, sum_dz) = combine(total, [dshift, dscale])
     # every cell: -share * (gain * inv_std * sum_dz * centred + gain * sum_d),
     # with centred = sign * signed
-    dz = _spread(signed, gain * inv_std * sum_dz * sign, gain * sum_d, share)
+    spread = Spread(signed, gain * inv_std * sum_dz * sign, gain * sum_d, share)
     # the winners: gain times the pooled gradient
+    if defer_spread:
+        dz = max_pool_ordered_backward(dout * gain, argmax, layout)
+        return dz, dscale, dshift, spread
+    dz = spread.dense()
     max_pool_ordered_backward(dout * gain, argmax, layout, add_to=dz)
     return dz, dscale, dshift
 

@@ -173,3 +173,36 @@ def test_input_gradient_when_blas_returns_a_copy(monkeypatch):
     dx, _ = correlate_backward(dout, cache)
     assert_allclose(dx, expected, atol=1e-12)
     assert_allclose(dx, _input_gradient_loops(dout, x.shape, w, (1, 1)), atol=1e-12)
+
+
+class _Term:
+    """A gradient term handed over unformed, as batch norm's spread is."""
+
+    def __init__(self, matrix):
+        self.matrix = matrix
+
+    def dense(self):
+        return self.matrix
+
+    def left_product(self, cols):
+        return cols.T @ self.matrix
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("need_dx", [False, True])
+@pytest.mark.parametrize("pool", [None, (2, 2)])
+def test_backward_with_an_unformed_term(engine, need_dx, pool):
+    """A term passed as ``spread`` gives the gradients of ``dout`` plus the
+    term, whether the engine takes its product or forms it."""
+    rng = np.random.default_rng(4)
+    x, w = rng.normal(size=(2, 6, 7, 2)), rng.normal(size=(3, 2, 3, 2))
+    out, cache = correlate_forward(x, w, (1, 1), engine, pool_order=pool)
+    dout = rng.normal(size=out.shape)
+    term = rng.normal(size=(dout.size // 3, 3))
+    dx, dw = correlate_backward(dout + term.reshape(dout.shape), cache, need_dx)
+    dx_t, dw_t = correlate_backward(dout, cache, need_dx, spread=_Term(term))
+    assert_allclose(dw_t, dw, rtol=1e-12, atol=1e-12)
+    if need_dx:
+        assert_allclose(dx_t, dx, rtol=1e-12, atol=1e-12)
+    else:
+        assert dx_t is None

@@ -174,3 +174,47 @@ def test_batch_norm_then_max_pool_in_one(weighted, shape, pool):
             maps.var() + BN_EPSILON
         )
         assert_allclose(out[0, 0, 0, 1], scale[1] * zhat + shift[1])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("pooled", [False, True])
+def test_deferred_spread_adds_up_to_the_gradient(weighted, pooled):
+    """Deferred, the statistics' term comes apart from ``dz``: the two sum
+    to the full gradient, and its product with a patch matrix equals the
+    product with the formed term (the filter gradient of a first block)."""
+    rng = np.random.RandomState(1)
+    shape, pool = (3, 4, 5, 4), (2, 2)
+    n = shape[0]
+    layout = (*shape[:3], *pool)
+    z = to_pool_order(rng.normal(size=shape), pool)
+    scale, shift = np.array([1.5, -0.7, 0.3, -2.0]), rng.normal(size=4)
+    cells = None
+    if weighted:
+        image = rng.uniform(0.5, 2, size=n)
+        cells = to_pool_order(np.broadcast_to(image[:, None, None, None], shape), pool)
+        cells = cells[:, 0]
+    if pooled:
+        out, cache, _ = batch_norm_max_pool_forward(
+            z.copy(), scale, shift, layout, cells
+        )
+        dout = rng.normal(size=out.shape)
+        full = batch_norm_max_pool_backward(dout, cache)
+        deferred = batch_norm_max_pool_backward(dout, cache, defer_spread=True)
+    else:
+        out, cache, _ = batch_norm_forward(z.copy(), scale, shift, None, True, cells)
+        dout = rng.normal(size=out.shape)
+        full = batch_norm_backward(dout, cache)
+        deferred = batch_norm_backward(dout, cache, defer_spread=True)
+    dz, dscale, dshift, spread = deferred
+    assert_allclose(dz + spread.dense(), full[0], rtol=1e-12, atol=1e-12)
+    assert_allclose(dscale, full[1])
+    assert_allclose(dshift, full[2])
+    cols = rng.normal(size=(z.shape[0], 7))
+    assert_allclose(
+        spread.left_product(cols), cols.T @ spread.dense(), rtol=1e-10, atol=1e-12
+    )
+    # and by hand: -share * (maps * along + across), share 1/m unweighted
+    maps, along, across, share = spread
+    share = np.full(z.shape[0], 1 / z.shape[0]) if share is None else share
+    expected = -share[:, None] * (maps * along + across)
+    assert_allclose(spread.dense(), expected, rtol=1e-12, atol=1e-14)
