@@ -161,7 +161,7 @@ class PartRunner:
             self.pool = _processes.acquire_pool(self.n - 1, self.start_pool)
         return self.pool
 
-    def run(self, calls, combined=False):
+    def run(self, calls, combined=False, computed=None):
         """``[func(**kwargs) for func, kwargs in calls]``, the calls at once.
 
         ``func`` must be a module-level function of this package. With
@@ -169,22 +169,32 @@ class PartRunner:
         each gets a ``combine`` argument that joins the parts' batch-norm
         sums (see :func:`._core._norm.batch_norm_forward`). If calls raise,
         the first error is raised that is not a part giving up because
-        another failed.
+        another failed. ``computed``, when given, is called once, as soon as
+        this process has computed its part (on processes the workers may be
+        finishing theirs; on threads, once all are done).
         """
         if len(calls) > self.n:
             raise ValueError(f"{len(calls)} parts for a runner of {self.n}")
         if len(calls) == 1:
             func, kwargs = calls[0]
-            return [func(**kwargs)]
+            results = [func(**kwargs)]
+            if computed is not None:
+                computed()
+            return results
         pool = self._processes()
+        results = None
         if pool is not None:
             try:
-                results = pool.run(calls, combined, combine_slots)
+                results = pool.run(calls, combined, combine_slots, computed)
             except _processes.WorkerError:  # a worker died: threads take over
                 self.close()
                 results = self._run_threads(calls, combined)
+                if computed is not None and not pool.computed_called:
+                    computed()
         else:
             results = self._run_threads(calls, combined)
+            if computed is not None:
+                computed()
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             first = [e for e in failed if not isinstance(e, _ABORTED)]
@@ -213,19 +223,26 @@ class PartRunner:
         self.pool = None
 
 
-def run_parts(calls, runner, combined=False):
+def run_parts(calls, runner, combined=False, computed=None):
     """The results of ``calls`` (``(func, kwargs)`` pairs, see
     :meth:`PartRunner.run`), in order.
 
     On ``runner``, ``runner.n`` calls at a time (the parts of one combined
     batch all at once); without, one after the other in this thread (then
-    not combined: a combined batch is one call).
+    not combined: a combined batch is one call). ``computed``, when given,
+    is called once, as soon as this process has computed its share of the
+    calls (see :meth:`PartRunner.run`).
     """
     if combined and len(calls) > (1 if runner is None else runner.n):
         raise ValueError("the parts of one batch must run at once")
     if runner is None:
-        return [func(**kwargs) for func, kwargs in calls]
+        results = [func(**kwargs) for func, kwargs in calls]
+        if computed is not None:
+            computed()
+        return results
     results = []
     for start in range(0, len(calls), runner.n):
-        results += runner.run(calls[start : start + runner.n], combined)
+        last = start + runner.n >= len(calls)
+        group = calls[start : start + runner.n]
+        results += runner.run(group, combined, computed if last else None)
     return results

@@ -419,6 +419,7 @@ class WorkerPool:
     def __init__(self, n_workers):
         self.workers = [_Worker() for _ in range(n_workers)]
         self.broken = False
+        self.computed_called = False
 
     @property
     def n_workers(self):
@@ -441,11 +442,15 @@ class WorkerPool:
                 return False
         return self.ready()
 
-    def run(self, calls, combined, combine_slots):
+    def run(self, calls, combined, combine_slots, computed=None):
         """Run ``calls`` (``(func, kwargs)`` pairs): the first here, the
         others on the workers. Returns their results, or the exception each
         raised. With ``combined`` the calls get a ``combine`` argument that
-        joins their batch-norm sums through ``combine_slots(slots)``."""
+        joins their batch-norm sums through ``combine_slots(slots)``.
+        ``computed`` is called once the first has returned, before the
+        workers' results are collected (``computed_called`` says whether
+        it was, if a worker fails)."""
+        self.computed_called = False
         remote = self.workers[: len(calls) - 1]
         try:
             for worker, (func, kwargs) in zip(remote, calls[1:]):
@@ -459,6 +464,9 @@ class WorkerPool:
             local = func(**kwargs, combine=hub.combine) if combined else func(**kwargs)
         except BaseException as exc:  # noqa: BLE001 - returned like the others'
             local = exc
+        if computed is not None:
+            self.computed_called = True
+            computed()
         try:
             remote_results = hub.finish()
         except WorkerError:

@@ -171,9 +171,9 @@ def loss_and_grad_parts(
 
     With a flat buffer ``out`` (as long as the parameters) the gradients
     are combined into it, and the returned gradients are views of it.
-    ``computed``, when given, is called once the parts are computed and
-    before they are combined: from then on the cores that computed the
-    other parts are idle.
+    ``computed``, when given, is called once, as soon as this process has
+    computed its part (see :func:`._parallel.run_parts`): from then on the
+    cores that computed the other parts are, or soon will be, idle.
     """
     if batch_stats is not None and runner is None:
         parts = [slice(parts[0].start, parts[-1].stop)]  # one batch, one call
@@ -202,9 +202,7 @@ def loss_and_grad_parts(
         )
         for s in parts
     ]
-    results = run_parts(calls, runner, batch_stats is not None and not one)
-    if computed is not None:
-        computed()
+    results = run_parts(calls, runner, batch_stats is not None and not one, computed)
     if batch_stats is not None:
         batch_stats.extend(results[0][2])  # the same in every part
     if one:
@@ -515,10 +513,11 @@ class _Epochs:
         ``X[rows]`` (all of ``X`` when ``rows`` is None), gathering each batch.
 
         On a split batch, the next batch's dropout masks are drawn on a
-        thread from the moment the batch's parts are computed, while the
-        gradients are combined and the optimizer steps (the other cores
-        would wait meanwhile); they are the same draws from
-        ``random_state``, in the same order, as one after the other.
+        thread from the moment this process has computed its part, while
+        the workers' parts are collected and combined and the optimizer
+        steps (the other cores would wait meanwhile); they are the same
+        draws from ``random_state``, in the same order, as one after the
+        other.
         """
         X, Y, _, _ = self.data
         state, epoch, spec = self.state, self.state.n_iter + 1, self.settings.spec

@@ -81,22 +81,46 @@ def _batch(spec, weighted, rng):
     return params, X, Y, sw
 
 
+@pytest.mark.parametrize("into_buffer", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("mode", MODES)
-def test_parts_equal_one_call(weighted, mode, monkeypatch):
+def test_parts_equal_one_call(weighted, mode, into_buffer, monkeypatch):
     spec = _spec()
     params, X, Y, sw = _batch(spec, weighted, np.random.RandomState(0))
     if weighted:
         sw[:4] = 0  # a part whose weights sum to zero
     loss, grads = loss_and_grad(params, X, Y, spec, 0.3, sw)
     parts = [slice(0, 4), slice(4, 8), slice(8, 11)]
+    out = np.full(sum(p.size for p in params), np.nan) if into_buffer else None
+    computed = []
     with _Split(mode, 2, monkeypatch) as runner:  # 3 parts, 2 at a time
         loss_p, grads_p = loss_and_grad_parts(
-            params, X, Y, spec, 0.3, sw, parts, runner
-        )
+            params, X, Y, spec, 0.3, sw, parts, runner,
+            out=out, computed=lambda: computed.append(1),
+        )  # fmt: skip
     assert_allclose(loss_p, loss, rtol=1e-12)
     for g, gp in zip(grads, grads_p):
         assert_allclose(gp, g, rtol=1e-10, atol=1e-14)
+        assert not into_buffer or np.shares_memory(gp, out)
+    assert computed == [1]  # once, however many rounds the parts took
+    if into_buffer:
+        assert_array_equal(out, np.concatenate([g.ravel() for g in grads_p]))
+
+
+def test_one_part_into_a_buffer():
+    spec = _spec()
+    params, X, Y, _ = _batch(spec, False, np.random.RandomState(2))
+    loss, grads = loss_and_grad(params, X, Y, spec, 0.3)
+    out = np.full(sum(p.size for p in params), np.nan)
+    computed = []
+    loss_p, grads_p = loss_and_grad_parts(
+        params, X, Y, spec, 0.3, None, [slice(0, 11)], None,
+        out=out, computed=lambda: computed.append(1),
+    )  # fmt: skip
+    assert loss_p == loss and computed == [1]
+    for g, gp in zip(grads, grads_p):
+        assert_array_equal(gp, g)
+        assert np.shares_memory(gp, out)
 
 
 def _force_threads(monkeypatch):

@@ -90,8 +90,10 @@ def test_encode_decode_round_trip():
 @pytest.mark.parametrize("combined", [False, True])
 def test_processes_compute_what_threads_compute(runner, combined, monkeypatch):
     calls = _calls(3)
-    on_processes = runner.run(calls, combined)
+    computed = []
+    on_processes = runner.run(calls, combined, lambda: computed.append(1))
     assert runner.pool is not None
+    assert computed == [1]  # once, when the main process's part was done
     _assert_same(on_processes, _on_threads(calls, combined, monkeypatch))
     # combined, the parts share one batch's statistics; not, each its own
     stats = [result[2] for result in on_processes]
@@ -212,10 +214,13 @@ def test_a_broken_pool_leaves_the_batch_to_threads(breakage, combined, monkeypat
     with _parallel.parallel(3) as runner:
         runner.run(calls, combined)
         pool = runner.pool
+        computed = []
         with monkeypatch.context() as m:
             breakage(pool, m)
-            _assert_same(runner.run(calls, combined), expected)
+            result = runner.run(calls, combined, lambda: computed.append(1))
+            _assert_same(result, expected)
         assert pool.broken and runner.pool is None
+        assert computed == [1]  # once, whether before the breakage or after
     # a new pool replaces it
     assert _processes.start_pool(2)
     assert _processes._POOL is not pool
