@@ -124,6 +124,7 @@ def test_patch_matrix_orders_and_paths(monkeypatch, shape, kernel, stride, pool,
     """Strided copies (small=0) and the gathered index give the loop result,
     in natural order and in pool order."""
     monkeypatch.setattr(_conv, "SMALL_PATCHES", small)
+    monkeypatch.setattr(_conv, "SMALL_PATCHES_ONE_CHANNEL", small)
     x = np.random.default_rng(1).normal(size=shape)
     natural = _loop_patches(x, kernel, stride)  # (n, Ho, Wo, K)
     assert_array_equal(
