@@ -20,8 +20,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-import numpy as np
-
 from . import _processes
 
 # multiply-adds per thread below which splitting a batch does not pay
@@ -82,7 +80,10 @@ def parallel(n, work=0.0):
 
 def split_rows(n, parts):
     """``parts`` consecutive slices of nearly equal size covering ``n`` rows."""
-    bounds = np.linspace(0, n, parts + 1).round().astype(int)
+    # np.linspace's bounds, in Python numbers (a call of np.linspace costs
+    # more than a small batch's whole split)
+    step = n / parts
+    bounds = [round(k * step) for k in range(parts)] + [n]
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 

@@ -257,8 +257,15 @@ def max_pool_ordered_backward(dout, argmax, layout, add_to=None):
     if dflat is None:
         dflat = np.empty((n * H * W, dout.shape[3]), dtype=dout.dtype)
     blocks, cuts = _blocks_and_cuts(dflat, layout)
-    if isinstance(cuts[0], slice):  # flat runs: line the inputs up with them
-        dout, argmax = dout.reshape(blocks[0].shape), argmax.reshape(blocks[0].shape)
+    if isinstance(cuts[0], slice):  # equal blocks: all offsets in two calls
+        offsets = np.arange(len(blocks), dtype=argmax.dtype)[:, None]
+        won = np.equal(argmax.reshape(1, -1), offsets)  # (offsets, cells)
+        target = dflat.reshape(won.shape)
+        if add_to is None:
+            np.multiply(dout.reshape(1, -1), won, out=target)
+        else:  # (a ufunc's where= is several times slower)
+            target += dout.reshape(1, -1) * won
+        return dflat
     won = np.empty(dout.shape, dtype=bool)
     routed = None if add_to is None else np.empty_like(dout)
     for k, (block, cut) in enumerate(zip(blocks, cuts)):
