@@ -54,7 +54,7 @@ from ._input import (
     resolve_image_shape,
     split_images,
 )
-from ._memory import check_training_memory, training_rows
+from ._memory import check_training_memory, steady_heap, training_rows
 from ._optimizers import OPTIMIZERS
 from ._persistence import check_state_version, restore, snapshot, versioned_state
 from ._training import (
@@ -443,6 +443,7 @@ class BaseCNN(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Shared body of fit and partial_fit; restores ``self`` on failure."""
+        steady_heap()
         saved = snapshot(self)
         try:
             self._fit_inner(X, y, sample_weight, incremental, classes)
@@ -559,6 +560,7 @@ width) or (n_samples, height, width, channels)
         """Output-layer pre-activations of ``X`` through the fitted network."""
         spec, params, stats = self._fitted_network()
         X = self._validate_images(X, reset=False)
+        steady_heap()
         params = [p.astype(X.dtype, copy=False) for p in params]
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below
             logits = predict_logits(params, X, spec, stats=stats)
