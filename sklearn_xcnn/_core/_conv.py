@@ -238,9 +238,7 @@ def _shifted_input_gradient(dout, x_shape, w, layout):
     if layout is None:
         grid[:, :Ho, :Wo] = dout
     else:  # the pool-order blocks straight onto the grid
-        pr, pc = layout[3:]
-        for _, i, j, block in ordered_blocks(dout, layout):
-            grid[:, i:Ho:pr, j:Wo:pc] = block
+        from_pool_order(dout, layout, out=grid[:, :Ho, :Wo])
     rows = grid.reshape(-1, F)
     dx = np.zeros(x_shape, dtype=dout.dtype)
     dx_rows = dx.reshape(-1, C)

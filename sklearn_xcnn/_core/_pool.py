@@ -161,10 +161,11 @@ def to_pool_order(maps, pool):
     return flat
 
 
-def from_pool_order(flat, layout):
-    """Inverse of :func:`to_pool_order`: ``(n * H * W, F) -> (n, H, W, F)``."""
+def from_pool_order(flat, layout, out=None):
+    """Inverse of :func:`to_pool_order`: ``(n * H * W, F) -> (n, H, W, F)``,
+    into ``out`` (any array of that shape, a view too) when given."""
     n, H, W, pr, pc = layout
-    maps = np.empty((n, H, W, flat.shape[1]), dtype=flat.dtype)
+    maps = np.empty((n, H, W, flat.shape[1]), dtype=flat.dtype) if out is None else out
     for _, i, j, block in ordered_blocks(flat, layout):
         maps[:, i::pr, j::pc] = block
     return maps
