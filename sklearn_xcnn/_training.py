@@ -15,7 +15,6 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -23,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from ._core._loss import LOSSES
 from ._core._network import (
     add_l2_penalty,
+    add_scaled,
     forward,
     has_batch_norm,
     loss_and_grad,
@@ -226,11 +226,7 @@ def _weighted_sum(grad_lists, shares, out=None):
         np.multiply(g0, shares[0], out=g)
     for part, share in zip(grad_lists[1:], shares[1:]):
         for g, pg in zip(grads, part):
-            g_flat = g.reshape(-1)
-            axpy = get_blas_funcs("axpy", (g_flat,))
-            result = axpy(pg.reshape(-1).astype(g.dtype, copy=False), g_flat, a=share)
-            if not np.shares_memory(result, g_flat):  # not updated in place
-                g_flat[...] = result
+            add_scaled(g, pg, share)
     return grads
 
 

@@ -380,9 +380,20 @@ def add_l2_penalty(params, loss, grads, alpha, total, spec=None):
     for i in range(0, stop, 2):  # weights sit at even positions
         w = params[i].ravel()
         loss += 0.5 * scale * float(w @ w)
-        # BLAS's axpy adds in place, without a temporary the size of w
-        g = grads[i].reshape(-1)
-        out = get_blas_funcs("axpy", (g,))(w.astype(g.dtype, copy=False), g, a=scale)
-        if not np.shares_memory(out, g):  # not updated in place
-            grads[i] = out.reshape(grads[i].shape)
+        add_scaled(grads[i], params[i], scale)
     return loss, grads
+
+
+def add_scaled(target, x, a):
+    """``target += a * x`` in place, through BLAS's axpy when ``target`` is
+    contiguous: one pass, without a temporary the size of ``x``."""
+    flat = target.reshape(-1)
+    if not np.shares_memory(flat, target):  # not contiguous: reshape copied
+        target += a * x
+        return target
+    out = get_blas_funcs("axpy", (flat,))(
+        x.reshape(-1).astype(flat.dtype, copy=False), flat, a=a
+    )
+    if not np.shares_memory(out, flat):  # BLAS worked on a copy
+        flat[...] = out
+    return target

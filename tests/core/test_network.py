@@ -10,6 +10,7 @@ from scipy.special import expit
 from sklearn_xcnn._core._activations import ACTIVATIONS
 from sklearn_xcnn._core._conv import correlate_forward
 from sklearn_xcnn._core._network import (
+    add_scaled,
     build_spec,
     forward,
     init_params,
@@ -227,3 +228,17 @@ def test_loss_is_mean_log_loss_plus_l2():
     l2 = sum((w**2).sum() for w in params[0::2])
     loss, _ = loss_and_grad(params, X, Y, spec, 0.5, None)
     assert_allclose(loss, log_loss + 0.5 * 0.5 * l2 / 6)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "float32"])
+def test_add_scaled_adds_in_place(layout):
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(4, 6))
+    target = {"contiguous": base, "strided": base[:, ::2], "float32": base}[layout]
+    if layout == "float32":
+        target = target.astype(np.float32)
+    x = rng.normal(size=target.shape)
+    expected = target + 0.3 * x
+    out = add_scaled(target, x, 0.3)
+    assert out is target
+    assert_allclose(target, expected, rtol=1e-6 if layout == "float32" else 1e-12)
