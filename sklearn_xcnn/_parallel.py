@@ -176,26 +176,19 @@ class PartRunner:
         """
         if len(calls) > self.n:
             raise ValueError(f"{len(calls)} parts for a runner of {self.n}")
+        computed = _once(computed)
         if len(calls) == 1:
             func, kwargs = calls[0]
             results = [func(**kwargs)]
-            if computed is not None:
-                computed()
-            return results
-        pool = self._processes()
-        results = None
-        if pool is not None:
+        elif (pool := self._processes()) is not None:
             try:
                 results = pool.run(calls, combined, combine_slots, computed)
             except _processes.WorkerError:  # a worker died: threads take over
                 self.close()
                 results = self._run_threads(calls, combined)
-                if computed is not None and not pool.computed_called:
-                    computed()
         else:
             results = self._run_threads(calls, combined)
-            if computed is not None:
-                computed()
+        computed()  # if the pool did not call it (or failed before it did)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             first = [e for e in failed if not isinstance(e, _ABORTED)]
@@ -222,6 +215,17 @@ class PartRunner:
         """Give the worker processes back for other fits."""
         _processes.release_pool(self.pool)
         self.pool = None
+
+
+def _once(func):
+    """``func`` (or nothing, for None) to be called at most once."""
+    pending = [func] if func is not None else []
+
+    def call():
+        while pending:
+            pending.pop()()
+
+    return call
 
 
 def run_parts(calls, runner, combined=False, computed=None):

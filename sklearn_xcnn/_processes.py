@@ -419,7 +419,6 @@ class WorkerPool:
     def __init__(self, n_workers):
         self.workers = [_Worker() for _ in range(n_workers)]
         self.broken = False
-        self.computed_called = False
 
     @property
     def n_workers(self):
@@ -448,9 +447,7 @@ class WorkerPool:
         raised. With ``combined`` the calls get a ``combine`` argument that
         joins their batch-norm sums through ``combine_slots(slots)``.
         ``computed`` is called once the first has returned, before the
-        workers' results are collected (``computed_called`` says whether
-        it was, if a worker fails)."""
-        self.computed_called = False
+        workers' results are collected."""
         remote = self.workers[: len(calls) - 1]
         try:
             for worker, (func, kwargs) in zip(remote, calls[1:]):
@@ -465,7 +462,6 @@ class WorkerPool:
         except BaseException as exc:  # noqa: BLE001 - returned like the others'
             local = exc
         if computed is not None:
-            self.computed_called = True
             computed()
         try:
             remote_results = hub.finish()
