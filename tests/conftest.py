@@ -12,6 +12,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_xcnn._training as training
 from sklearn_xcnn._core._network import build_spec
+from sklearn_xcnn.utils._optional import missing_reason
+
+
+def needs(module):
+    """``pytest.importorskip(module)``, skipping with a reason that names the
+    optional extra which installs ``module``."""
+    return pytest.importorskip(module, reason=missing_reason(module))
 
 
 def fit_quietly(estimator, *args, **kwargs):

@@ -17,7 +17,7 @@ from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn_xcnn import CNNClassifier, CNNRegressor, DivergenceError, _memory
 from sklearn_xcnn._core._network import build_spec, forward, init_params, loss_and_grad
 
-from .conftest import fit_quietly
+from .conftest import fit_quietly, needs
 
 # scikit-learn casts NaN labels to int while looking for the label type, and
 # diverging fits overflow before they raise
@@ -425,7 +425,7 @@ PREDICT_CASES = {
 
 
 def test_predict_rejects_other_feature_names():
-    pd = pytest.importorskip("pandas")
+    pd = needs("pandas")
     columns = [f"pixel_{i}" for i in range(16)]
     clf = fit_quietly(_estimator(), pd.DataFrame(_X(), columns=columns), _y())
     renamed = pd.DataFrame(_X(), columns=[c.upper() for c in columns])

@@ -18,6 +18,8 @@ from sklearn_xcnn._core._conv import correlate_forward
 from sklearn_xcnn._core._pool import pool_forward
 from sklearn_xcnn.datasets import make_x_or_not_x
 
+from .conftest import needs
+
 
 @pytest.fixture(scope="module")
 def digits():
@@ -136,7 +138,7 @@ def test_clone_params_and_pickle(small_digits):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_dataframe_input_keeps_feature_names(small_digits):
-    pd = pytest.importorskip("pandas")
+    pd = needs("pandas")
     X, y = small_digits
     df = pd.DataFrame(X, columns=[f"px{i}" for i in range(64)])
     clf = _small(max_iter=2).fit(df, pd.Series(y))

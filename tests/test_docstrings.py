@@ -8,7 +8,9 @@ import sklearn_xcnn
 from sklearn_xcnn import datasets, inspection
 from sklearn_xcnn.utils import discovery
 
-numpydoc_validate = pytest.importorskip("numpydoc.validate")
+from .conftest import needs
+
+numpydoc_validate = needs("numpydoc.validate")
 
 # signature vs Parameters, missing sections and types, summary line, Returns
 CHECKED = {"GL08", "PR01", "PR02", "PR03", "PR04", "PR06", "RT01", "SS01", "SS03"}

@@ -17,6 +17,8 @@ import sklearn_xcnn
 from sklearn_xcnn import CNNClassifier, CNNRegressor, ModelVersionWarning
 from sklearn_xcnn._persistence import VERSION_KEY
 
+from .conftest import needs
+
 ROOT = Path(__file__).resolve().parents[1]
 SAVING_DOC = ROOT / "docs" / "saving.rst"
 
@@ -170,7 +172,7 @@ def _documented_untrusted_types():
 @both_estimators
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs", None])
 def test_skops_untrusted_types_are_only_this_packages_own(solver, tmp_path, cls):
-    sio = pytest.importorskip("skops.io")
+    sio = needs("skops.io")
     clf = cls() if solver is None else _fit(cls, solver=solver)
     path = tmp_path / "model.skops"
     sio.dump(clf, path)
@@ -187,7 +189,7 @@ def test_skops_untrusted_types_are_only_this_packages_own(solver, tmp_path, cls)
 
 @both_estimators
 def test_skops_refuses_untrusted_types_by_default(tmp_path, cls):
-    sio = pytest.importorskip("skops.io")
+    sio = needs("skops.io")
     path = tmp_path / "model.skops"
     sio.dump(_fit(cls), path)
     with pytest.raises(Exception, match="[Uu]ntrusted types"):
@@ -196,7 +198,7 @@ def test_skops_refuses_untrusted_types_by_default(tmp_path, cls):
 
 @both_estimators
 def test_skops_file_from_another_version_warns(monkeypatch, cls):
-    sio = pytest.importorskip("skops.io")
+    sio = needs("skops.io")
     data = _dumps_as("0.0.1", _fit(cls), dumps=sio.dumps, monkeypatch=monkeypatch)
     with pytest.warns(ModelVersionWarning, match="saved by sklearn-xcnn 0.0.1"):
         sio.loads(data, trusted=sio.get_untrusted_types(data=data))

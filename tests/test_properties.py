@@ -12,8 +12,6 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 
@@ -29,6 +27,16 @@ from sklearn_xcnn._core._network import (
 )
 from sklearn_xcnn._core._pool import pool_forward
 
+from .conftest import needs
+
+hypothesis = needs("hypothesis")
+st = needs("hypothesis.strategies")
+HealthCheck, given, settings = (
+    hypothesis.HealthCheck,
+    hypothesis.given,
+    hypothesis.settings,
+)
+
 # derandomized: CI draws the same examples on every run; ~15 s in all on 2 cores
 PROPERTY = settings(
     max_examples=60,
@@ -39,6 +47,7 @@ PROPERTY = settings(
 )
 
 N_OUTPUTS = {"binary": 1, "multiclass": 3, "multilabel": 2}
+
 
 
 def _sizes(low, high):

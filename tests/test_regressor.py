@@ -25,7 +25,7 @@ from sklearn_xcnn import CNNClassifier, CNNRegressor, DivergenceError, _memory
 from sklearn_xcnn._optimizers import AdamOptimizer, SGDOptimizer
 from sklearn_xcnn.inspection import feature_maps
 
-from .conftest import fit_quietly
+from .conftest import fit_quietly, needs
 from .core.test_regression_gradients import plain_outputs
 
 SMALL = dict(n_filters=3, hidden_units=8)
@@ -513,7 +513,7 @@ def test_verbose_lines(bars, capsys, monkeypatch, early_stopping):
 
 
 def test_verbose_draws_tqdm_bar(bars, capsys):
-    pytest.importorskip("tqdm")
+    needs("tqdm")
     X, Y = bars
     fit_quietly(CNNRegressor(**SMALL, max_iter=3, verbose=1, random_state=0), X, Y)
     out, err = capsys.readouterr()

@@ -23,6 +23,8 @@ from threadpoolctl import threadpool_info
 
 from sklearn_xcnn import CNNClassifier
 
+from .conftest import needs
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 _RECIPES_PATH = Path(__file__).resolve().parents[1] / "docs" / "scaling_recipes.py"
@@ -135,7 +137,7 @@ def dask_client():
     Function scope: while a client is open it is Dask's default scheduler,
     which would slow down the ``compute`` calls of the other tests.
     """
-    pytest.importorskip("distributed")
+    needs("distributed")
     cluster, client = recipes.start_local_cluster(n_workers=2)
     try:
         yield client
@@ -216,7 +218,7 @@ def _assert_same_network(clf, other):
 
 
 def _dask_arrays(digits_split):
-    da = pytest.importorskip("dask.array")
+    da = needs("dask.array")
     X_train, _, y_train, _ = digits_split
     X = da.from_array(X_train, chunks=(400, 16))  # blocks split the columns too
     return X, da.from_array(y_train, chunks=400)
@@ -233,7 +235,7 @@ def test_partial_fit_dask_blocks(digits_split, memmap_model, in_memory_accuracy)
 
 
 def test_incremental_dask_ml(digits_split, memmap_model, in_memory_accuracy):
-    pytest.importorskip("dask_ml")
+    needs("dask_ml")
     X, y = _dask_arrays(digits_split)
     X = X.rechunk({1: -1})  # Incremental needs whole rows in each block
     classes = np.unique(digits_split[2])

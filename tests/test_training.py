@@ -21,7 +21,7 @@ from sklearn_xcnn import CNNClassifier
 from sklearn_xcnn._optimizers import AdamOptimizer, SGDOptimizer
 from sklearn_xcnn.datasets import make_x_or_not_x
 
-from .conftest import fit_quietly
+from .conftest import fit_quietly, needs
 
 # the seed architecture of the X-or-not-X task
 SEED_NET = dict(n_filters=4, kernel_size=3, stride=1, pooling="max", hidden_units=3)
@@ -604,7 +604,7 @@ def test_verbose_lines_without_tqdm(xnx, capsys, monkeypatch, solver, early_stop
 
 
 def test_verbose_draws_tqdm_bar(xnx, capsys):
-    pytest.importorskip("tqdm")
+    needs("tqdm")
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=4, verbose=1, random_state=0)
     fit_quietly(clf, X, y)
@@ -614,7 +614,7 @@ def test_verbose_draws_tqdm_bar(xnx, capsys):
 
 
 def test_verbose_two_prints_lines_under_bar(xnx, capsys):
-    pytest.importorskip("tqdm")
+    needs("tqdm")
     X, y = xnx
     clf = CNNClassifier(**SMALL_NET, max_iter=3, verbose=2, random_state=0)
     fit_quietly(clf, X, y)

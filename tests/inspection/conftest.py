@@ -6,13 +6,13 @@ import pytest
 from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.datasets import make_x_or_not_x
 
-from ..conftest import fit_quietly  # noqa: F401  (for the tests here)
+from ..conftest import fit_quietly, needs  # noqa: F401  (for the tests here)
 
 
 @pytest.fixture
 def pyplot():
     """matplotlib.pyplot on the Agg backend; closes every figure afterwards."""
-    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib = needs("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -1,17 +1,19 @@
 """Shared helpers of the ONNX tests: export, check, run, compare.
 
-Imported by the test modules after their ``pytest.importorskip`` lines, so
-that a missing ``onnx`` extra skips them instead of failing collection.
+Without the ``onnx`` extra this module, like the test modules that import
+it, skips itself (pytest imports it to look for doctests too), so a missing
+extra never fails collection.
 """
 
 import numpy as np
-import onnx
-import onnxruntime as ort
-import skl2onnx
 
-import sklearn_xcnn.onnx  # noqa: F401  (registers the converters)
+from ..conftest import fit_quietly, needs  # noqa: F401  (for the tests here)
 
-from ..conftest import fit_quietly  # noqa: F401  (for the tests here)
+onnx = needs("onnx")
+ort = needs("onnxruntime")
+skl2onnx = needs("skl2onnx")
+
+import sklearn_xcnn.onnx  # noqa: E402, F401  (registers the converters)
 
 TOL = 1e-5
 

@@ -2,9 +2,11 @@
 
 import pytest
 
-pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
-pytest.importorskip("skl2onnx")
+from ..conftest import needs
+
+needs("onnx")
+needs("onnxruntime")
+needs("skl2onnx")
 
 import numpy as np  # noqa: E402
 

@@ -2,9 +2,11 @@
 
 import pytest
 
-pytest.importorskip("skl2onnx")
-pytest.importorskip("onnxruntime")
-numpydoc_validate = pytest.importorskip("numpydoc.validate")
+from ..conftest import needs
+
+needs("skl2onnx")
+needs("onnxruntime")
+numpydoc_validate = needs("numpydoc.validate")
 
 import sklearn_xcnn.onnx  # noqa: E402
 

@@ -2,9 +2,11 @@
 
 import pytest
 
-pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
-skl2onnx = pytest.importorskip("skl2onnx")
+from ..conftest import needs
+
+needs("onnx")
+needs("onnxruntime")
+skl2onnx = needs("skl2onnx")
 
 import numpy as np  # noqa: E402
 from skl2onnx.common.data_types import FloatTensorType  # noqa: E402

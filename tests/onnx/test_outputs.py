@@ -5,9 +5,11 @@ import sys
 
 import pytest
 
-pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
-skl2onnx = pytest.importorskip("skl2onnx")
+from ..conftest import needs
+
+needs("onnx")
+needs("onnxruntime")
+skl2onnx = needs("skl2onnx")
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402

@@ -18,9 +18,11 @@ data is known to be able to tell them apart.
 
 import pytest
 
-pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
-pytest.importorskip("skl2onnx")
+from ..conftest import needs
+
+needs("onnx")
+needs("onnxruntime")
+needs("skl2onnx")
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
