@@ -7,7 +7,6 @@ test command passes on a machine with any subset of the extras.
 """
 
 import os
-import re
 
 import pytest
 from _pytest.doctest import DoctestItem, DoctestModule
@@ -18,9 +17,10 @@ from _pytest.reports import CollectReport
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 from sklearn_xcnn.utils._optional import (  # noqa: E402
-    EXTRAS,
-    is_installed,
+    MODULE_NEEDS,
+    first_missing,
     missing_reason,
+    source_needs,
 )
 
 try:
@@ -30,26 +30,6 @@ except ImportError:  # plotting is an optional extra
 else:
     matplotlib.use("Agg")
 
-# modules of the package that import an optional package at import time
-_MODULE_NEEDS = {"sklearn_xcnn/onnx/": ("skl2onnx", "onnx", "onnxruntime")}
-_IMPORT = re.compile(r"^\s*(?:>>>\s*)?(?:import|from)\s+([A-Za-z_][\w.]*)", re.M)
-# a doctest that draws needs matplotlib even if it imports nothing from it
-_DRAWS = re.compile(r"Display\b|\.plot\(|pyplot")
-
-
-def _doctest_needs(source):
-    """Optional top-level modules the doctest ``source`` imports or uses."""
-    needs = {name.split(".")[0] for name in _IMPORT.findall(source)}
-    if "sklearn_xcnn.onnx" in source:
-        needs.update(_MODULE_NEEDS["sklearn_xcnn/onnx/"])
-    if _DRAWS.search(source):
-        needs.add("matplotlib")
-    return sorted(name for name in needs if name in EXTRAS)
-
-
-def _first_missing(modules):
-    return next((m for m in modules if not is_installed(m)), None)
-
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_make_collect_report(collector):
@@ -58,8 +38,9 @@ def pytest_make_collect_report(collector):
     if not isinstance(collector, DoctestModule):
         return None
     path = collector.path.as_posix()
-    for part, modules in _MODULE_NEEDS.items():
-        missing = _first_missing(modules) if part in path else None
+    for module, modules in MODULE_NEEDS.items():
+        part = module.replace(".", "/") + "/"
+        missing = first_missing(modules) if part in path else None
         if missing:
             reason = f"Skipped: {missing_reason(missing)}"
             return CollectReport(
@@ -75,6 +56,6 @@ def pytest_collection_modifyitems(config, items):
         if not isinstance(item, DoctestItem):
             continue
         source = "\n".join(example.source for example in item.dtest.examples)
-        missing = _first_missing(_doctest_needs(source))
+        missing = first_missing(source_needs(source))
         if missing:
             item.add_marker(pytest.mark.skip(reason=missing_reason(missing)))
