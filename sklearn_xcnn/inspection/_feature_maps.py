@@ -11,6 +11,7 @@ from .._core._network import BATCH_NORM_GROUP, split_params
 from .._core._norm import batch_norm_forward
 from .._core._pad import pad_images
 from .._core._pool import global_pool_forward, pool_forward
+from ._estimator import resolve_network
 
 
 def _filters_first(a):
@@ -182,6 +183,7 @@ width) or (n_samples, height, width, channels)
     >>> bool(np.allclose(stages.predictions, reg.predict(X[:2])))
     True
     """
+    estimator, X = resolve_network(estimator, X, caller="feature_maps")
     network = estimator._fitted_network()  # as fitted, whatever set_params did
     spec = network.spec
     x = estimator._validate_images(X, reset=False)  # (n, H, W, C)

@@ -5,6 +5,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._core._network import build_spec
 from .._core._summary import describe, format_stages
 from .._input import as_int_tuple
+from ._estimator import resolve_network
 
 
 class NetworkSummary:
@@ -98,6 +99,9 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
     ----------------------------------------------------------
     total                                                   95
     """
+    estimator, _ = resolve_network(
+        estimator, caller="network_summary", allow_unfitted=True
+    )
     try:
         check_is_fitted(estimator)
     except Exception:

@@ -1,9 +1,9 @@
 """FeatureMapDisplay: one image through the filters of a network."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ..._core._network import split_params
+from .._estimator import resolve_network
 from .._feature_maps import feature_maps
 from ._base import (
     _annotate_cells,
@@ -365,9 +365,11 @@ width), (height, width, channels) or a batch of one such image
         display : FeatureMapDisplay
             The drawn display.
         """
-        _require_matplotlib("FeatureMapDisplay.from_estimator")
-        check_is_fitted(estimator)
-        stages = feature_maps(estimator, _one_image(estimator, X))
+        caller = "FeatureMapDisplay.from_estimator"
+        _require_matplotlib(caller)
+        network, _ = resolve_network(estimator, caller=caller)
+        # a single row or image becomes a batch of one before any pipeline step
+        stages = feature_maps(estimator, _one_image(network, X))
         if stages.images.shape[0] != 1:
             raise ValueError(
                 "FeatureMapDisplay shows one image; X holds "
@@ -379,11 +381,11 @@ width), (height, width, channels) or a batch of one such image
                 f"block={block} is out of range: the estimator has {n_blocks} "
                 "convolutional block(s)."
             )
-        spec, params, _ = estimator._fitted_network()
+        spec, params, _ = network._fitted_network()
         groups = split_params(params, spec)
         maps, pool = stages.blocks[block], spec.blocks[block].pool
         if "proba" in stages:
-            outputs = {"proba": stages.proba[0], "classes": estimator.classes_}
+            outputs = {"proba": stages.proba[0], "classes": network.classes_}
         else:
             outputs = {"prediction": stages.predictions[0]}
         display = cls(

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..._core._network import split_params
+from .._estimator import resolve_network
 from ._base import (
     _annotate_cells,
     _bare,
@@ -209,7 +210,9 @@ class FilterDisplay:
         display : FilterDisplay
             The drawn display.
         """
-        _require_matplotlib("FilterDisplay.from_estimator")
+        caller = "FilterDisplay.from_estimator"
+        _require_matplotlib(caller)
+        estimator, _ = resolve_network(estimator, caller=caller)
         spec, params, _ = estimator._fitted_network()
         groups = split_params(params, spec)
         n_blocks = len(groups["filters"])

@@ -1,8 +1,8 @@
 """LossCurveDisplay: training (and validation) curves of a fit."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
+from .._estimator import resolve_network
 from ._base import _require_matplotlib
 
 
@@ -181,8 +181,9 @@ class LossCurveDisplay:
         display : LossCurveDisplay
             The drawn display.
         """
-        _require_matplotlib("LossCurveDisplay.from_estimator")
-        check_is_fitted(estimator)
+        caller = "LossCurveDisplay.from_estimator"
+        _require_matplotlib(caller)
+        estimator, _ = resolve_network(estimator, caller=caller)
         x_label = "iteration" if estimator.solver == "lbfgs" else "epoch"
         display = cls(
             estimator.loss_curve_,
