@@ -119,9 +119,8 @@ def _unwrap_pipeline(pipe, caller, allow_unfitted, where):
     name, last = pipe.steps[-1]
     inside = f"the last step {name!r} of a Pipeline"
     if last is None or last == "passthrough":
-        raise TypeError(
-            f"{caller} takes {ACCEPTED}; got {last!r} as {inside}{where}."
-        )
+        raise TypeError(f"{caller} takes {ACCEPTED}; got {last!r} as {inside}{where}.")
+    _check_fitted(pipe, caller, allow_unfitted)  # named as the user gave it
     network, steps = _unwrap(last, caller, allow_unfitted, _nest(inside, where))
     before = [s for _, s in pipe.steps[:-1] if s is not None and s != "passthrough"]
     return network, before + steps
