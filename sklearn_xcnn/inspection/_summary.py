@@ -57,8 +57,11 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
 
     Parameters
     ----------
-    estimator : CNNClassifier or CNNRegressor
-        Fitted or not.
+    estimator : estimator
+        A CNNClassifier or CNNRegressor, or a pipeline, search or
+        TransformedTargetRegressor around one (see
+        :ref:`inspecting_pipelines`), fitted or not. An unfitted search is
+        described by its ``estimator``, whatever its grid would change.
 
     image_shape : (int, int) or (int, int, int), default=None
         ``(height, width[, channels])`` of the images, for an unfitted
@@ -78,6 +81,8 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
     ------
     ValueError
         If the estimator is unfitted and no image shape is known.
+    TypeError
+        If ``estimator`` holds no convolutional network.
 
     Examples
     --------

@@ -184,8 +184,10 @@ class FilterDisplay:
 
         Parameters
         ----------
-        estimator : CNNClassifier or CNNRegressor
-            A fitted estimator.
+        estimator : estimator
+            A fitted CNNClassifier or CNNRegressor, or a fitted pipeline,
+            search or TransformedTargetRegressor around one (see
+            :ref:`inspecting_pipelines`): its network's filters are drawn.
 
         block : int, default=0
             Which convolutional block; negative values count from the last.
@@ -209,6 +211,13 @@ class FilterDisplay:
         -------
         display : FilterDisplay
             The drawn display.
+
+        Raises
+        ------
+        TypeError
+            If ``estimator`` holds no convolutional network.
+        sklearn.exceptions.NotFittedError
+            If it is not fitted.
         """
         caller = "FilterDisplay.from_estimator"
         _require_matplotlib(caller)

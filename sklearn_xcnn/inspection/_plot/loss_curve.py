@@ -166,9 +166,12 @@ class LossCurveDisplay:
 
         Parameters
         ----------
-        estimator : CNNClassifier or CNNRegressor
-            A fitted estimator. The axes are labelled with the names of its
-            loss and validation score.
+        estimator : estimator
+            A fitted CNNClassifier or CNNRegressor, or a fitted pipeline,
+            search or TransformedTargetRegressor around one (see
+            :ref:`inspecting_pipelines`; a regressor's losses are then those
+            of the transformed target). The axes are labelled with the names
+            of the network's loss and validation score.
 
         ax : matplotlib Axes, default=None
             See :meth:`plot`.
