@@ -109,7 +109,7 @@ def _unwrap(estimator, caller, allow_unfitted, where):
         inside = f"the {what} of a {type(estimator).__name__}"
         return _unwrap(inner, caller, allow_unfitted, _nest(inside, where))
     raise TypeError(
-        f"{caller} takes {ACCEPTED}; got a {type(estimator).__name__}{where}. "
+        f"{caller} takes {ACCEPTED}; got {_a(estimator)}{where}. "
         "(Other estimators have no convolutional network to show.)"
     )
 
@@ -169,6 +169,12 @@ def _check_fitted(estimator, caller, allow_unfitted):
             f"'fit' with appropriate arguments before {caller}."
         ),
     )
+
+
+def _a(estimator):
+    """``"a LogisticRegression"``, ``"an ElasticNet"``."""
+    name = type(estimator).__name__
+    return f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
 
 
 def _nest(inside, where):

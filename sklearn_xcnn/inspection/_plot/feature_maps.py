@@ -386,6 +386,13 @@ width), (height, width, channels) or a batch of one such image
         -------
         display : FeatureMapDisplay
             The drawn display.
+
+        Raises
+        ------
+        TypeError
+            If ``estimator`` holds no convolutional network.
+        sklearn.exceptions.NotFittedError
+            If it is not fitted.
         """
         caller = "FeatureMapDisplay.from_estimator"
         _require_matplotlib(caller)

@@ -183,6 +183,13 @@ class LossCurveDisplay:
         -------
         display : LossCurveDisplay
             The drawn display.
+
+        Raises
+        ------
+        TypeError
+            If ``estimator`` holds no convolutional network.
+        sklearn.exceptions.NotFittedError
+            If it is not fitted.
         """
         caller = "LossCurveDisplay.from_estimator"
         _require_matplotlib(caller)
