@@ -390,9 +390,11 @@ width), (height, width, channels) or a batch of one such image
         Raises
         ------
         TypeError
-            If ``estimator`` holds no convolutional network.
+            If ``estimator`` is not, and does not wrap, one of our networks.
+        ValueError
+            If ``X`` holds several images, or ``block`` is out of range.
         sklearn.exceptions.NotFittedError
-            If it is not fitted.
+            If ``estimator`` or what it wraps is unfitted.
         """
         caller = "FeatureMapDisplay.from_estimator"
         _require_matplotlib(caller)

@@ -214,10 +214,12 @@ class FilterDisplay:
 
         Raises
         ------
+        ValueError
+            If ``block`` is out of range.
         TypeError
-            If ``estimator`` holds no convolutional network.
+            If ``estimator`` holds no convolutional network (nor wraps one).
         sklearn.exceptions.NotFittedError
-            If it is not fitted.
+            If ``estimator`` is not fitted.
         """
         caller = "FilterDisplay.from_estimator"
         _require_matplotlib(caller)

@@ -186,10 +186,10 @@ class LossCurveDisplay:
 
         Raises
         ------
-        TypeError
-            If ``estimator`` holds no convolutional network.
         sklearn.exceptions.NotFittedError
-            If it is not fitted.
+            If the estimator has not been fitted.
+        TypeError
+            If it is neither one of our estimators nor wraps one.
         """
         caller = "LossCurveDisplay.from_estimator"
         _require_matplotlib(caller)
