@@ -13,9 +13,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 
 from sklearn_xcnn import CNNClassifier, CNNRegressor, DivergenceError, _memory
 from sklearn_xcnn._core._network import build_spec, forward, init_params, loss_and_grad
+from sklearn_xcnn.inspection import feature_maps
 
 from .conftest import fit_quietly, needs
 
@@ -676,3 +681,52 @@ def test_regressor_targets_of_other_dtypes_are_converted_to_float64(y):
     expected = fit_quietly(_regressor(), _X(), np.asarray(y, dtype=np.float64))
     np.testing.assert_array_equal(reg.predict(_X()), expected.predict(_X()))
     assert reg.predict(_X()).dtype == np.float64
+
+
+
+# ------------------------------------------------------------- inspection
+ACCEPTED = (
+    "feature_maps takes a CNNClassifier or CNNRegressor, a Pipeline whose "
+    "last step is one, or a GridSearchCV, RandomizedSearchCV, "
+    "HalvingGridSearchCV, HalvingRandomSearchCV or TransformedTargetRegressor "
+    "around one; got "
+)
+INSPECTION_CASES = {
+    "another_estimator": (
+        lambda: LogisticRegression().fit(_X(), _y()),
+        TypeError,
+        ACCEPTED + "a LogisticRegression. ",
+    ),
+    "pipeline_ending_in_another_estimator": (
+        lambda: make_pipeline(MinMaxScaler(), LogisticRegression()).fit(_X(), _y()),
+        TypeError,
+        ACCEPTED + "a LogisticRegression as the last step 'logisticregression' "
+        "of a Pipeline. ",
+    ),
+    "unfitted_pipeline": (
+        lambda: make_pipeline(MinMaxScaler(), _estimator()),
+        NotFittedError,
+        "This Pipeline instance is not fitted yet. Call 'fit' with appropriate "
+        "arguments before feature_maps.",
+    ),
+    "search_without_refit": (
+        lambda: fit_quietly(
+            GridSearchCV(_estimator(), {"alpha": [1e-4]}, cv=2, refit=False),
+            _X(),
+            _y(),
+        ),
+        NotFittedError,
+        "This GridSearchCV was fitted with refit=False, so it holds no "
+        "best_estimator_ for feature_maps; fit it with refit=True, or pass a "
+        "fitted estimator.",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "make, exception, start", INSPECTION_CASES.values(), ids=INSPECTION_CASES.keys()
+)
+def test_inspection_rejects_other_estimators(make, exception, start):
+    with pytest.raises(exception) as info:
+        feature_maps(make(), _X()[:2])
+    assert str(info.value).startswith(start)

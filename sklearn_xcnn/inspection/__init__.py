@@ -5,7 +5,10 @@ parameter counts, before or after fitting. :func:`feature_maps` returns each
 stage of the network for some images as arrays. The Display classes draw
 them with matplotlib (the ``plot`` extra, ``pip install
 sklearn-xcnn[plot]``), in scikit-learn's style: build one with
-``from_estimator``, or from computed arrays and call ``plot``.
+``from_estimator``, or from computed arrays and call ``plot``. Wherever
+they take a fitted estimator they also take a fitted pipeline ending in one,
+a refitted search or a TransformedTargetRegressor around one, and show the
+network inside.
 """
 
 from ._feature_maps import feature_maps

@@ -11,6 +11,7 @@ from .._core._network import BATCH_NORM_GROUP, split_params
 from .._core._norm import batch_norm_forward
 from .._core._pad import pad_images
 from .._core._pool import global_pool_forward, pool_forward
+from ._estimator import resolve_network
 
 
 def _filters_first(a):
@@ -92,12 +93,16 @@ def feature_maps(estimator, X):
 
     Parameters
     ----------
-    estimator : CNNClassifier or CNNRegressor
-        A fitted estimator.
+    estimator : estimator
+        A fitted CNNClassifier or CNNRegressor, or a fitted pipeline, search
+        or TransformedTargetRegressor around one (see
+        :ref:`inspecting_pipelines`): the stages are those of its network.
 
     X : array-like of shape (n_samples, n_features), (n_samples, height, \
 width) or (n_samples, height, width, channels)
-        Images, given as to the estimator's ``predict``.
+        Images, given as to the estimator's ``predict``. A pipeline's steps
+        before the network transform them first: ``images`` and all stages
+        are what the network sees.
 
     Returns
     -------
@@ -142,10 +147,13 @@ width) or (n_samples, height, width, channels)
         predictions : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Regressors only: the predicted values, as
             :meth:`~sklearn_xcnn.CNNRegressor.predict` (1-D for a model fitted
-            on a 1-D ``y``).
+            on a 1-D ``y``); under a TransformedTargetRegressor, the network's
+            predictions of the transformed target (not inverse-transformed).
 
     Raises
     ------
+    TypeError
+        If ``estimator`` holds no convolutional network.
     sklearn.exceptions.NotFittedError
         If ``estimator`` is not fitted.
 
@@ -182,6 +190,7 @@ width) or (n_samples, height, width, channels)
     >>> bool(np.allclose(stages.predictions, reg.predict(X[:2])))
     True
     """
+    estimator, X = resolve_network(estimator, X, caller="feature_maps")
     network = estimator._fitted_network()  # as fitted, whatever set_params did
     spec = network.spec
     x = estimator._validate_images(X, reset=False)  # (n, H, W, C)

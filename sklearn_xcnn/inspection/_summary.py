@@ -5,6 +5,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._core._network import build_spec
 from .._core._summary import describe, format_stages
 from .._input import as_int_tuple
+from ._estimator import resolve_network
 
 
 class NetworkSummary:
@@ -56,8 +57,11 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
 
     Parameters
     ----------
-    estimator : CNNClassifier or CNNRegressor
-        Fitted or not.
+    estimator : estimator
+        A CNNClassifier or CNNRegressor, or a pipeline, search or
+        TransformedTargetRegressor around one (see
+        :ref:`inspecting_pipelines`), fitted or not. An unfitted search is
+        described by its ``estimator``, whatever its grid would change.
 
     image_shape : (int, int) or (int, int, int), default=None
         ``(height, width[, channels])`` of the images, for an unfitted
@@ -77,6 +81,8 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
     ------
     ValueError
         If the estimator is unfitted and no image shape is known.
+    TypeError
+        If ``estimator`` holds no convolutional network.
 
     Examples
     --------
@@ -98,6 +104,9 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
     ----------------------------------------------------------
     total                                                   95
     """
+    estimator, _ = resolve_network(
+        estimator, caller="network_summary", allow_unfitted=True
+    )
     try:
         check_is_fitted(estimator)
     except Exception:

@@ -4,6 +4,7 @@ If scikit-learn moves one of these, only this file changes.
 """
 
 from sklearn.base import _fit_context
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -15,6 +16,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.validation import _check_sample_weight
 
 __all__ = [
+    "BaseSearchCV",
     "HasMethods",
     "Interval",
     "Options",

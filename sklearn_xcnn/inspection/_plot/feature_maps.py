@@ -1,9 +1,9 @@
 """FeatureMapDisplay: one image through the filters of a network."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ..._core._network import split_params
+from .._estimator import resolve_network
 from .._feature_maps import feature_maps
 from ._base import (
     _annotate_cells,
@@ -161,6 +161,22 @@ default=None
     (4, 3)
     >>> display.images_[0, 2].get_array().shape  # 3x3 map pooled to 2x2
     (2, 2)
+
+    A fitted pipeline works as well; the image goes through its scaler before
+    the network, and the title gives the pipeline's class and probability:
+
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> pipe = make_pipeline(MinMaxScaler(feature_range=(-1, 1)),
+    ...                      CNNClassifier(n_filters=4, hidden_units=3,
+    ...                                    solver="lbfgs", random_state=1))
+    >>> pipe = pipe.fit(X, y)
+    >>> display = FeatureMapDisplay.from_estimator(pipe, X[0])
+    >>> float(display.input_image_.get_array().min())  # scaled from 0 to -1
+    -1.0
+    >>> shown = display.title_.splitlines()[1]
+    >>> shown == f"{pipe.predict_proba(X[:1]).max():.0%} {pipe.predict(X[:1])[0]}"
+    True
     >>> plt.close("all")
     """
 
@@ -328,12 +344,18 @@ default=None
 
         Parameters
         ----------
-        estimator : CNNClassifier or CNNRegressor
-            A fitted estimator.
+        estimator : estimator
+            A fitted CNNClassifier or CNNRegressor, or a fitted pipeline,
+            search or TransformedTargetRegressor around one (see
+            :ref:`inspecting_pipelines`). The title gives its classes and
+            probabilities; a TransformedTargetRegressor's network predicts
+            the transformed target, in whose units the title is.
 
         X : array-like of shape (n_features,), (1, n_features), (height, \
 width), (height, width, channels) or a batch of one such image
-            One image, given as to the estimator's ``predict``.
+            One image, given as to the estimator's ``predict``. A pipeline's
+            steps before the network transform it first, and the input panel
+            shows it as the network sees it.
 
         block : int, default=0
             Which convolutional block to show; negative values count from the
@@ -364,10 +386,21 @@ width), (height, width, channels) or a batch of one such image
         -------
         display : FeatureMapDisplay
             The drawn display.
+
+        Raises
+        ------
+        TypeError
+            If ``estimator`` is not, and does not wrap, one of our networks.
+        ValueError
+            If ``X`` holds several images, or ``block`` is out of range.
+        sklearn.exceptions.NotFittedError
+            If ``estimator`` or what it wraps is unfitted.
         """
-        _require_matplotlib("FeatureMapDisplay.from_estimator")
-        check_is_fitted(estimator)
-        stages = feature_maps(estimator, _one_image(estimator, X))
+        caller = "FeatureMapDisplay.from_estimator"
+        _require_matplotlib(caller)
+        network, _ = resolve_network(estimator, caller=caller)
+        # a single row or image becomes a batch of one before any pipeline step
+        stages = feature_maps(estimator, _one_image(network, X))
         if stages.images.shape[0] != 1:
             raise ValueError(
                 "FeatureMapDisplay shows one image; X holds "
@@ -379,11 +412,11 @@ width), (height, width, channels) or a batch of one such image
                 f"block={block} is out of range: the estimator has {n_blocks} "
                 "convolutional block(s)."
             )
-        spec, params, _ = estimator._fitted_network()
+        spec, params, _ = network._fitted_network()
         groups = split_params(params, spec)
         maps, pool = stages.blocks[block], spec.blocks[block].pool
         if "proba" in stages:
-            outputs = {"proba": stages.proba[0], "classes": estimator.classes_}
+            outputs = {"proba": stages.proba[0], "classes": network.classes_}
         else:
             outputs = {"prediction": stages.predictions[0]}
         display = cls(

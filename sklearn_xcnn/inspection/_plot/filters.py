@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..._core._network import split_params
+from .._estimator import resolve_network
 from ._base import (
     _annotate_cells,
     _bare,
@@ -183,8 +184,10 @@ class FilterDisplay:
 
         Parameters
         ----------
-        estimator : CNNClassifier or CNNRegressor
-            A fitted estimator.
+        estimator : estimator
+            A fitted CNNClassifier or CNNRegressor, or a fitted pipeline,
+            search or TransformedTargetRegressor around one (see
+            :ref:`inspecting_pipelines`): its network's filters are drawn.
 
         block : int, default=0
             Which convolutional block; negative values count from the last.
@@ -208,8 +211,19 @@ class FilterDisplay:
         -------
         display : FilterDisplay
             The drawn display.
+
+        Raises
+        ------
+        ValueError
+            If ``block`` is out of range.
+        TypeError
+            If ``estimator`` holds no convolutional network (nor wraps one).
+        sklearn.exceptions.NotFittedError
+            If ``estimator`` is not fitted.
         """
-        _require_matplotlib("FilterDisplay.from_estimator")
+        caller = "FilterDisplay.from_estimator"
+        _require_matplotlib(caller)
+        estimator, _ = resolve_network(estimator, caller=caller)
         spec, params, _ = estimator._fitted_network()
         groups = split_params(params, spec)
         n_blocks = len(groups["filters"])

@@ -1,8 +1,8 @@
 """LossCurveDisplay: training (and validation) curves of a fit."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
+from .._estimator import resolve_network
 from ._base import _require_matplotlib
 
 
@@ -166,9 +166,12 @@ class LossCurveDisplay:
 
         Parameters
         ----------
-        estimator : CNNClassifier or CNNRegressor
-            A fitted estimator. The axes are labelled with the names of its
-            loss and validation score.
+        estimator : estimator
+            A fitted CNNClassifier or CNNRegressor, or a fitted pipeline,
+            search or TransformedTargetRegressor around one (see
+            :ref:`inspecting_pipelines`; a regressor's losses are then those
+            of the transformed target). The axes are labelled with the names
+            of the network's loss and validation score.
 
         ax : matplotlib Axes, default=None
             See :meth:`plot`.
@@ -180,9 +183,17 @@ class LossCurveDisplay:
         -------
         display : LossCurveDisplay
             The drawn display.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator has not been fitted.
+        TypeError
+            If it is neither one of our estimators nor wraps one.
         """
-        _require_matplotlib("LossCurveDisplay.from_estimator")
-        check_is_fitted(estimator)
+        caller = "LossCurveDisplay.from_estimator"
+        _require_matplotlib(caller)
+        estimator, _ = resolve_network(estimator, caller=caller)
         x_label = "iteration" if estimator.solver == "lbfgs" else "epoch"
         display = cls(
             estimator.loss_curve_,
