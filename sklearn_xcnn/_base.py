@@ -57,6 +57,7 @@ from ._input import (
 from ._memory import check_training_memory, steady_heap, training_rows
 from ._optimizers import OPTIMIZERS
 from ._persistence import check_state_version, restore, snapshot, versioned_state
+from ._schedules import SCHEDULES, check_schedule
 from ._training import (
     FULL_BATCH_CHUNK,
     FitSettings,
@@ -117,9 +118,12 @@ class BaseCNN(BaseEstimator):
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), _POSITIVE_INT],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
+        "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
+        "plateau_patience": [_POSITIVE_INT],
+        "min_learning_rate": [Interval(Real, 0, None, closed="left")],
         "max_iter": [_POSITIVE_INT],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -164,6 +168,9 @@ class BaseCNN(BaseEstimator):
         learning_rate="constant",
         learning_rate_init=3e-3,
         power_t=0.5,
+        plateau_factor=0.5,
+        plateau_patience=10,
+        min_learning_rate=0.0,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -199,6 +206,9 @@ class BaseCNN(BaseEstimator):
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.power_t = power_t
+        self.plateau_factor = plateau_factor
+        self.plateau_patience = plateau_patience
+        self.min_learning_rate = min_learning_rate
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -465,6 +475,8 @@ class BaseCNN(BaseEstimator):
                 "epoch on the data it is given, with nothing held out. Set "
                 "early_stopping=False, or call fit."
             )
+        if self.solver != "lbfgs":
+            check_schedule(self.get_params(deep=False))
         first = self._is_first_call(incremental, classes)
         X, y = self._validate_xy(X, y, first)
         dtype = X.dtype

@@ -23,6 +23,9 @@ class TrainingState:
         The stochastic optimizer, kept for ``partial_fit`` and ``warm_start``.
     loss_curve : list of float
         Training loss after each epoch, over every call.
+    learning_rates : list of float
+        The stochastic solvers' base learning rate during each epoch (NaN
+        for an L-BFGS iteration), as long as ``loss_curve``.
     validation_scores, validation_loss_curve : list of float or None
         Held-out score and loss after each epoch, with early stopping.
     best_loss, best_validation_score : float or None
@@ -43,6 +46,7 @@ class TrainingState:
         self.random_state = random_state
         self.optimizer = None
         self.loss_curve = []
+        self.learning_rates = []
         self.validation_scores = None
         self.validation_loss_curve = None
         self.best_validation_score = None
@@ -70,13 +74,14 @@ class TrainingState:
         elif self.best_loss is None:
             self.best_loss = np.inf
 
-    def record_epoch(self, loss, validation, tol, snapshot):
-        """Record one epoch: its loss and, with early stopping, the
-        ``(score, loss)`` of the held-out rows; track the best (``snapshot()``
-        returns what to keep of a new best) and the patience counter as
-        scikit-learn's MLP does."""
+    def record_epoch(self, loss, validation, tol, snapshot, learning_rate):
+        """Record one epoch: its loss, the ``learning_rate`` it ran at and,
+        with early stopping, the ``(score, loss)`` of the held-out rows; track
+        the best (``snapshot()`` returns what to keep of a new best) and the
+        patience counter as scikit-learn's MLP does."""
         self.n_iter += 1
         self.loss_curve.append(loss)
+        self.learning_rates.append(float(learning_rate))
         self.loss = loss
         if validation is not None:
             score, val_loss = validation
@@ -99,6 +104,7 @@ class TrainingState:
             "loss_": self.loss,
             "best_loss_": self.best_loss,
             "loss_curve_": list(self.loss_curve),
+            "learning_rate_curve_": list(self.learning_rates),
             "validation_scores_": _copy_or_none(self.validation_scores),
             "validation_loss_curve_": _copy_or_none(self.validation_loss_curve),
             "best_validation_score_": self.best_validation_score,

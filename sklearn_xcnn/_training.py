@@ -378,6 +378,7 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
     state.n_iter = len(losses)
     state.loss = float(result.fun)
     state.loss_curve.extend(losses)
+    state.learning_rates.extend([np.nan] * len(losses))  # no rate: a line search
     state.best_loss = min(state.loss_curve, default=state.loss)
     if interrupted[0]:
         _warn_interrupted(state.n_iter, settings.stacklevel + 1)
@@ -564,7 +565,7 @@ def _should_stop(state, params, early_stopping, progress):
     )
     if state.optimizer.trigger_stopping(verbose=False):
         return True
-    progress.message(f"Setting learning rate to {state.optimizer.learning_rate:g}")
+    progress.message(f"Setting learning rate to {state.optimizer.base_rate:g}")
     state.no_improvement_count = 0
     return False
 
@@ -587,7 +588,8 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
         state.best_params = _snapshot(flat, stats)
     epochs = _Epochs(state, settings, flat, stats, (X, Y, sample_weight, rows))
     n_epochs = 1 if incremental else p["max_iter"]
-    progress = Progress(p["verbose"], n_epochs)
+    state.optimizer.start_fit(p["max_iter"], incremental)
+    progress = Progress(p["verbose"], n_epochs, p["learning_rate"] != "constant")
     converged = False
     # overflows surface as a DivergenceError, not as RuntimeWarnings
     with (
@@ -598,15 +600,18 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
         np.errstate(over="ignore", invalid="ignore"),
     ):
         for _ in range(n_epochs):
-            start = time.perf_counter()
+            start, rate = time.perf_counter(), state.optimizer.base_rate
             loss = epochs.run(runner, interrupted)
             scored = None
             if validation is not None:
                 scored = validation.evaluate(flat, stats, settings, runner)
-            state.optimizer.iteration_ends(state.t)
-            state.record_epoch(loss, scored, p["tol"], lambda: _snapshot(flat, stats))
+            state.optimizer.iteration_ends(state.t, loss)
+            state.record_epoch(
+                loss, scored, p["tol"], lambda: _snapshot(flat, stats), rate
+            )
             score = None if scored is None else scored[0]
-            progress.epoch(state.n_iter, loss, score, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            progress.epoch(state.n_iter, loss, score, seconds, rate)
             if interrupted[0]:
                 _warn_interrupted(state.n_iter, settings.stacklevel + 1)
                 break
