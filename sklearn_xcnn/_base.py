@@ -133,6 +133,7 @@ class BaseCNN(BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
+        "keep_best_weights": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
@@ -180,6 +181,7 @@ class BaseCNN(BaseEstimator):
         momentum=0.9,
         nesterovs_momentum=True,
         early_stopping=False,
+        keep_best_weights=False,
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -218,6 +220,7 @@ class BaseCNN(BaseEstimator):
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
+        self.keep_best_weights = keep_best_weights
         self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2

@@ -196,6 +196,15 @@ _PIECES = {
         ``partial_fit`` refuses it (a :class:`ValueError`), as scikit-learn's
         MLP does.
 
+    keep_best_weights : bool, default=False
+        Whether ``fit`` with ``"adam"`` or ``"sgd"`` ends with the weights
+        (and batch-norm statistics) of the epoch with the lowest training loss
+        of the call, instead of the last epoch's, as the time-series
+        literature does. The kept weights are a copy taken at the end of that
+        epoch. Early stopping, which restores the weights of the best
+        validation score, takes precedence; ``partial_fit`` (one epoch) and
+        ``"lbfgs"`` ignore it.
+
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
 

@@ -39,7 +39,12 @@ class TrainingState:
         Consecutive epochs without an improvement of ``tol``.
     best_params : tuple or None
         ``(flat parameters, batch-norm stats)`` of the best validation score,
-        while early stopping runs.
+        while early stopping runs, or of the lowest training loss of the
+        call, while ``keep_best`` runs.
+    keep_best : bool
+        Whether this call keeps the weights of its lowest training loss.
+    call_best_loss : float
+        Lowest training loss of this call, while ``keep_best`` runs.
     """
 
     def __init__(self, random_state):
@@ -56,13 +61,18 @@ class TrainingState:
         self.t = 0
         self.no_improvement_count = 0
         self.best_params = None
+        self.keep_best = False
+        self.call_best_loss = np.inf
 
-    def start_call(self, early_stopping, incremental):
+    def start_call(self, early_stopping, incremental, keep_best=False):
         """Make the records match a new call (an earlier call may have differed).
 
         A ``fit`` counts its own epochs in ``n_iter`` and gets a fresh patience;
-        ``partial_fit`` calls go on counting.
+        ``partial_fit`` calls go on counting. ``keep_best`` (the weights of
+        the lowest training loss) applies to a ``fit`` without early stopping.
         """
+        self.keep_best = keep_best and not (early_stopping or incremental)
+        self.call_best_loss = np.inf
         if not incremental:
             self.n_iter = 0
             self.no_improvement_count = 0
@@ -94,6 +104,9 @@ class TrainingState:
         else:
             improved = loss <= self.best_loss - tol
             self.best_loss = min(self.best_loss, loss)
+            if self.keep_best and loss < self.call_best_loss:
+                self.call_best_loss = loss
+                self.best_params = snapshot()
         self.no_improvement_count = 0 if improved else self.no_improvement_count + 1
 
     def fitted_attributes(self):

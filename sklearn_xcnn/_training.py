@@ -305,6 +305,17 @@ def _snapshot(flat, stats):
     return flat.copy(), copied
 
 
+def _restore(flat, stats, kept):
+    """Put the ``(flat parameters, batch-norm stats)`` ``kept`` by
+    :func:`_snapshot` back into ``flat`` and ``stats``."""
+    best_flat, best_stats = kept
+    flat[:] = best_flat
+    for entry, best in zip(stats, best_stats):
+        if entry is not None:
+            for target, value in zip(entry, best):
+                target[...] = value
+
+
 class FitSettings(NamedTuple):
     """What a fit loop needs from the estimator besides the data."""
 
@@ -575,11 +586,13 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
 
     ``state.optimizer`` must be set; ``flat`` and the batch-norm running
     ``stats`` (per block, or None) are updated in place. With early stopping
-    both are restored to those of the best validation score.
+    both are restored to those of the best validation score; with
+    ``keep_best_weights`` (and no early stopping), a ``fit`` restores those
+    of the epoch with the lowest training loss.
     """
     p = settings.params
     early_stopping = p["early_stopping"] and not incremental
-    state.start_call(early_stopping, incremental)
+    state.start_call(early_stopping, incremental, p["keep_best_weights"])
     validation, rows = None, None
     if early_stopping:
         rows, validation = split_validation(
@@ -619,13 +632,8 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
                 converged = True
                 break
     progress.close()
-    if early_stopping:
-        best_flat, best_stats = state.best_params
-        flat[:] = best_flat
-        for entry, best in zip(stats, best_stats):
-            if entry is not None:
-                for target, value in zip(entry, best):
-                    target[...] = value
+    if state.best_params is not None:  # early stopping's, or keep_best's
+        _restore(flat, stats, state.best_params)
         state.best_params = None
     if not (incremental or converged or interrupted[0]):
         warnings.warn(

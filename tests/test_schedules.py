@@ -394,3 +394,56 @@ def test_pickled_model_continues_its_schedule(xnx):
             model.partial_fit(X, y)
     assert copy.learning_rate_curve_ == clf.learning_rate_curve_
     assert_array_equal(copy.coefs_[0], clf.coefs_[0])
+
+
+# ------------------------------------------------------ best weights kept
+def _noisy_fit(X, y, **params):
+    """A fit on shuffled labels whose loss bottoms out half-way (epoch 5 of 8),
+    with batch norm, so that both weights and running statistics are kept."""
+    y = np.random.RandomState(0).permutation(y)
+    defaults = dict(
+        batch_norm=True,
+        learning_rate_init=0.1,
+        batch_size=50,
+        n_iter_no_change=np.inf,
+        random_state=0,
+    )
+    return fit_quietly(CNNClassifier(**SMALL_NET, **{**defaults, **params}), X, y)
+
+
+def test_keep_best_weights_ends_with_the_lowest_training_loss_epoch(xnx):
+    X, y = xnx
+    kept = _noisy_fit(X, y, max_iter=8, keep_best_weights=True)
+    best = int(np.argmin(kept.loss_curve_))
+    assert 0 < best < 7  # the test needs a best epoch that is not the last
+    # the same fit stopped at the best epoch: identical weights and stats
+    stopped = _noisy_fit(X, y, max_iter=best + 1)
+    assert kept.loss_curve_[: best + 1] == stopped.loss_curve_
+    for a, b in zip(kept._params(), stopped._params(), strict=True):
+        assert_array_equal(a, b)
+    assert_array_equal(kept.batch_norm_means_[0], stopped.batch_norm_means_[0])
+    assert_array_equal(kept.batch_norm_vars_[0], stopped.batch_norm_vars_[0])
+    # without it, the last epoch's weights
+    last = _noisy_fit(X, y, max_iter=8)
+    assert not np.array_equal(last.coefs_[0], kept.coefs_[0])
+    assert last.loss_curve_ == kept.loss_curve_
+
+
+def test_keep_best_weights_yields_to_early_stopping(xnx):
+    X, y = xnx
+    params = dict(max_iter=8, early_stopping=True, n_iter_no_change=3)
+    kept = _noisy_fit(X, y, keep_best_weights=True, **params)
+    plain = _noisy_fit(X, y, **params)
+    for a, b in zip(kept._params(), plain._params(), strict=True):
+        assert_array_equal(a, b)
+
+
+def test_partial_fit_ignores_keep_best_weights(xnx):
+    X, y = xnx
+    params = dict(**SMALL_NET, learning_rate_init=0.1, random_state=0)
+    kept = CNNClassifier(**params, keep_best_weights=True)
+    plain = CNNClassifier(**params)
+    for _ in range(3):
+        for clf in (kept, plain):
+            clf.partial_fit(X, y, classes=[0, 1])
+    assert_array_equal(kept.coefs_[0], plain.coefs_[0])
