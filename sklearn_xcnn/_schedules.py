@@ -101,6 +101,15 @@ class Plateau(Schedule):
     wait : int
         Consecutive epochs without an improvement, since the best loss or the
         last reduction.
+
+    Examples
+    --------
+    >>> from sklearn_xcnn._schedules import Plateau
+    >>> schedule = Plateau(0.1, plateau_patience=2, min_learning_rate=0.02)
+    >>> for loss in [1.0, 0.9, 0.95, 0.92, 0.91, 0.93, 0.94]:
+    ...     schedule.epoch_ends(None, loss)
+    ...     print(round(schedule.rate, 3), end=" ")
+    0.1 0.1 0.1 0.05 0.05 0.025 0.025
     """
 
     hyperparameters = ("plateau_factor", "plateau_patience", "min_learning_rate", "tol")
@@ -148,6 +157,16 @@ class Cosine(Schedule):
         Epochs run since the annealing started.
     span : int or None
         Epochs the annealing lasts.
+
+    Examples
+    --------
+    >>> from sklearn_xcnn._schedules import Cosine
+    >>> schedule = Cosine(1.0, min_learning_rate=0.2)
+    >>> schedule.start_fit(max_iter=4, incremental=False)
+    >>> for epoch in range(4):
+    ...     print(round(schedule.rate, 3), end=" ")
+    ...     schedule.epoch_ends(None, None)
+    1.0 0.883 0.6 0.317
     """
 
     hyperparameters = ("min_learning_rate",)
