@@ -29,6 +29,11 @@ def xnx():
     return make_x_or_not_x(200, random_state=0)
 
 
+def _small(**params):
+    """The small network with ``params``, seeded."""
+    return CNNClassifier(**{**SMALL_NET, "random_state": 0, **params})
+
+
 def _cosine(start, end, n_epochs, span):
     """The closed form: epoch e (from 0) runs at
     end + (start - end) * (1 + cos(pi * min(e, span) / span)) / 2."""
@@ -169,9 +174,9 @@ def test_optimizer_goes_on_only_with_the_same_schedule_settings():
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_cosine_fit_records_the_closed_form(xnx, solver):
     X, y = xnx
-    clf = CNNClassifier(
-        **SMALL_NET, solver=solver, learning_rate="cosine", learning_rate_init=0.02,
-        min_learning_rate=1e-3, max_iter=6, n_iter_no_change=np.inf, random_state=0,
+    clf = _small(
+        solver=solver, learning_rate="cosine", learning_rate_init=0.02,
+        min_learning_rate=1e-3, max_iter=6, n_iter_no_change=np.inf,
     )  # fmt: skip
     fit_quietly(clf, X, y)
     assert_allclose(clf.learning_rate_curve_, _cosine(0.02, 1e-3, 6, 6))
@@ -200,9 +205,7 @@ def test_plateau_fit_halves_after_patience_stalled_epochs(xnx, Estimator):
 
 def test_plateau_default_patience_acts_before_the_default_stop(xnx):
     X, y = xnx
-    clf = CNNClassifier(
-        **SMALL_NET, learning_rate="plateau", tol=10.0, max_iter=50, random_state=0
-    )
+    clf = _small(learning_rate="plateau", tol=10.0, max_iter=50)
     clf.fit(X, y)  # stops on the stall: no ConvergenceWarning
     # 1 improving epoch, then 11 stalled ones; the 10th halved the rate
     assert clf.n_iter_ == 12
@@ -211,9 +214,9 @@ def test_plateau_default_patience_acts_before_the_default_stop(xnx):
 
 def test_adaptive_now_applies_to_adam(xnx):
     X, y = xnx
-    clf = CNNClassifier(
-        **SMALL_NET, learning_rate="adaptive", learning_rate_init=1e-3, tol=10.0,
-        n_iter_no_change=1, max_iter=100, random_state=0,
+    clf = _small(
+        learning_rate="adaptive", learning_rate_init=1e-3, tol=10.0,
+        n_iter_no_change=1, max_iter=100,
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -226,8 +229,7 @@ def test_adaptive_now_applies_to_adam(xnx):
 
 def test_constant_and_invscaling_are_recorded(xnx):
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, solver="sgd", learning_rate_init=0.05,
-                        max_iter=3, random_state=0)  # fmt: skip
+    clf = _small(solver="sgd", learning_rate_init=0.05, max_iter=3)
     fit_quietly(clf, X, y)
     assert clf.learning_rate_curve_ == [0.05] * 3
     clf.set_params(learning_rate="invscaling", power_t=0.5)
@@ -239,8 +241,7 @@ def test_constant_and_invscaling_are_recorded(xnx):
 
 def test_partial_fit_anneals_over_max_iter_calls(xnx):
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, learning_rate="cosine", learning_rate_init=0.01,
-                        max_iter=4, random_state=0)  # fmt: skip
+    clf = _small(learning_rate="cosine", learning_rate_init=0.01, max_iter=4)
     for _ in range(6):
         clf.partial_fit(X, y, classes=[0, 1])
     assert_allclose(clf.learning_rate_curve_, _cosine(0.01, 0.0, 6, 4), atol=1e-15)
@@ -248,13 +249,8 @@ def test_partial_fit_anneals_over_max_iter_calls(xnx):
 
 def test_warm_start_restarts_cosine_and_keeps_adams_moments(xnx):
     X, y = xnx
-    clf = CNNClassifier(
-        **SMALL_NET,
-        learning_rate="cosine",
-        warm_start=True,
-        max_iter=3,
-        n_iter_no_change=np.inf,
-        random_state=0,
+    clf = _small(
+        learning_rate="cosine", warm_start=True, max_iter=3, n_iter_no_change=np.inf
     )
     fit_quietly(clf, X, y)
     optimizer, steps = clf._optimizer, clf._optimizer.t
@@ -266,17 +262,9 @@ def test_warm_start_restarts_cosine_and_keeps_adams_moments(xnx):
 
 def test_warm_start_continues_the_plateau(xnx):
     X, y = xnx
-    clf = CNNClassifier(
-        **SMALL_NET,
-        learning_rate="plateau",
-        plateau_patience=2,
-        tol=10.0,
-        warm_start=True,
-        n_iter_no_change=np.inf,
-        max_iter=4,
-        learning_rate_init=0.01,
-        random_state=0,
-    )
+    clf = _small(learning_rate="plateau", plateau_patience=2, tol=10.0, max_iter=4,
+                 learning_rate_init=0.01, warm_start=True,
+                 n_iter_no_change=np.inf)  # fmt: skip
     fit_quietly(clf, X, y)
     fit_quietly(clf, X, y)
     # the wait carries over: epochs 5 and 6 are the 4th and 5th stalled ones
@@ -286,7 +274,7 @@ def test_warm_start_continues_the_plateau(xnx):
 
 def test_a_new_schedule_on_warm_start_starts_a_fresh_optimizer(xnx):
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, warm_start=True, max_iter=2, random_state=0)
+    clf = _small(warm_start=True, max_iter=2)
     fit_quietly(clf, X, y)
     kept = clf._optimizer
     fit_quietly(clf.set_params(learning_rate="cosine"), X, y)
@@ -297,14 +285,12 @@ def test_a_new_schedule_on_warm_start_starts_a_fresh_optimizer(xnx):
 
 def test_early_stopping_ends_the_cosine_early(xnx):
     X, y = xnx
-    clf = CNNClassifier(
-        **SMALL_NET,
+    clf = _small(
         learning_rate="cosine",
         early_stopping=True,
         tol=10.0,
         n_iter_no_change=2,
         max_iter=50,
-        random_state=0,
     )
     clf.fit(X, y)
     assert clf.n_iter_ == 4
@@ -338,8 +324,7 @@ def test_verbose_prints_the_rate_of_each_epoch(xnx, capsys, monkeypatch):
 def test_verbose_bar_shows_the_rate(xnx, capsys):
     pytest.importorskip("tqdm")
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, max_iter=2, verbose=1, random_state=0,
-                        learning_rate="cosine")  # fmt: skip
+    clf = _small(max_iter=2, verbose=1, learning_rate="cosine")
     fit_quietly(clf, X, y)
     assert "lr=0.0015" in capsys.readouterr().err
 
@@ -358,7 +343,7 @@ def test_fit_is_reproducible(xnx):
 def test_grid_search_over_the_schedule(xnx):
     X, y = xnx
     grid = GridSearchCV(
-        CNNClassifier(**SMALL_NET, max_iter=3, random_state=0),
+        _small(max_iter=3),
         {"learning_rate": ["constant", "plateau", "cosine"],
          "min_learning_rate": [0.0, 1e-4]},
         cv=2,
@@ -384,8 +369,7 @@ def test_clone_keeps_the_schedule_parameters():
 
 def test_pickled_model_continues_its_schedule(xnx):
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, learning_rate="cosine", max_iter=5,
-                        random_state=0)  # fmt: skip
+    clf = _small(learning_rate="cosine", max_iter=5)
     for _ in range(2):
         clf.partial_fit(X, y, classes=[0, 1])
     copy = pickle.loads(pickle.dumps(clf))
