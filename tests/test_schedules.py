@@ -19,6 +19,7 @@ from sklearn_xcnn._schedules import Adaptive, Cosine, InvScaling, Plateau, Sched
 from sklearn_xcnn.datasets import make_x_or_not_x
 
 from .conftest import fit_quietly
+from .test_persistence import _documented_untrusted_types
 
 SMALL_NET = dict(n_filters=2, hidden_units=6)
 
@@ -431,3 +432,19 @@ def test_partial_fit_ignores_keep_best_weights(xnx):
         for clf in (kept, plain):
             clf.partial_fit(X, y, classes=[0, 1])
     assert_array_equal(kept.coefs_[0], plain.coefs_[0])
+
+
+@pytest.mark.parametrize("schedule", ["constant", "invscaling", "plateau", "cosine"])
+def test_skops_round_trip_keeps_the_schedule(xnx, tmp_path, schedule):
+    sio = pytest.importorskip("skops.io")
+    X, y = xnx
+    clf = fit_quietly(_small(learning_rate=schedule, max_iter=2), X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(clf, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert set(untrusted) <= _documented_untrusted_types()  # docs/saving.rst
+    loaded = sio.load(path, trusted=untrusted)
+    for model in (clf, loaded):
+        model.partial_fit(X, y)
+    assert loaded.learning_rate_curve_ == clf.learning_rate_curve_
+    assert_array_equal(loaded.coefs_[0], clf.coefs_[0])
