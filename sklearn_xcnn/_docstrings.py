@@ -337,7 +337,8 @@ _PIECES = {
     **Interrupting.** Ctrl-C (``KeyboardInterrupt``, also the interrupt
     button of a notebook) during ``fit`` or ``partial_fit`` stops training
     after the current mini-batch (or L-BFGS iteration) and warns; the model
-    is fitted and usable, with the best weights when early stopping is on.
+    is fitted and usable, with the best weights when early stopping (or
+    ``keep_best_weights``) is on.
     A second Ctrl-C aborts at once and leaves the estimator as it was before
     the call. Signals can only be caught in the main thread: elsewhere
     Ctrl-C behaves as usual.
