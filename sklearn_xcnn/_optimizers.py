@@ -30,16 +30,19 @@ class BaseOptimizer:
     def from_estimator(cls, estimator, n_params, dtype):
         """A fresh optimizer with ``estimator``'s hyperparameters and
         learning-rate schedule."""
-        own = {name: getattr(estimator, name) for name in cls.hyperparameters}
+        own = cls._own_settings_of(estimator)
         return cls(n_params, dtype, **own, schedule=schedule_of(estimator))
+
+    @classmethod
+    def _own_settings_of(cls, estimator):
+        return {name: getattr(estimator, name) for name in cls.hyperparameters}
 
     @classmethod
     def settings_of(cls, estimator):
         """The hyperparameters ``estimator`` asks of this optimizer and its
         schedule."""
-        own = {name: getattr(estimator, name) for name in cls.hyperparameters}
         schedule = SCHEDULES[estimator.learning_rate]
-        return {**own, **schedule.settings_of(estimator)}
+        return {**cls._own_settings_of(estimator), **schedule.settings_of(estimator)}
 
     @property
     def settings(self):
