@@ -57,6 +57,7 @@ from ._input import (
 from ._memory import check_training_memory, steady_heap, training_rows
 from ._optimizers import OPTIMIZERS
 from ._persistence import check_state_version, restore, snapshot, versioned_state
+from ._schedules import SCHEDULES, check_schedule
 from ._training import (
     FULL_BATCH_CHUNK,
     FitSettings,
@@ -117,9 +118,12 @@ class BaseCNN(BaseEstimator):
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), _POSITIVE_INT],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
+        "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
+        "plateau_patience": [_POSITIVE_INT],
+        "min_learning_rate": [Interval(Real, 0, None, closed="left")],
         "max_iter": [_POSITIVE_INT],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -129,6 +133,7 @@ class BaseCNN(BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
+        "keep_best_weights": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
@@ -164,6 +169,9 @@ class BaseCNN(BaseEstimator):
         learning_rate="constant",
         learning_rate_init=3e-3,
         power_t=0.5,
+        plateau_factor=0.5,
+        plateau_patience=10,
+        min_learning_rate=0.0,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -173,6 +181,7 @@ class BaseCNN(BaseEstimator):
         momentum=0.9,
         nesterovs_momentum=True,
         early_stopping=False,
+        keep_best_weights=False,
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -199,6 +208,9 @@ class BaseCNN(BaseEstimator):
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.power_t = power_t
+        self.plateau_factor = plateau_factor
+        self.plateau_patience = plateau_patience
+        self.min_learning_rate = min_learning_rate
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -208,6 +220,7 @@ class BaseCNN(BaseEstimator):
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
+        self.keep_best_weights = keep_best_weights
         self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -465,6 +478,8 @@ class BaseCNN(BaseEstimator):
                 "epoch on the data it is given, with nothing held out. Set "
                 "early_stopping=False, or call fit."
             )
+        if self.solver != "lbfgs":
+            check_schedule(self.get_params(deep=False))
         first = self._is_first_call(incremental, classes)
         X, y = self._validate_xy(X, y, first)
         dtype = X.dtype

@@ -95,14 +95,27 @@ _PIECES = {
         Mini-batch size for ``"adam"`` and ``"sgd"``; ``"auto"`` is
         ``min(200, n_samples)``.
 
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Learning-rate schedule of ``"sgd"``. ``"constant"`` keeps
-        ``learning_rate_init``. ``"invscaling"`` sets the rate to
-        ``learning_rate_init / (t + 1)**power_t`` after each epoch, ``t``
-        being the number of samples seen (``t_``). ``"adaptive"`` keeps the
-        rate while training improves and divides it by 5 each time it stops
-        improving (see ``tol``), instead of stopping; training stops once the
-        rate is at most ``1e-6``.
+    learning_rate : {"constant", "invscaling", "adaptive", "plateau", \
+"cosine"}, default="constant"
+        Learning-rate schedule of ``"sgd"`` and ``"adam"`` (for ``"adam"``,
+        the rate its bias correction then scales); ``"lbfgs"`` ignores it.
+        ``"constant"`` keeps ``learning_rate_init``. ``"invscaling"`` sets
+        the rate to ``learning_rate_init / (t + 1)**power_t`` after each
+        epoch, ``t`` being the number of samples seen (``t_``).
+        ``"adaptive"`` keeps the rate while training improves and divides it
+        by 5 each time it stops improving (see ``tol``), instead of stopping;
+        training stops once the rate is at most ``1e-6``. These three are
+        :class:`~sklearn.neural_network.MLPClassifier`'s, which applies them
+        to ``"sgd"`` only. ``"plateau"`` multiplies the rate by
+        ``plateau_factor`` whenever the training loss has not improved on its
+        best by ``tol`` for ``plateau_patience`` epochs in a row, down to
+        ``min_learning_rate``. ``"cosine"`` anneals it from
+        ``learning_rate_init`` to ``min_learning_rate`` over the ``max_iter``
+        epochs of each ``fit``: epoch ``e`` (from 1) runs at
+        ``min_learning_rate + (learning_rate_init - min_learning_rate) *
+        (1 + cos(pi * (e - 1) / max_iter)) / 2``. The rate of each epoch is
+        in ``learning_rate_curve_``; see :ref:`schedules` in the user guide
+        for ``partial_fit``, ``warm_start`` and early stopping.
 
     learning_rate_init : float, default=3e-3
         Initial step size of ``"adam"`` and ``"sgd"``. Too large a step makes
@@ -114,6 +127,21 @@ _PIECES = {
 
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
+
+    plateau_factor : float in (0, 1), default=0.5
+        What the ``"plateau"`` schedule multiplies the rate by on a plateau.
+
+    plateau_patience : int, default=10
+        Epochs in a row without a training loss ``tol`` below the best so
+        far after which the ``"plateau"`` schedule lowers the rate (and
+        counts again from zero). Training still stops after
+        ``n_iter_no_change`` such epochs: to let the rate drop several times,
+        make ``n_iter_no_change`` larger (``np.inf`` for none), as in the
+        time-series recipe ``plateau_patience=50, n_iter_no_change=np.inf``.
+
+    min_learning_rate : float, default=0.0
+        The lowest rate of the ``"plateau"`` schedule, and the last of the
+        ``"cosine"`` one; at most ``learning_rate_init``.
 
     max_iter : int, default=200
         Most epochs (``"adam"``, ``"sgd"``) or iterations (``"lbfgs"``) per
@@ -138,7 +166,8 @@ _PIECES = {
         0 prints nothing. 1 shows a progress bar over the epochs (on stderr)
         when the optional ``tqdm`` package is installed, else prints a line
         per epoch or L-BFGS iteration: the loss, the validation score with
-        early stopping, and the time taken. 2 prints the lines under the bar
+        early stopping, the learning rate when ``learning_rate`` is not
+        ``"constant"``, and the time taken. 2 prints the lines under the bar
         too. ``partial_fit`` prints its one line without a bar.
 
     warm_start : bool, default=False
@@ -166,6 +195,15 @@ _PIECES = {
         validation score are restored at the end. Ignored by ``"lbfgs"``;
         ``partial_fit`` refuses it (a :class:`ValueError`), as scikit-learn's
         MLP does.
+
+    keep_best_weights : bool, default=False
+        Whether ``fit`` with ``"adam"`` or ``"sgd"`` ends with the weights
+        (and batch-norm statistics) of the epoch with the lowest training loss
+        of the call, instead of the last epoch's, as the time-series
+        literature does. The kept weights are a copy taken at the end of that
+        epoch. Early stopping, which restores the weights of the best
+        validation score, takes precedence; ``partial_fit`` (one epoch) and
+        ``"lbfgs"`` ignore it.
 
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
@@ -262,6 +300,11 @@ _PIECES = {
     loss_curve_ : list of float
         Training loss after each epoch (or L-BFGS iteration).
 
+    learning_rate_curve_ : list of float
+        Learning rate each epoch ran at (the schedule's rate; for ``"adam"``
+        before its bias correction), one per entry of ``loss_curve_``; NaN
+        for the L-BFGS iterations.
+
     validation_scores_ : list of float or None
         Validation score (accuracy, or R^2 for the regressor) after each
         epoch, with early stopping (else ``None``).
@@ -294,7 +337,8 @@ _PIECES = {
     **Interrupting.** Ctrl-C (``KeyboardInterrupt``, also the interrupt
     button of a notebook) during ``fit`` or ``partial_fit`` stops training
     after the current mini-batch (or L-BFGS iteration) and warns; the model
-    is fitted and usable, with the best weights when early stopping is on.
+    is fitted and usable, with the best weights when early stopping (or
+    ``keep_best_weights``) is on.
     A second Ctrl-C aborts at once and leaves the estimator as it was before
     the call. Signals can only be caught in the main thread: elsewhere
     Ctrl-C behaves as usual.

@@ -4,11 +4,15 @@ Plain classes (not estimators): the fit loop's state keeps one (the
 estimator's ``_optimizer``) so that ``partial_fit`` and ``warm_start``
 continue with the same moments and learning rate. :data:`OPTIMIZERS` maps a
 ``solver`` to its class, and each class names the estimator parameters it
-takes in ``hyperparameters``: both are written here only.
+takes in ``hyperparameters``: both are written here only. Every optimizer
+takes its base rate from a learning-rate schedule (see :mod:`._schedules`),
+built from the estimator's ``learning_rate`` and its settings.
 """
 
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
+
+from ._schedules import SCHEDULES, Schedule, schedule_of
 
 
 class BaseOptimizer:
@@ -16,32 +20,48 @@ class BaseOptimizer:
 
     Subclasses set ``hyperparameters`` (the estimator parameters their
     constructor takes after ``n_params`` and ``dtype``, stored under the same
-    names) and implement :meth:`update_params`; the schedule hooks default to
-    doing nothing.
+    names) and implement :meth:`update_params`, stepping with the
+    ``schedule``'s rate. The schedule hooks hand over to the schedule.
     """
 
     hyperparameters = ("learning_rate_init",)
 
     @classmethod
     def from_estimator(cls, estimator, n_params, dtype):
-        """A fresh optimizer with ``estimator``'s hyperparameters."""
-        return cls(n_params, dtype, **cls.settings_of(estimator))
+        """A fresh optimizer with ``estimator``'s hyperparameters and
+        learning-rate schedule."""
+        own = cls._own_settings_of(estimator)
+        return cls(n_params, dtype, **own, schedule=schedule_of(estimator))
+
+    @classmethod
+    def _own_settings_of(cls, estimator):
+        return {name: getattr(estimator, name) for name in cls.hyperparameters}
 
     @classmethod
     def settings_of(cls, estimator):
-        """The hyperparameters ``estimator`` asks of this optimizer."""
-        return {name: getattr(estimator, name) for name in cls.hyperparameters}
+        """The hyperparameters ``estimator`` asks of this optimizer and its
+        schedule."""
+        schedule = SCHEDULES[estimator.learning_rate]
+        return {**cls._own_settings_of(estimator), **schedule.settings_of(estimator)}
 
     @property
     def settings(self):
         """The hyperparameters, to tell whether a later fit may continue."""
-        return {name: getattr(self, name) for name in self.hyperparameters}
+        own = {name: getattr(self, name) for name in self.hyperparameters}
+        return {**own, **self.schedule.settings}
+
+    @property
+    def base_rate(self):
+        """The schedule's rate for the next step."""
+        return self.schedule.rate
 
     def fits(self, estimator, n_params, dtype):
         """Whether this optimizer can go on for ``estimator``'s next fit: the
-        same solver and hyperparameters, and a state of the right size."""
+        same solver, schedule and hyperparameters, and a state of the right
+        size."""
         return (
             type(self) is OPTIMIZERS.get(estimator.solver)
+            and type(self.schedule) is SCHEDULES[estimator.learning_rate]
             and self.settings == self.settings_of(estimator)
             and self.state_shape == (n_params, np.dtype(dtype))
         )
@@ -55,12 +75,22 @@ class BaseOptimizer:
         """Take one step on ``params`` (flat, updated in place)."""
         raise NotImplementedError
 
-    def iteration_ends(self, time_step):
-        """Called at the end of each epoch, after ``time_step`` samples."""
+    def start_fit(self, max_iter, incremental):
+        """Called when a ``fit`` (``incremental``: ``partial_fit``) call starts."""
+        self.schedule.start_fit(max_iter, incremental)
+
+    def iteration_ends(self, time_step, loss=None):
+        """Called at the end of each epoch, after ``time_step`` samples, with
+        the epoch's training ``loss``."""
+        self.schedule.epoch_ends(time_step, loss)
 
     def trigger_stopping(self, verbose):
-        """Whether to stop now that training stopped improving."""
-        return True
+        """Whether to stop now that training stopped improving (the adaptive
+        schedule lowers the rate and goes on instead)."""
+        stop = self.schedule.stalled()
+        if not stop and verbose:
+            print(f"Setting learning rate to {self.base_rate:f}")
+        return stop
 
 
 class SGDOptimizer(BaseOptimizer):
@@ -72,7 +102,9 @@ class SGDOptimizer(BaseOptimizer):
         Length of the flat parameter vector.
     dtype : numpy dtype
     learning_rate_init : float
-    learning_rate : {"constant", "invscaling", "adaptive"}
+    learning_rate : {"constant", "invscaling", "adaptive", "plateau", \
+"cosine"}
+        The schedule (see :mod:`._schedules`) when ``schedule`` is None.
         ``"invscaling"`` sets the rate to
         ``learning_rate_init / (t + 1)**power_t`` at the end of each epoch,
         ``t`` being the number of samples seen so far. ``"adaptive"`` divides
@@ -81,24 +113,23 @@ class SGDOptimizer(BaseOptimizer):
     momentum : float
     nesterovs_momentum : bool
     power_t : float
+    schedule : Schedule, default=None
+        The schedule itself, with all its settings (``learning_rate`` and
+        ``power_t`` are then ignored).
 
     Attributes
     ----------
     settings : dict
-        The hyperparameters above by name (``n_params`` and ``dtype`` aside).
+        The hyperparameters above by name (``n_params`` and ``dtype`` aside)
+        and those of the schedule.
+    schedule : Schedule
     learning_rate : float
-        The current step size.
+        The current step size, the schedule's rate.
     velocity : ndarray of shape (n_params,)
         The momentum term.
     """
 
-    hyperparameters = (
-        "learning_rate_init",
-        "learning_rate",
-        "momentum",
-        "nesterovs_momentum",
-        "power_t",
-    )
+    hyperparameters = ("learning_rate_init", "momentum", "nesterovs_momentum")
 
     def __init__(
         self,
@@ -109,21 +140,21 @@ class SGDOptimizer(BaseOptimizer):
         momentum=0.9,
         nesterovs_momentum=True,
         power_t=0.5,
+        schedule=None,
     ):
         self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
-        self.schedule = learning_rate
+        if schedule is None:
+            extra = {"power_t": power_t} if learning_rate == "invscaling" else {}
+            schedule = SCHEDULES[learning_rate](learning_rate_init, **extra)
+        self.schedule = schedule
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
-        self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
 
     @property
-    def settings(self):
-        """The hyperparameters, to tell whether a later fit may continue."""
-        # ``learning_rate`` holds the current rate: the schedule's name is kept
-        # as ``schedule``
-        return {**super().settings, "learning_rate": self.schedule}
+    def learning_rate(self):
+        """The current step size."""
+        return self.schedule.rate
 
     @property
     def state_shape(self):
@@ -131,35 +162,13 @@ class SGDOptimizer(BaseOptimizer):
 
     def update_params(self, params, grads):
         """Take one step on ``params`` (flat, updated in place)."""
-        v = self.velocity
+        v, rate = self.velocity, self.schedule.rate
         v *= self.momentum
-        v -= self.learning_rate * grads
+        v -= rate * grads
         if self.nesterovs_momentum:
-            params += self.momentum * v - self.learning_rate * grads
+            params += self.momentum * v - rate * grads
         else:
             params += v
-
-    def iteration_ends(self, time_step):
-        """Update the learning rate after ``time_step`` samples were seen."""
-        if self.schedule == "invscaling":
-            self.learning_rate = (
-                self.learning_rate_init / (time_step + 1) ** self.power_t
-            )
-
-    def trigger_stopping(self, verbose):
-        """Whether to stop now that training stopped improving.
-
-        The adaptive schedule first divides the learning rate by 5 and goes on,
-        until the rate falls under ``1e-6``.
-        """
-        if self.schedule != "adaptive":
-            return True
-        if self.learning_rate <= 1e-6:
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(f"Setting learning rate to {self.learning_rate:f}")
-        return False
 
 
 class AdamOptimizer(BaseOptimizer):
@@ -167,9 +176,10 @@ class AdamOptimizer(BaseOptimizer):
 
     Step ``t`` moves the parameters by
     ``-lr_t * m_t / (sqrt(v_t) + epsilon)`` with
-    ``lr_t = learning_rate_init * sqrt(1 - beta_2**t) / (1 - beta_1**t)``,
+    ``lr_t = rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)``,
     where ``m_t`` and ``v_t`` are the running means of the gradient and of
-    its square (the paper's bias corrections, folded into the step size).
+    its square (the paper's bias corrections, folded into the step size) and
+    ``rate`` is the schedule's (``learning_rate_init`` for the constant one).
 
     Parameters
     ----------
@@ -180,11 +190,15 @@ class AdamOptimizer(BaseOptimizer):
         Decay rates of the first and second moment estimates.
     epsilon : float
         Added to the root of the second moment for stability.
+    schedule : Schedule, default=None
+        The learning-rate schedule; None keeps ``learning_rate_init``.
 
     Attributes
     ----------
     settings : dict
-        The hyperparameters above by name (``n_params`` and ``dtype`` aside).
+        The hyperparameters above by name (``n_params`` and ``dtype`` aside)
+        and those of the schedule.
+    schedule : Schedule
     learning_rate : float
         The step size ``lr_t`` of the last step.
     t : int
@@ -203,8 +217,10 @@ class AdamOptimizer(BaseOptimizer):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        schedule=None,
     ):
         self.learning_rate_init = learning_rate_init
+        self.schedule = Schedule(learning_rate_init) if schedule is None else schedule
         self.learning_rate = float(learning_rate_init)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -234,7 +250,7 @@ class AdamOptimizer(BaseOptimizer):
         scal(b2, self.v)
         axpy(buf, self.v, a=1 - b2)
         self.learning_rate = (
-            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+            self.schedule.rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
         np.sqrt(self.v, out=buf)
         buf += self.epsilon

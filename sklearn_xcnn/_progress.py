@@ -48,11 +48,14 @@ def _warn_interrupted(n_iter, stacklevel):
 class Progress:
     """Report epochs: a tqdm bar (verbose=1, when tqdm is installed) or lines.
 
-    ``verbose >= 2`` prints a line per epoch even with the bar.
+    ``verbose >= 2`` prints a line per epoch even with the bar. With
+    ``show_rate`` (a learning-rate schedule runs) the lines and the bar show
+    the learning rate of each epoch.
     """
 
-    def __init__(self, verbose, total):
+    def __init__(self, verbose, total, show_rate=False):
         self.verbose = verbose
+        self.show_rate = show_rate
         self.bar = None
         if verbose and total > 1:
             try:
@@ -62,12 +65,15 @@ class Progress:
             if tqdm is not None:
                 self.bar = tqdm(total=total, desc="epochs", unit="epoch", leave=True)
 
-    def epoch(self, n_iter, loss, val_score, seconds):
+    def epoch(self, n_iter, loss, val_score, seconds, rate=None):
         if not self.verbose:
             return
+        show_rate = self.show_rate and rate is not None
         line = f"Iteration {n_iter}, loss = {loss:.8f}"
         if val_score is not None:
             line += f", validation score = {val_score:.6f}"
+        if show_rate:
+            line += f", learning rate = {rate:.6g}"
         line += f", time = {seconds:.3f}s"
         if self.bar is None:
             print(line)
@@ -77,6 +83,8 @@ class Progress:
         postfix = {"loss": f"{loss:.4g}"}
         if val_score is not None:
             postfix["val"] = f"{val_score:.4f}"
+        if show_rate:
+            postfix["lr"] = f"{rate:.3g}"
         self.bar.set_postfix(postfix)
         if self.verbose >= 2:
             self.bar.write(line)

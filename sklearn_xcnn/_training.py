@@ -305,6 +305,17 @@ def _snapshot(flat, stats):
     return flat.copy(), copied
 
 
+def _restore(flat, stats, kept):
+    """Put the ``(flat parameters, batch-norm stats)`` ``kept`` by
+    :func:`_snapshot` back into ``flat`` and ``stats``."""
+    best_flat, best_stats = kept
+    flat[:] = best_flat
+    for entry, best in zip(stats, best_stats):
+        if entry is not None:
+            for target, value in zip(entry, best):
+                target[...] = value
+
+
 class FitSettings(NamedTuple):
     """What a fit loop needs from the estimator besides the data."""
 
@@ -378,6 +389,7 @@ def fit_lbfgs(state, settings, flat, stats, X, Y, sample_weight):
     state.n_iter = len(losses)
     state.loss = float(result.fun)
     state.loss_curve.extend(losses)
+    state.learning_rates.extend([np.nan] * len(losses))  # no rate: a line search
     state.best_loss = min(state.loss_curve, default=state.loss)
     if interrupted[0]:
         _warn_interrupted(state.n_iter, settings.stacklevel + 1)
@@ -564,7 +576,7 @@ def _should_stop(state, params, early_stopping, progress):
     )
     if state.optimizer.trigger_stopping(verbose=False):
         return True
-    progress.message(f"Setting learning rate to {state.optimizer.learning_rate:g}")
+    progress.message(f"Setting learning rate to {state.optimizer.base_rate:g}")
     state.no_improvement_count = 0
     return False
 
@@ -574,11 +586,13 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
 
     ``state.optimizer`` must be set; ``flat`` and the batch-norm running
     ``stats`` (per block, or None) are updated in place. With early stopping
-    both are restored to those of the best validation score.
+    both are restored to those of the best validation score; with
+    ``keep_best_weights`` (and no early stopping), a ``fit`` restores those
+    of the epoch with the lowest training loss.
     """
     p = settings.params
     early_stopping = p["early_stopping"] and not incremental
-    state.start_call(early_stopping, incremental)
+    state.start_call(early_stopping, incremental, p["keep_best_weights"])
     validation, rows = None, None
     if early_stopping:
         rows, validation = split_validation(
@@ -587,7 +601,8 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
         state.best_params = _snapshot(flat, stats)
     epochs = _Epochs(state, settings, flat, stats, (X, Y, sample_weight, rows))
     n_epochs = 1 if incremental else p["max_iter"]
-    progress = Progress(p["verbose"], n_epochs)
+    state.optimizer.start_fit(p["max_iter"], incremental)
+    progress = Progress(p["verbose"], n_epochs, p["learning_rate"] != "constant")
     converged = False
     # overflows surface as a DivergenceError, not as RuntimeWarnings
     with (
@@ -598,15 +613,18 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
         np.errstate(over="ignore", invalid="ignore"),
     ):
         for _ in range(n_epochs):
-            start = time.perf_counter()
+            start, rate = time.perf_counter(), state.optimizer.base_rate
             loss = epochs.run(runner, interrupted)
             scored = None
             if validation is not None:
                 scored = validation.evaluate(flat, stats, settings, runner)
-            state.optimizer.iteration_ends(state.t)
-            state.record_epoch(loss, scored, p["tol"], lambda: _snapshot(flat, stats))
+            state.optimizer.iteration_ends(state.t, loss)
+            state.record_epoch(
+                loss, scored, p["tol"], lambda: _snapshot(flat, stats), rate
+            )
             score = None if scored is None else scored[0]
-            progress.epoch(state.n_iter, loss, score, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            progress.epoch(state.n_iter, loss, score, seconds, rate)
             if interrupted[0]:
                 _warn_interrupted(state.n_iter, settings.stacklevel + 1)
                 break
@@ -614,13 +632,8 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
                 converged = True
                 break
     progress.close()
-    if early_stopping:
-        best_flat, best_stats = state.best_params
-        flat[:] = best_flat
-        for entry, best in zip(stats, best_stats):
-            if entry is not None:
-                for target, value in zip(entry, best):
-                    target[...] = value
+    if state.best_params is not None:  # early stopping's, or keep_best's
+        _restore(flat, stats, state.best_params)
         state.best_params = None
     if not (incremental or converged or interrupted[0]):
         warnings.warn(

@@ -209,6 +209,30 @@ FIT_CASES = {
         "'learning_rate_init' parameter",
         {"learning_rate_init": 0.0},
     ),
+    "learning_rate_schedule_unknown": Case(
+        _X(), _y(), ValueError, "'learning_rate' parameter", {"learning_rate": "cos"}
+    ),
+    "plateau_factor_one": Case(
+        _X(), _y(), ValueError, "'plateau_factor' parameter", {"plateau_factor": 1.0}
+    ),
+    "plateau_patience_zero": Case(
+        _X(), _y(), ValueError, "'plateau_patience' parameter", {"plateau_patience": 0}
+    ),
+    "min_learning_rate_negative": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "'min_learning_rate' parameter",
+        {"min_learning_rate": -1e-3},
+    ),
+    "min_learning_rate_above_init": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"min_learning_rate=0\.1 is larger than learning_rate_init=0\.003: the "
+        "'cosine' schedule lowers the rate",
+        {"learning_rate": "cosine", "min_learning_rate": 0.1},
+    ),
     "pooling_unknown": Case(
         _X(), _y(), ValueError, "'pooling' parameter", {"pooling": "median"}
     ),
