@@ -12,6 +12,7 @@ from ._feature_maps import feature_maps
 from ._plot.feature_maps import FeatureMapDisplay
 from ._plot.filters import FilterDisplay
 from ._plot.loss_curve import LossCurveDisplay
+from ._saliency import deletion_curve, saliency_maps
 from ._summary import NetworkSummary, network_summary
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "FilterDisplay",
     "LossCurveDisplay",
     "NetworkSummary",
+    "deletion_curve",
     "feature_maps",
     "network_summary",
+    "saliency_maps",
 ]

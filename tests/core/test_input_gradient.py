@@ -64,7 +64,9 @@ def test_training_input_gradient_matches_finite_differences(options, algorithm):
     assert dX.shape == X.shape
     _assert_close(dX, _numeric_input_gradient(f, X))
     # the parameter gradients are those of the plain backward pass
-    plain = backward(delta, params, forward(params, X, spec, True, masks=masks)[1], spec)
+    plain = backward(
+        delta, params, forward(params, X, spec, True, masks=masks)[1], spec
+    )
     for a, b in zip(grads, plain):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
@@ -120,7 +122,10 @@ def test_input_gradient_of_a_linear_network_by_hand():
     X = np.arange(6.0).reshape(1, 2, 3, 1)
     _, caches = forward(params, X, spec, True)
     _, dX = backward(np.ones((1, 1)), params, caches, spec, input_grad=True)
-    expected = [[10 * 1, 10 * 2 + 100 * 1, 100 * 2], [10 * 3, 10 * 4 + 100 * 3, 100 * 4]]
+    expected = [
+        [10 * 1, 10 * 2 + 100 * 1, 100 * 2],
+        [10 * 3, 10 * 4 + 100 * 3, 100 * 4],
+    ]
     assert_allclose(dX[0, :, :, 0], expected)
 
 
