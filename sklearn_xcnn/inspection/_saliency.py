@@ -100,7 +100,9 @@ def _target_scores(estimator, spec, logits, column):
 
 def _logits(folded, spec, images):
     """The predicted logits, ``(n, n_outputs)``, in chunks of rows."""
-    parts = [forward(folded, images[s], spec)[0] for s in batch_slices(len(images), _CHUNK)]
+    parts = [
+        forward(folded, images[s], spec)[0] for s in batch_slices(len(images), _CHUNK)
+    ]
     return np.concatenate(parts)
 
 
