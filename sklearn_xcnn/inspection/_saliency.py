@@ -357,10 +357,10 @@ def _ranking(maps, shape):
     ``(n, H * W)``."""
     n, H, W, C = shape
     maps = np.asarray(maps, dtype=float)
-    if maps.shape not in ((n, H, W, C), (n, H, W)):
+    if len(maps) != n or maps.size not in (n * H * W * C, n * H * W):
         raise ValueError(
             f"maps must have the shape of the images, {(n, H, W, C)} (or without "
-            f"the channels); got {maps.shape}."
+            f"the channels, or flat like X); got {maps.shape}."
         )
     relevance = maps.reshape(n, H * W, -1).sum(axis=2)
     return np.argsort(-relevance, axis=1, kind="stable")
@@ -407,7 +407,8 @@ default="gradient"
 
     maps : array-like of shape (n_samples, height, width, channels), \
 default=None
-        Precomputed maps that rank the pixels instead of ``method``.
+        Precomputed maps that rank the pixels instead of ``method`` (also
+        accepted without the channels, or flat like ``X``).
 
     baseline : float or array-like of shape (height, width, channels), \
 default=0.0
