@@ -352,9 +352,9 @@ def _deletion_scores(setup, order, per_step):
     return np.stack(scores, axis=1)
 
 
-def _ranking(maps, shape):
+def _ranking(maps, shape, rng):
     """Pixels from the largest map value (summed over the channels) down,
-    ``(n, H * W)``."""
+    ``(n, H * W)``; ties in a random order drawn from ``rng``."""
     n, H, W, C = shape
     maps = np.asarray(maps, dtype=float)
     if len(maps) != n or maps.size not in (n * H * W * C, n * H * W):
@@ -363,7 +363,10 @@ def _ranking(maps, shape):
             f"the channels, or flat like X); got {maps.shape}."
         )
     relevance = maps.reshape(n, H * W, -1).sum(axis=2)
-    return np.argsort(-relevance, axis=1, kind="stable")
+    shuffled = np.argsort(rng.rand(n, H * W), axis=1)  # (n, H * W)
+    ranked = np.take_along_axis(relevance, shuffled, axis=1)
+    by_value = np.argsort(-ranked, axis=1, kind="stable")
+    return np.take_along_axis(shuffled, by_value, axis=1)
 
 
 def deletion_curve(
@@ -423,7 +426,8 @@ default=0.0
         ``ceil(height * width / 64)``, one at a time up to 8x8 images.
 
     random_state : int, RandomState instance or None, default=None
-        Draws the random order.
+        Draws the random order, and the order of pixels whose map values
+        tie (a map that is flat somewhere ranks those pixels at random).
 
     Returns
     -------
@@ -465,12 +469,17 @@ default=0.0
     _check_options(method, n_steps)
     setup = _prepare(estimator, X, target, "deletion_curve", baseline)
     shape = setup.images.shape
-    order = _ranking(_maps(setup, method, n_steps) if maps is None else maps, shape)
+    rng = check_random_state(random_state)
+    shuffled = np.argsort(rng.rand(shape[0], shape[1] * shape[2]), axis=1)
+    if maps is None:
+        maps = _maps(setup, method, n_steps)
+    else:
+        method = None  # the given maps rank the pixels
+    order = _ranking(maps, shape, rng)
     n_pixels = shape[1] * shape[2]
     per_step = -(-n_pixels // 64) if pixels_per_step is None else pixels_per_step
     if isinstance(per_step, bool) or not isinstance(per_step, Integral) or per_step < 1:
         raise ValueError(f"pixels_per_step={per_step!r} must be a positive integer.")
-    shuffled = np.argsort(check_random_state(random_state).rand(*order.shape), axis=1)
     scores = _deletion_scores(setup, order, per_step)
     random_scores = _deletion_scores(setup, shuffled, per_step)
     counts = np.minimum(np.arange(scores.shape[1]) * per_step, n_pixels)
@@ -481,5 +490,5 @@ default=0.0
         random_scores=random_scores,
         area=float(trapezoid(scores.mean(axis=0), fractions)),
         random_area=float(trapezoid(random_scores.mean(axis=0), fractions)),
-        method=method if maps is None else None,
+        method=method,
     )
