@@ -314,6 +314,15 @@ _PIECES["predict_X"] = """\
         them."""
 
 
+_PIECES["inspected_images"] = """\
+    estimator : CNNClassifier or CNNRegressor
+        A fitted estimator.
+
+    X : array-like of shape (n_samples, n_features), (n_samples, height, \
+width) or (n_samples, height, width, channels)
+        Images, given as to the estimator's ``predict``."""
+
+
 def fill_doc(obj):
     """Fill the ``%(name)s`` places of ``obj.__doc__`` with the shared pieces.
 

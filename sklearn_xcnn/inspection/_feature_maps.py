@@ -11,6 +11,7 @@ from .._core._network import BATCH_NORM_GROUP, split_params
 from .._core._norm import batch_norm_forward
 from .._core._pad import pad_images
 from .._core._pool import global_pool_forward, pool_forward
+from .._docstrings import fill_doc
 
 
 def _filters_first(a):
@@ -106,6 +107,7 @@ def _outputs(estimator, spec, logits):
     return "predictions", logits[:, 0] if n_outputs == 1 else logits
 
 
+@fill_doc
 def feature_maps(estimator, X):
     """Compute every stage of a fitted convolutional network.
 
@@ -125,12 +127,7 @@ def feature_maps(estimator, X):
 
     Parameters
     ----------
-    estimator : CNNClassifier or CNNRegressor
-        A fitted estimator.
-
-    X : array-like of shape (n_samples, n_features), (n_samples, height, \
-width) or (n_samples, height, width, channels)
-        Images, given as to the estimator's ``predict``.
+    %(inspected_images)s
 
     Returns
     -------

@@ -21,6 +21,7 @@ from .._base import BaseCNN
 from .._classifier import probabilities
 from .._core._network import backward, fold_network, forward, n_conv_params
 from .._core._pool import pool_backward, pool_forward
+from .._docstrings import fill_doc
 from .._training import batch_slices
 from ._feature_maps import run_blocks
 
@@ -226,6 +227,7 @@ def _target_labels(setup):
     return setup.column
 
 
+@fill_doc
 def saliency_maps(
     estimator, X, *, target=None, method="gradient", baseline=0.0, n_steps=50
 ):
@@ -244,12 +246,7 @@ def saliency_maps(
 
     Parameters
     ----------
-    estimator : CNNClassifier or CNNRegressor
-        A fitted estimator.
-
-    X : array-like of shape (n_samples, n_features), (n_samples, height, \
-width) or (n_samples, height, width, channels)
-        Images, given as to the estimator's ``predict``.
+    %(inspected_images)s
 
     target : class label, int or None, default=None
         A class of ``classes_`` (classifier) or an output index (regressor)
@@ -369,6 +366,7 @@ def _ranking(maps, shape, rng):
     return np.take_along_axis(shuffled, by_value, axis=1)
 
 
+@fill_doc
 def deletion_curve(
     estimator,
     X,
@@ -394,12 +392,7 @@ def deletion_curve(
 
     Parameters
     ----------
-    estimator : CNNClassifier or CNNRegressor
-        A fitted estimator.
-
-    X : array-like of shape (n_samples, n_features), (n_samples, height, \
-width) or (n_samples, height, width, channels)
-        Images, given as to the estimator's ``predict``.
+    %(inspected_images)s
 
     target : class label, int or None, default=None
         See :func:`saliency_maps`.

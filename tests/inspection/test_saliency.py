@@ -25,7 +25,7 @@ from sklearn_xcnn.inspection import (
     saliency_maps,
 )
 
-from ..core.test_architectures import PLAIN_ACTIVATIONS, _pool_loops
+from ..core.test_architectures import _pool_loops, reference_forward
 from .conftest import fit_quietly
 
 EPS = 1e-6
@@ -182,25 +182,16 @@ def test_integrated_gradients_match_finite_differences_on_the_path(name):
         assert _relative_error(maps.reshape(len(X), -1), expected) < 1e-6
 
 
-def _head(est, pooled_maps):
+def _head(est, activated):
     """The network after the last block's activation, by loops: pooling,
-    flattening (or global pooling) and the dense layers."""
+    then the core tests' reference network without blocks (flattening or
+    global pooling, and the dense layers)."""
     spec = est._fitted_network().spec
-    a = pooled_maps  # (n, Ho, Wo, F)
+    a = activated  # (n, Ho, Wo, F)
     if spec.pooling is not None:
         a = _pool_loops(a, spec.blocks[-1].pool, spec.pooling)
-    if spec.global_pooling == "mean":
-        a = a.mean(axis=(1, 2))
-    elif spec.global_pooling == "max":
-        a = a.max(axis=(1, 2))
-    else:
-        a = a.transpose(0, 3, 1, 2).reshape(len(a), -1)
-    act = PLAIN_ACTIVATIONS[spec.activation]
-    for layer, (W, c) in enumerate(zip(est.coefs_, est.intercepts_)):
-        a = a @ W + c
-        if layer < len(est.coefs_) - 1:
-            a = act(a)
-    return a
+    dense = [p for pair in zip(est.coefs_, est.intercepts_) for p in pair]
+    return reference_forward(dense, a, spec._replace(blocks=()), training=False)
 
 
 def _independent_grad_cam(est, X, target):
