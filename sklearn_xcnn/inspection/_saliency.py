@@ -154,10 +154,10 @@ def _grad_cam(network, folded, spec, images, weights):
     activated = blocks[-1].activated.transpose(0, 2, 3, 1)  # (n, Ho, Wo, F)
     alphas = _activated_gradient(folded, spec, activated, weights).mean(axis=(1, 2))
     cam = np.maximum(np.einsum("nhwf,nf->nhw", activated, alphas), 0)
-    return np.repeat(upsample(cam, images.shape[1:3])[..., None], images.shape[3], 3)
+    return np.repeat(_upsample(cam, images.shape[1:3])[..., None], images.shape[3], 3)
 
 
-def upsample(maps, shape):
+def _upsample(maps, shape):
     """Maps ``(n, Ho, Wo)`` brought to ``shape`` (H, W) by bilinear
     interpolation whose corner cells land on the corner pixels
     (``scipy.ndimage.zoom`` of order 1)."""
