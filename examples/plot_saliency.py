@@ -68,9 +68,7 @@ for method in METHODS:
         deletion=curve,
     ).plot()
     display.figure_.suptitle(f"X-or-not-X: {method}")
-    print(
-        f"{method:>20}: area {curve.area:.3f} (random order {curve.random_area:.3f})"
-    )
+    print(f"{method:>20}: area {curve.area:.3f} (random order {curve.random_area:.3f})")
 
 # %%
 # Handwritten digits
@@ -95,7 +93,5 @@ for method in ["integrated_gradients", "grad_cam"]:
         deletion=curve,
     ).plot()
     display.figure_.suptitle(f"digits: {method}")
-    print(
-        f"{method:>20}: area {curve.area:.3f} (random order {curve.random_area:.3f})"
-    )
+    print(f"{method:>20}: area {curve.area:.3f} (random order {curve.random_area:.3f})")
 plt.show()
