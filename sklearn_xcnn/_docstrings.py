@@ -358,6 +358,19 @@ _PIECES["predict_X"] = """\
         them."""
 
 
+_PIECES["inspected_images"] = """\
+    estimator : estimator
+        A fitted CNNClassifier or CNNRegressor, or a fitted pipeline, search
+        or TransformedTargetRegressor around one (see
+        :ref:`inspecting_pipelines`): what is computed is that of its network.
+
+    X : array-like of shape (n_samples, n_features), (n_samples, height, \
+width) or (n_samples, height, width, channels)
+        Images, given as to the estimator's ``predict``. A pipeline's steps
+        before the network transform them first: the images and everything
+        computed from them are what the network sees."""
+
+
 def fill_doc(obj):
     """Fill the ``%(name)s`` places of ``obj.__doc__`` with the shared pieces.
 

@@ -754,3 +754,90 @@ def test_inspection_rejects_other_estimators(make, exception, start):
     with pytest.raises(exception) as info:
         feature_maps(make(), _X()[:2])
     assert str(info.value).startswith(start)
+
+
+# ------------------------------------------------------- saliency maps
+def _saliency(**kwargs):
+    from sklearn_xcnn.inspection import saliency_maps
+
+    return lambda est: saliency_maps(est, kwargs.pop("X", _X()[:3]), **kwargs)
+
+
+def _deletion(**kwargs):
+    from sklearn_xcnn.inspection import deletion_curve
+
+    return lambda est: deletion_curve(est, _X()[:3], random_state=0, **kwargs)
+
+
+SALIENCY_CASES = {
+    "target_not_a_class": (
+        _saliency(target=7),
+        ValueError,
+        r"target=7 is not a class of CNNClassifier: its classes are \[0, 1\]",
+    ),
+    "unknown_method": (
+        _saliency(method="lime"),
+        ValueError,
+        "method='lime' is not a saliency method; use one of",
+    ),
+    "n_steps_zero": (
+        _saliency(method="integrated_gradients", n_steps=0),
+        ValueError,
+        "n_steps=0 must be a positive integer",
+    ),
+    "baseline_of_another_shape": (
+        _saliency(method="integrated_gradients", baseline=np.zeros(5)),
+        ValueError,
+        r"baseline must be a number or one image of shape \(4, 4, 1\)",
+    ),
+    "images_of_another_shape": (
+        _saliency(X=np.ones((3, 2, 8))),
+        ValueError,
+        r"X holds images of shape \(2, 8, 1\) .* fitted on images of shape \(4, 4, 1\)",
+    ),
+    "n_features_mismatch": (
+        _saliency(X=np.ones((3, 9))),
+        ValueError,
+        "X has 9 features, but CNNClassifier is expecting 16 features as input",
+    ),
+    "deletion_maps_of_another_shape": (
+        _deletion(maps=np.ones((3, 5))),
+        ValueError,
+        r"maps must have the shape of the images, \(3, 4, 4, 1\)",
+    ),
+    "pixels_per_step_zero": (
+        _deletion(pixels_per_step=0),
+        ValueError,
+        "pixels_per_step=0 must be a positive integer",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "call, exception, match", SALIENCY_CASES.values(), ids=SALIENCY_CASES.keys()
+)
+def test_saliency_rejects_bad_input(fitted, call, exception, match):
+    before = _fitted_state(fitted)
+    with pytest.raises(exception, match=match):
+        call(fitted)
+    _assert_same_state(_fitted_state(fitted), before)
+
+
+def test_saliency_of_an_unfitted_or_foreign_estimator():
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        _saliency()(_estimator())
+    with pytest.raises(TypeError, match="saliency_maps takes a CNNClassifier or"):
+        _saliency()(LogisticRegression().fit(_X(), _y()))
+
+
+def test_saliency_target_not_an_output_of_the_regressor(fitted_regressor):
+    with pytest.raises(ValueError, match=r"target=1 is not an output of CNNRegressor"):
+        _saliency(target=1)(fitted_regressor)
+
+
+def test_grad_cam_needs_a_convolutional_block():
+    clf = fit_quietly(_estimator(n_filters=()), _X(), _y())
+    with pytest.raises(ValueError, match="method='grad_cam' needs a convolutional"):
+        _saliency(method="grad_cam")(clf)

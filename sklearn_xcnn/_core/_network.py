@@ -239,12 +239,12 @@ def forward(
         )
         caches.append(cache)
     if spec.global_pooling is not None:
-        a, gp_cache = global_pool_forward(a, spec.global_pooling)  # (n, F)
-        caches.append(gp_cache)
+        a, head_cache = global_pool_forward(a, spec.global_pooling)  # (n, F)
     else:
+        head_cache = a.shape  # (n, Hp, Wp, F): what backward unflattens to
         # flatten as filters x rows x cols, the documented order of coefs_[0]
         a = a.transpose(0, 3, 1, 2).reshape(a.shape[0], -1)  # (n, F*Hp*Wp)
-        caches.append(None)
+    caches.append(head_cache)
     dense = params[n_conv_params(spec) : n_weighted_params(spec)]
     act = ACTIVATIONS[spec.activation]
     for i in range(0, len(dense), 2):
@@ -257,7 +257,36 @@ def forward(
     return a, (caches if keep_cache else None)
 
 
-def backward(delta, params, caches, spec):
+def fold_network(params, spec, stats):
+    """The network as it predicts, with batch norm folded into the blocks.
+
+    At prediction batch norm is a fixed affine map per filter (the running
+    ``stats``), so it folds into the filters and intercepts (see
+    :func:`._norm.fold_batch_norm`). The folded network computes the same
+    logits in either mode of :func:`forward`; its ``keep_cache=True`` pass
+    without dropout masks is the prediction with the caches that
+    :func:`backward` needs (for the gradient of a prediction with respect
+    to the input, say).
+
+    Returns
+    -------
+    params : list of ndarray
+        Without batch-norm scales.
+    spec : NetworkSpec
+        Every block with ``batch_norm=False``.
+    """
+    if not has_batch_norm(spec):
+        return list(params), spec
+    folded = list(params[: n_weighted_params(spec)])
+    for b, block in enumerate(spec.blocks):
+        if block.batch_norm:
+            w, shift, scale = _block_params(params, spec, b)
+            folded[2 * b : 2 * b + 2] = fold_batch_norm(w, shift, scale, stats[b])
+    blocks = tuple(block._replace(batch_norm=False) for block in spec.blocks)
+    return folded, spec._replace(blocks=blocks)
+
+
+def backward(delta, params, caches, spec, input_grad=False):
     """Gradients of every parameter given the gradient at the logits.
 
     Parameters
@@ -267,11 +296,19 @@ def backward(delta, params, caches, spec):
     caches : list
         From :func:`forward` with ``keep_cache=True``.
     spec : NetworkSpec
+    input_grad : bool, default=False
+        Also return the gradient with respect to the input images: the first
+        block then forms its input gradient too (which training skips, see
+        :func:`._conv.correlate_backward`).
 
     Returns
     -------
     grads : list of ndarray
         Same order and shapes as ``params``.
+    dX : ndarray of shape (n, H, W, C)
+        With ``input_grad`` only: ``sum(delta * logits)`` differentiated with
+        respect to ``X``, in the mode :func:`forward` ran in (batch
+        statistics and dropout masks while training).
     """
     n_conv, n_weighted = n_conv_params(spec), n_weighted_params(spec)
     n_blocks = len(spec.blocks)
@@ -281,28 +318,32 @@ def backward(delta, params, caches, spec):
         a_in, a_out, mask = caches[n_blocks + 1 + (i - n_conv) // 2]
         grads[i] = a_in.T @ delta  # (n_in, n_out)
         grads[i + 1] = delta.sum(axis=0)
-        if i > n_conv or n_blocks:
+        if i > n_conv or n_blocks or input_grad:
             delta = delta @ params[i].T
             if mask is not None:
                 delta *= mask
             if i > n_conv:
                 delta = derivative(a_out, delta)
-    if n_blocks == 0:
+    if n_blocks == 0 and not input_grad:
         return grads
-    gp_cache = caches[n_blocks]
-    if gp_cache is not None:
-        d = global_pool_backward(delta, gp_cache)  # (n, Hp, Wp, F)
-    else:
-        Hp, Wp, F = spec.blocks[-1].out_shape
-        d = delta.reshape(-1, F, Hp, Wp).transpose(0, 2, 3, 1)  # (n, Hp, Wp, F)
-        d = np.ascontiguousarray(d)
+    d = _unflatten(delta, caches[n_blocks], spec)  # (n, Hp, Wp, F)
     for b in range(n_blocks - 1, -1, -1):
         d, grads[2 * b], grads[2 * b + 1], dscale = _block_backward(
-            d, caches[b], spec.blocks[b], spec, b > 0
+            d, caches[b], spec.blocks[b], spec, b > 0 or input_grad
         )
         if dscale is not None:
             grads[n_weighted + b] = dscale
-    return grads
+    return (grads, d) if input_grad else grads
+
+
+def _unflatten(delta, head_cache, spec):
+    """The gradient at the flattened (or globally pooled) maps, ``(n,
+    n_flat)``, as a gradient at the maps themselves, ``(n, Hp, Wp, F)``."""
+    if spec.global_pooling is not None:
+        return global_pool_backward(delta, head_cache)
+    n, Hp, Wp, F = head_cache
+    d = delta.reshape(n, F, Hp, Wp).transpose(0, 2, 3, 1)  # (n, Hp, Wp, F)
+    return np.ascontiguousarray(d)
 
 
 def loss_and_grad(

@@ -11,6 +11,7 @@ from .._core._network import BATCH_NORM_GROUP, split_params
 from .._core._norm import batch_norm_forward
 from .._core._pad import pad_images
 from .._core._pool import global_pool_forward, pool_forward
+from .._docstrings import fill_doc
 from ._estimator import resolve_network
 
 
@@ -63,6 +64,39 @@ def _block_stages(x, weights, stats, block, activation, pooling):
     return stages, out
 
 
+def run_blocks(network, x):
+    """Run the convolutional blocks of a fitted ``network`` in the plain
+    order (see :func:`_block_stages`).
+
+    Parameters
+    ----------
+    network : FittedNetwork
+    x : ndarray of shape (n, H, W, C)
+        Validated images; the parameters are used in their dtype.
+
+    Returns
+    -------
+    blocks : list of Bunch
+        The stages of each block, filters-first.
+    out : ndarray of shape (n, Hp, Wp, F)
+        The last block's output, channels-last (``x`` without blocks).
+    groups : dict
+        The parameters in ``x``'s dtype, by group (see ``split_params``).
+    """
+    spec = network.spec
+    params = [p.astype(x.dtype, copy=False) for p in network.params]
+    groups = split_params(params, spec)
+    scales = groups.get(BATCH_NORM_GROUP) or [None] * len(spec.blocks)
+    blocks = []
+    for i, block in enumerate(spec.blocks):
+        weights = groups["filters"][i], groups["filter_intercepts"][i], scales[i]
+        stages, x = _block_stages(
+            x, weights, network.stats[i], block, spec.activation, spec.pooling
+        )
+        blocks.append(stages)
+    return blocks, x, groups
+
+
 def _outputs(estimator, spec, logits):
     """What the estimator's prediction method returns for these logits (n, k):
     ``("proba", predict_proba)`` for a classifier, ``("predictions",
@@ -74,6 +108,7 @@ def _outputs(estimator, spec, logits):
     return "predictions", logits[:, 0] if n_outputs == 1 else logits
 
 
+@fill_doc
 def feature_maps(estimator, X):
     """Compute every stage of a fitted convolutional network.
 
@@ -93,16 +128,7 @@ def feature_maps(estimator, X):
 
     Parameters
     ----------
-    estimator : estimator
-        A fitted CNNClassifier or CNNRegressor, or a fitted pipeline, search
-        or TransformedTargetRegressor around one (see
-        :ref:`inspecting_pipelines`): the stages are those of its network.
-
-    X : array-like of shape (n_samples, n_features), (n_samples, height, \
-width) or (n_samples, height, width, channels)
-        Images, given as to the estimator's ``predict``. A pipeline's steps
-        before the network transform them first: ``images`` and all stages
-        are what the network sees.
+    %(inspected_images)s
 
     Returns
     -------
@@ -194,17 +220,8 @@ width) or (n_samples, height, width, channels)
     network = estimator._fitted_network()  # as fitted, whatever set_params did
     spec = network.spec
     x = estimator._validate_images(X, reset=False)  # (n, H, W, C)
-    params = [p.astype(x.dtype, copy=False) for p in network.params]
-    groups = split_params(params, spec)
-    scales = groups.get(BATCH_NORM_GROUP) or [None] * len(spec.blocks)
     images = _filters_first(x)
-    blocks = []
-    for i, block in enumerate(spec.blocks):
-        weights = groups["filters"][i], groups["filter_intercepts"][i], scales[i]
-        stages, x = _block_stages(
-            x, weights, network.stats[i], block, spec.activation, spec.pooling
-        )
-        blocks.append(stages)
+    blocks, x, groups = run_blocks(network, x)
     if spec.global_pooling is not None:
         flattened, _ = global_pool_forward(x, spec.global_pooling)  # (n, F)
     else:

@@ -133,7 +133,7 @@ def all_displays():
     --------
     >>> from sklearn_xcnn.utils.discovery import all_displays
     >>> [name for name, _ in all_displays()]
-    ['FeatureMapDisplay', 'FilterDisplay', 'LossCurveDisplay']
+    ['FeatureMapDisplay', 'FilterDisplay', 'LossCurveDisplay', 'SaliencyDisplay']
     """
     return sorted(
         (name, cls)

@@ -23,8 +23,10 @@ from sklearn_xcnn.inspection import (
     FeatureMapDisplay,
     FilterDisplay,
     LossCurveDisplay,
+    SaliencyDisplay,
     feature_maps,
     network_summary,
+    saliency_maps,
 )
 from sklearn_xcnn.inspection._estimator import resolve_network
 
@@ -220,6 +222,23 @@ def test_other_searches(pyplot, x_data, search_cls):
     )
 
 
+@pytest.mark.parametrize("method", ["gradient", "integrated_gradients", "grad_cam"])
+def test_saliency_maps_are_those_of_the_network_on_transformed_X(wrapped, method):
+    """The maps of a wrapper are the network's on the samples as it sees
+    them: with respect to those samples, not to the raw pixels."""
+    estimator, network, raw, seen = wrapped
+    maps = saliency_maps(estimator, raw[:4], method=method)
+    expected = saliency_maps(network, seen[:4], method=method)
+    assert_allclose(maps, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_saliency_display(pyplot, wrapped):
+    estimator, network, raw, seen = wrapped
+    display = SaliencyDisplay.from_estimator(estimator, raw[:2])
+    expected = saliency_maps(network, seen[:2])
+    assert_allclose(display.maps, expected, rtol=1e-10, atol=1e-12)
+
+
 # ------------------------------------------------------------------ errors
 def _call(caller, estimator, X):
     if caller == "FilterDisplay.from_estimator":
@@ -230,6 +249,10 @@ def _call(caller, estimator, X):
         return LossCurveDisplay.from_estimator(estimator)
     if caller == "feature_maps":
         return feature_maps(estimator, X[:2])
+    if caller == "saliency_maps":
+        return saliency_maps(estimator, X[:2])
+    if caller == "SaliencyDisplay.from_estimator":
+        return SaliencyDisplay.from_estimator(estimator, X[:2])
     return network_summary(estimator)
 
 
@@ -238,6 +261,8 @@ CALLERS = [
     "FeatureMapDisplay.from_estimator",
     "LossCurveDisplay.from_estimator",
     "feature_maps",
+    "saliency_maps",
+    "SaliencyDisplay.from_estimator",
     "network_summary",
 ]
 
