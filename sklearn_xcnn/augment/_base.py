@@ -143,15 +143,22 @@ def check_augment(augment, image_shape, solver):
             try:
                 augmenter.check(image_shape)
             except ValueError as exc:
-                raise ValueError(f"augment[{k}] = {augmenter!r}: {exc}") from exc
+                raise ValueError(f"augment[{k}] = {_name(augmenter)}: {exc}") from exc
         elif not _takes_two_arguments(augmenter):
             raise ValueError(
-                f"augment[{k}] = {augmenter!r} is not an augmenter: use one of "
+                f"augment[{k}] = {_name(augmenter)} is not an augmenter: use one of "
                 "sklearn_xcnn.augment (RandomShift, RandomFlip, ...) or a "
                 "callable augmenter(X, random_state) returning images of the "
                 "shape of X (n_samples, height, width, channels)."
             )
     return augmenters
+
+
+def _name(augmenter):
+    """How errors name an augmenter: its repr, or a function's name."""
+    if isinstance(augmenter, Augmenter) or not hasattr(augmenter, "__qualname__"):
+        return repr(augmenter)
+    return augmenter.__qualname__
 
 
 def _takes_two_arguments(func):
@@ -180,7 +187,7 @@ def augment_batch(augmenters, X, random_state):
         out = np.asarray(augmenter(X, random_state))
         if out.shape != shape:
             raise ValueError(
-                f"augment[{k}] = {augmenter!r} returned an array of shape "
+                f"augment[{k}] = {_name(augmenter)} returned an array of shape "
                 f"{out.shape} for a batch of shape {shape}: an augmenter must "
                 "return images of the shape it is given."
             )
