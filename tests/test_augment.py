@@ -262,7 +262,7 @@ class _Record(Augmenter):
     def __init__(self):
         self.batches = []
 
-    def transform_batch(self, X, random_state):
+    def _transform_batch(self, X, random_state):
         self.batches.append(X.copy())
         return X
 

@@ -19,10 +19,12 @@ class Augmenter:
 
     A subclass stores its ``__init__`` arguments unchanged under their own
     names, lists their constraints in ``_parameter_constraints`` (as
-    scikit-learn's estimators do) and implements :meth:`transform_batch`;
-    it may refine :meth:`check` with what the image shape allows. Calling an
-    augmenter calls :meth:`transform_batch`, so an augmenter is also a
-    callable ``augmenter(X, random_state)``.
+    scikit-learn's estimators do) and supplies
+    ``_transform_batch(X, random_state)``, which :meth:`transform_batch`
+    calls; it may supply ``_check_image_shape(image_shape)`` too, which
+    :meth:`check` calls once the constraints hold, to refuse images it
+    cannot augment. Calling an augmenter calls :meth:`transform_batch`, so
+    an augmenter is also a callable ``augmenter(X, random_state)``.
 
     Examples
     --------
@@ -32,7 +34,7 @@ class Augmenter:
     ...     _parameter_constraints = {"amount": [float]}
     ...     def __init__(self, amount=0.1):
     ...         self.amount = amount
-    ...     def transform_batch(self, X, random_state):
+    ...     def _transform_batch(self, X, random_state):
     ...         return X + self.amount * random_state.random_sample((len(X), 1, 1, 1))
     >>> Brighten(amount=0.2)
     Brighten(amount=0.2)
@@ -100,12 +102,27 @@ class Augmenter:
         return self.transform_batch(X, random_state)
 
     def check(self, image_shape):
-        """Raise a :class:`ValueError` when the parameters are invalid, or
-        cannot augment images of ``image_shape`` ``(height, width,
-        channels)``; ``fit`` calls it before training."""
+        """Check the parameters, and that they can augment such images.
+
+        ``fit`` calls it before training.
+
+        Parameters
+        ----------
+        image_shape : tuple of (int, int, int)
+            ``(height, width, channels)`` of the images to augment.
+
+        Raises
+        ------
+        ValueError
+            When a parameter is invalid, or cannot augment such images.
+        """
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(), type(self).__name__
         )
+        self._check_image_shape(tuple(image_shape))
+
+    def _check_image_shape(self, image_shape):
+        """Refuse images of ``image_shape`` that this augmenter cannot augment."""
 
     def transform_batch(self, X, random_state):
         """Augmented copies of the images ``X``.
@@ -122,7 +139,12 @@ class Augmenter:
         X_new : ndarray of shape (n_samples, height, width, channels)
             The augmented images, of the dtype of ``X``.
         """
-        raise NotImplementedError
+        return self._transform_batch(X, random_state)
+
+    def _transform_batch(self, X, random_state):
+        raise NotImplementedError(
+            f"{type(self).__name__} must supply _transform_batch(X, random_state)."
+        )
 
 
 def check_augment(augment, image_shape, solver):

@@ -99,14 +99,13 @@ class RandomShift(Augmenter):
             )
         return tuple(int(v) for v in values) * (2 if len(values) == 1 else 1)
 
-    def check(self, image_shape):
-        super().check(image_shape)
+    def _check_image_shape(self, image_shape):
         rows, cols = self._limits()
         owner = f"images of shape {tuple(image_shape)}"
         check_shift_leaves_something(rows, image_shape[0], "rows", owner)
         check_shift_leaves_something(cols, image_shape[1], "columns", owner)
 
-    def transform_batch(self, X, random_state):
+    def _transform_batch(self, X, random_state):
         rows, cols = self._limits()
         n = X.shape[0]
         return shift_images(
@@ -145,7 +144,7 @@ class RandomFlip(Augmenter):
         self.axis = axis
         self.p = p
 
-    def transform_batch(self, X, random_state):
+    def _transform_batch(self, X, random_state):
         flip = random_state.random_sample(X.shape[0]) < self.p
         out = X.copy()
         out[flip] = np.flip(X[flip], axis=1 + self.axis)  # (k, H, W, C)
@@ -221,8 +220,7 @@ class RandomRotation(Augmenter):
     def __init__(self, max_degrees=10):
         self.max_degrees = max_degrees
 
-    def check(self, image_shape):
-        super().check(image_shape)
+    def _check_image_shape(self, image_shape):
         if min(image_shape[:2]) < 2:
             raise ValueError(
                 f"images of shape {tuple(image_shape)} have a single row or "
@@ -230,6 +228,6 @@ class RandomRotation(Augmenter):
                 "RandomScaling or RandomJitter."
             )
 
-    def transform_batch(self, X, random_state):
+    def _transform_batch(self, X, random_state):
         degrees = random_state.uniform(-self.max_degrees, self.max_degrees, X.shape[0])
         return rotate_images(X, degrees)

@@ -48,12 +48,11 @@ class RandomTimeShift(Augmenter):
     def __init__(self, max_shift=2):
         self.max_shift = max_shift
 
-    def check(self, image_shape):
-        super().check(image_shape)
+    def _check_image_shape(self, image_shape):
         owner = f"signals of shape {tuple(image_shape)}"
         check_shift_leaves_something(self.max_shift, image_shape[1], "columns", owner)
 
-    def transform_batch(self, X, random_state):
+    def _transform_batch(self, X, random_state):
         n = X.shape[0]
         return shift_images(
             X, np.zeros(n, dtype=int), draw_shifts(random_state, n, self.max_shift)
@@ -87,7 +86,7 @@ class RandomScaling(Augmenter):
     def __init__(self, sigma=0.1):
         self.sigma = sigma
 
-    def transform_batch(self, X, random_state):
+    def _transform_batch(self, X, random_state):
         factors = random_state.normal(1.0, self.sigma, size=X.shape[0])
         return X * factors.astype(X.dtype)[:, None, None, None]
 
@@ -118,6 +117,6 @@ class RandomJitter(Augmenter):
     def __init__(self, sigma=0.03):
         self.sigma = sigma
 
-    def transform_batch(self, X, random_state):
+    def _transform_batch(self, X, random_state):
         noise = random_state.normal(0.0, self.sigma, size=X.shape)
         return X + noise.astype(X.dtype)
