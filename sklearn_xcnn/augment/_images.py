@@ -20,16 +20,19 @@ def shift_images(X, rows, cols):
     ``cols[i]`` whole pixels (negative: up, left), zeros shifted in.
 
     Pixel ``(r, c)`` of the result is pixel ``(r - rows[i], c - cols[i])`` of
-    the image, or 0 where that falls outside it.
+    the image, or 0 where that falls outside it. The images that move alike
+    are moved together.
     """
-    n, H, W, _ = X.shape
+    _, H, W, _ = X.shape
+    rows, cols = np.asarray(rows), np.asarray(cols)
     out = np.zeros_like(X)
-    for i, dr, dc in zip(range(n), rows, cols):
+    for dr, dc in set(zip(rows.tolist(), cols.tolist())):
         if abs(dr) >= H or abs(dc) >= W:
             continue  # shifted out entirely
+        same = np.flatnonzero((rows == dr) & (cols == dc))
         dst_r, src_r = slice(max(dr, 0), H + min(dr, 0)), slice(max(-dr, 0), H - dr)
         dst_c, src_c = slice(max(dc, 0), W + min(dc, 0)), slice(max(-dc, 0), W - dc)
-        out[i, dst_r, dst_c] = X[i, src_r, src_c]
+        out[same, dst_r, dst_c] = X[same, src_r, src_c]
     return out
 
 
@@ -166,20 +169,27 @@ def rotate_images(X, degrees):
     t = np.deg2rad(np.asarray(degrees, dtype=np.float64))[:, None, None]  # (n, 1, 1)
     y = np.arange(H)[None, :, None] - (H - 1) / 2  # (1, H, 1)
     x = np.arange(W)[None, None, :] - (W - 1) / 2  # (1, 1, W)
-    src_r = (np.cos(t) * y + np.sin(t) * x + (H - 1) / 2).reshape(n, -1)  # (n, H*W)
-    src_c = (np.cos(t) * x - np.sin(t) * y + (W - 1) / 2).reshape(n, -1)
+    # source points, clipped to one pixel outside the image: further out all
+    # four neighbours are zeros anyway
+    src_r = np.clip(np.cos(t) * y + np.sin(t) * x + (H - 1) / 2, -1, H)  # (n, H, W)
+    src_c = np.clip(np.cos(t) * x - np.sin(t) * y + (W - 1) / 2, -1, W)
     r0, c0 = np.floor(src_r), np.floor(src_c)
-    fr, fc = src_r - r0, src_c - c0
-    flat = X.reshape(n, H * W, C)
-    out = np.zeros((n, H * W, C), dtype=np.result_type(X.dtype, np.float32))
+    fr, fc = (src_r - r0).reshape(n, -1), (src_c - c0).reshape(n, -1)  # (n, H*W)
+    # zeros around the image: one row/column before, two after, so that the
+    # neighbours of every clipped point are inside the padded image
+    padded = np.zeros((n, H + 3, W + 3, C), dtype=X.dtype)
+    padded[:, 1 : H + 1, 1 : W + 1] = X
+    flat = padded.reshape(n, (H + 3) * (W + 3), C)
+    top_left = ((r0 + 1) * (W + 3) + (c0 + 1)).astype(np.intp).reshape(n, -1)
     samples = np.arange(n)[:, None]
-    for dr, wr in ((0, 1 - fr), (1, fr)):
-        for dc, wc in ((0, 1 - fc), (1, fc)):
-            r, c = (r0 + dr).astype(np.intp), (c0 + dc).astype(np.intp)
-            inside = (r >= 0) & (r < H) & (c >= 0) & (c < W)
-            index = np.where(inside, r * W + c, 0)  # (n, H*W)
-            weight = np.where(inside, wr * wc, 0.0).astype(out.dtype)
-            out += weight[..., None] * flat[samples, index]
+    out = np.zeros((n, H * W, C), dtype=np.result_type(X.dtype, np.float32))
+    for step, weight in (
+        (0, (1 - fr) * (1 - fc)),
+        (1, (1 - fr) * fc),
+        (W + 3, fr * (1 - fc)),
+        (W + 4, fr * fc),
+    ):
+        out += weight.astype(out.dtype)[..., None] * flat[samples, top_left + step]
     return out.reshape(n, H, W, C).astype(X.dtype, copy=False)
 
 
