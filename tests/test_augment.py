@@ -28,6 +28,7 @@ from sklearn_xcnn.augment import (
 from sklearn_xcnn.augment._images import rotate_images
 
 from .conftest import fit_quietly
+from .test_persistence import _documented_untrusted_types
 
 ALL = [
     RandomShift(2),
@@ -244,12 +245,15 @@ def test_pickle_keeps_the_augmenters_and_the_model(cls):
 def test_skops_keeps_the_augmenters(tmp_path):
     sio = pytest.importorskip("skops.io")
     X, y = _digits(120)
-    model = fit_quietly(_small(augment=[RandomShift(1), RandomFlip(p=0.2)]), X, y)
+    augment = [RandomShift(1), RandomFlip(p=0.2), RandomRotation(), RandomJitter(),
+               RandomScaling()]  # fmt: skip
+    model = fit_quietly(_small(augment=augment), X, y)
     path = tmp_path / "model.skops"
     sio.dump(model, path)
     untrusted = sio.get_untrusted_types(file=path)
     assert "sklearn_xcnn.augment._images.RandomShift" in untrusted
     assert all(t.startswith("sklearn_xcnn.") for t in untrusted), untrusted
+    assert set(untrusted) <= _documented_untrusted_types()  # docs/saving.rst
     loaded = sio.load(path, trusted=untrusted)
     assert repr(loaded.augment) == repr(model.augment)
     assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
