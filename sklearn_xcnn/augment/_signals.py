@@ -13,6 +13,9 @@ from ..utils._compat import Interval
 from ._base import Augmenter
 from ._images import check_shift_leaves_something, draw_shifts, shift_images
 
+# a standard deviation of draws
+_SIGMA = {"sigma": [Interval(Real, 0, None, closed="left")]}
+
 
 class RandomTimeShift(Augmenter):
     """Shift each signal in time by a random whole number of steps.
@@ -81,7 +84,7 @@ class RandomScaling(Augmenter):
            [1.04001572, 1.04001572, 1.04001572, 1.04001572]])
     """
 
-    _parameter_constraints: dict = {"sigma": [Interval(Real, 0, None, closed="left")]}
+    _parameter_constraints: dict = _SIGMA
 
     def __init__(self, sigma=0.1):
         self.sigma = sigma
@@ -112,7 +115,7 @@ class RandomJitter(Augmenter):
     array([0.17640523, 0.04001572, 0.0978738 , 0.22408932])
     """
 
-    _parameter_constraints: dict = {"sigma": [Interval(Real, 0, None, closed="left")]}
+    _parameter_constraints: dict = _SIGMA
 
     def __init__(self, sigma=0.03):
         self.sigma = sigma
