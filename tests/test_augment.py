@@ -313,7 +313,7 @@ def test_the_start_sees_the_rows_as_given(monkeypatch):
 
     monkeypatch.setattr(base, "revive_dead_units", spy)
     fit_quietly(_small(augment=[RandomJitter(1.0), record]), X, y)
-    (X_start, calls_before), = started
+    ((X_start, calls_before),) = started
     assert calls_before == 0
     assert_array_equal(X_start.reshape(100, -1), X)
 
