@@ -65,6 +65,7 @@ from ._training import (
     fit_stochastic,
     predict_logits,
 )
+from .augment._base import check_augment
 from .utils._compat import (
     Interval,
     Options,
@@ -142,6 +143,7 @@ class BaseCNN(BaseEstimator):
         "max_fun": [_POSITIVE_INT],
         "image_shape": ["array-like", None],
         "algorithm": [StrOptions({"auto", "im2col", "scipy"})],
+        "augment": [list, tuple, None],
     }
 
     # what a subclass sets: the loss name, and the words the loss curve uses
@@ -190,6 +192,7 @@ class BaseCNN(BaseEstimator):
         max_fun=15000,
         image_shape=None,
         algorithm="auto",
+        augment=None,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -229,6 +232,7 @@ class BaseCNN(BaseEstimator):
         self.max_fun = max_fun
         self.image_shape = image_shape
         self.algorithm = algorithm
+        self.augment = augment
 
     # ----------------------------------------------------------------- input
     def _validate_images(self, X, reset):
@@ -354,6 +358,7 @@ class BaseCNN(BaseEstimator):
                 "needs the same loss at every evaluation, while dropout draws new "
                 "masks for each batch. Set dropout=0 to use solver='lbfgs'."
             )
+        check_augment(self.augment, self.image_shape_, self.solver)
 
     def _network_spec(self, fitted=False):
         """The :class:`NetworkSpec` for the current parameters and data.

@@ -47,6 +47,8 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
 
     %(input_parameters)s
 
+    %(augment_parameters)s
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -140,6 +142,7 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
         class_weight=None,
         image_shape=None,
         algorithm="auto",
+        augment=None,
     ):
         super().__init__(
             n_filters=n_filters,
@@ -180,6 +183,7 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
             max_fun=max_fun,
             image_shape=image_shape,
             algorithm=algorithm,
+            augment=augment,
         )
         self.class_weight = class_weight
 

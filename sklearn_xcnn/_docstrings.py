@@ -152,8 +152,9 @@ _PIECES = {
         Whether to shuffle the samples before each epoch.
 
     random_state : int, RandomState instance or None, default=None
-        Controls all randomness: the initial weights, the shuffling and the
-        validation split. Pass an int for bit-for-bit reproducible fits.
+        Controls all randomness: the initial weights, the shuffling, the
+        validation split, the dropout masks and the augmentation draws. Pass
+        an int for bit-for-bit reproducible fits.
 
     tol : float, default=1e-4
         ``"adam"`` and ``"sgd"`` stop once the training loss (with early
@@ -247,6 +248,21 @@ _PIECES = {
         kernel size. Both give the same results up to rounding; ``"auto"``
         picks the faster for each block (im2col for small kernels, FFT for
         large kernels on large enough maps).""",
+    "augment_parameters": """\
+    augment : list of augmenters or None, default=None
+        Data augmentation for ``"adam"`` and ``"sgd"``: each training batch
+        goes through the augmenters in turn (e.g. ``[RandomShift(2),
+        RandomRotation(10)]`` from :mod:`sklearn_xcnn.augment`, or callables
+        ``augmenter(X, random_state)`` on ``(n_samples, height, width,
+        channels)`` batches), with new draws for every image in every epoch,
+        taken from a generator that each ``fit`` or ``partial_fit`` call
+        derives from ``random_state``. The draws are made before a batch is
+        split over threads or processes, so fits stay reproducible. Only
+        training batches are augmented: never the rows held out by
+        ``early_stopping``, the rows that start the network, nor ``predict``
+        and ``score``. ``fit`` checks the augmenters against the image shape;
+        ``"lbfgs"`` refuses augmentation (a :class:`ValueError`): it needs the
+        same loss at every evaluation. See :ref:`augmentation`.""",
     "fitted_attributes": """\
     n_features_in_ : int
         Number of features (pixels times channels) per sample.

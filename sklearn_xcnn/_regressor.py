@@ -40,6 +40,8 @@ class CNNRegressor(RegressorMixin, BaseCNN):
 
     %(input_parameters)s
 
+    %(augment_parameters)s
+
     Attributes
     ----------
     %(fitted_attributes)s

@@ -33,6 +33,7 @@ from ._core._norm import update_running_stats
 from ._memory import predict_chunk_rows
 from ._parallel import n_parts, parallel, run_parts, split_rows, work_per_sample
 from ._progress import Progress, _warn_interrupted, interrupt_guard
+from .augment._base import augment_batch
 
 # rows per forward pass outside training: keeps activations in cache and
 # memory bounded whatever the number of samples
@@ -484,6 +485,21 @@ class _Epochs:
         self.views, self.gbuf = unpack(flat, settings.shapes), np.empty_like(flat)
         self.check = _DivergenceCheck(p["learning_rate_init"])
         self.threads = training_threads(settings.spec, self.batch_size)
+        self.augment = list(p.get("augment") or ())
+        # the call's own generator for augmentation, so that its draws do not
+        # depend on when the next batch's dropout masks are drawn
+        self.augment_random_state = (
+            np.random.RandomState(state.random_state.randint(2**31 - 1))
+            if self.augment
+            else None
+        )
+
+    def images(self, idx):
+        """The training images of the batch of rows ``idx``, augmented."""
+        Xb = self.data[0][idx]
+        if not self.augment:
+            return Xb
+        return augment_batch(self.augment, Xb, self.augment_random_state)
 
     def step(self, Xb, Yb, swb, runner, masks, computed=None):
         """Loss of one batch, split over the cores when it pays; its
@@ -549,7 +565,8 @@ class _Epochs:
             for k, (idx, swb, weight, _) in enumerate(batches):
                 masks = pending.pop().result() if pending else draw(k)
                 computed = (lambda k=k: draw_next(k)) if ahead else None
-                loss = self.step(X[idx], Y[idx], swb, runner, masks, computed)
+                Xb = self.images(idx)
+                loss = self.step(Xb, Y[idx], swb, runner, masks, computed)
                 self.check(loss, epoch)
                 state.optimizer.update_params(self.flat, self.gbuf)
                 total_loss += loss * weight

@@ -20,6 +20,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from sklearn_xcnn import CNNClassifier, CNNRegressor, DivergenceError, _memory
 from sklearn_xcnn._core._network import build_spec, forward, init_params, loss_and_grad
+from sklearn_xcnn.augment import RandomShift
 from sklearn_xcnn.inspection import feature_maps
 
 from .conftest import fit_quietly, needs
@@ -57,6 +58,11 @@ class Case(NamedTuple):
     match: str
     params: dict = {}
     fit_params: dict = {}
+
+
+def _crop(X, random_state):
+    """An augmenter that returns images of another shape."""
+    return X[:, 1:]
 
 
 def _huge():
@@ -273,6 +279,46 @@ FIT_CASES = {
         ValueError,
         "dropout=0.5 needs solver='adam' or 'sgd'",
         {"dropout": 0.5, "solver": "lbfgs"},
+    ),
+    "augment_negative_shift": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"augment\[0\] = RandomShift\(max_shift=-1\): The 'max_shift' parameter",
+        {"augment": [RandomShift(-1)]},
+    ),
+    "augment_shift_leaves_nothing": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"augment\[0\] = RandomShift\(max_shift=4\): a shift of up to 4 pixel\(s\) "
+        "along the rows of images with 4 rows can move an image out of its frame",
+        {"augment": [RandomShift(4)]},
+    ),
+    "augment_unknown": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"augment\[0\] = 'shift' is not an augmenter: use one of sklearn_xcnn",
+        {"augment": ["shift"]},
+    ),
+    "augment_not_a_list": Case(
+        _X(), _y(), ValueError, "'augment' parameter", {"augment": RandomShift(1)}
+    ),
+    "augment_with_lbfgs": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "augment needs solver='adam' or 'sgd'",
+        {"augment": [RandomShift(1)], "solver": "lbfgs"},
+    ),
+    "augment_returns_another_shape": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"augment\[0\] = _crop returned an array of shape \(30, 3, 4, 1\) for a "
+        r"batch of shape \(30, 4, 4, 1\)",
+        {"augment": [_crop]},
     ),
     "batch_norm_not_a_bool": Case(
         _X(), _y(), ValueError, "'batch_norm' parameter", {"batch_norm": "yes"}

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import (
     Interval,
     Options,
     StrOptions,
+    validate_parameter_constraints,
     validate_params,
 )
 from sklearn.utils.multiclass import _check_partial_fit_first_call
@@ -24,5 +25,6 @@ __all__ = [
     "_check_partial_fit_first_call",
     "_check_sample_weight",
     "_fit_context",
+    "validate_parameter_constraints",
     "validate_params",
 ]
