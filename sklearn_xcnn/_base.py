@@ -33,10 +33,12 @@ from ._core._network import (
     BATCH_NORM_GROUP,
     PARAM_GROUPS,
     build_spec,
+    expand_stats,
     has_batch_norm,
     init_params,
     init_stats,
     join_params,
+    norm_slots,
     pack,
     param_shapes,
     split_params,
@@ -392,18 +394,20 @@ class BaseCNN(BaseEstimator):
             setattr(self, name + "_", value)
 
     def _stats(self, spec):
-        """Per block, the batch-norm running ``(mean, var)``, or None."""
+        """Per norm slot (see :func:`~._core._spec.norm_slots`), the
+        batch-norm running ``(mean, var)``, or None."""
         means = getattr(self, "batch_norm_means_", None)
         if means is None or not has_batch_norm(spec):
-            return [None] * len(spec.blocks)
-        return list(zip(means, self.batch_norm_vars_))
+            return [None] * len(norm_slots(spec))
+        return expand_stats(spec, means, self.batch_norm_vars_)
 
     def _store_stats(self, stats):
         if stats is None or all(entry is None for entry in stats):
             self.batch_norm_means_ = self.batch_norm_vars_ = None
             return
-        self.batch_norm_means_ = [mean.copy() for mean, _ in stats]
-        self.batch_norm_vars_ = [var.copy() for _, var in stats]
+        kept = [entry for entry in stats if entry is not None]
+        self.batch_norm_means_ = [mean.copy() for mean, _ in kept]
+        self.batch_norm_vars_ = [var.copy() for _, var in kept]
 
     @property
     def _optimizer(self):

@@ -40,7 +40,9 @@ def _block_stages(x, weights, stats, block, activation, pooling):
     """
     w, b, scale = weights
     padded = pad_images(x, block.padding)  # (n, H + pads, W + pads, C)
-    z, _ = correlate_forward(padded, w, block.stride, block.engine, keep_cache=False)
+    z, _ = correlate_forward(
+        padded, w, block.stride, block.engine, False, dilation=block.dilation
+    )
     if block.batch_norm:  # the intercept is the shift after normalising
         F = block.n_filters
         normed, _, _ = batch_norm_forward(z.reshape(-1, F), scale, b, stats)
@@ -184,6 +186,12 @@ width) or (n_samples, height, width, channels)
     """
     network = estimator._fitted_network()  # as fitted, whatever set_params did
     spec = network.spec
+    for b, block in enumerate(spec.blocks):
+        if block.kind != "conv":
+            raise ValueError(
+                f"feature_maps does not show block kind {block.kind!r} yet "
+                f"(block {b}); it shows networks of 'conv' blocks."
+            )
     x = estimator._validate_images(X, reset=False)  # (n, H, W, C)
     params = [p.astype(x.dtype, copy=False) for p in network.params]
     groups = split_params(params, spec)
