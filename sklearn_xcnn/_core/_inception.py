@@ -137,7 +137,7 @@ def _module_forward(x, module, params, act, ctx):
     h, bottleneck_cache = x, None
     if module.bottleneck is not None:
         w, b, _, _ = params.next(normalised=False)
-        h, bottleneck_cache = unit_forward(x, w, b, None, module.bottleneck, None, ctx)
+        h, bottleneck_cache = unit_forward(x, w, b, None, None, module.bottleneck, ctx)
     outs, caches = [], []
     for unit in module.branches:
         z, cache = unit_forward(h, *params.next(), unit, ctx)

@@ -41,7 +41,7 @@ def _normalise(z, scale, shift, stats, ctx):
     return out.reshape(z.shape), cache
 
 
-def unit_forward(x, w, b, scale, unit, stats, ctx):
+def unit_forward(x, w, b, scale, stats, unit, ctx):
     """``bn(correlate(pad(x), w)) `` or ``correlate(pad(x), w) + b``.
 
     Parameters

@@ -80,7 +80,7 @@ def residual_forward(x, params, block, spec, ctx):
     h, caches, acts = x, [], []
     for i, unit in enumerate(block.convs):
         w, b, scale, stats = units[i]
-        h, cache = unit_forward(h, w, b, scale, unit, stats, ctx)
+        h, cache = unit_forward(h, w, b, scale, stats, unit, ctx)
         caches.append(cache)
         if i < len(block.convs) - 1:
             h = act(h)
@@ -90,7 +90,7 @@ def residual_forward(x, params, block, spec, ctx):
         s, short_cache = norm_forward(x, scale, stats, ctx)
     else:
         w, b, scale, stats = units[-1]
-        s, short_cache = unit_forward(x, w, b, scale, block.shortcut, stats, ctx)
+        s, short_cache = unit_forward(x, w, b, scale, stats, block.shortcut, ctx)
     a = act(np.add(h, s, out=h))
     out, pool_cache = a, None
     if block.pool is not None:
