@@ -181,9 +181,9 @@ def _network_gradient_check(spec, engine_shape, sample_weight=None, seed=0):
     _, grads = loss_and_grad(params, X, Y, spec, 0.1, sample_weight)
     for i, p in enumerate(params):
 
-        def f(v, i=i):
+        def f(v, i=i, shape=p.shape):
             trial = list(params)
-            trial[i] = v.reshape(p.shape)
+            trial[i] = v.reshape(shape)
             return loss_and_grad(trial, X, Y, spec, 0.1, sample_weight)[0]
 
         _check_fd(f, p.ravel(), grads[i].ravel())
@@ -275,8 +275,10 @@ def test_residual_forward_matches_scipy(engine, n_filters):
 @pytest.mark.parametrize("channels", [1, 2])
 def test_inception_forward_matches_scipy(engine, channels):
     rng = np.random.RandomState(4)
-    spec = _identity_spec((5, 9, channels), (2,), kernel_size=5,
-                          block="inception", block_depth=1, algorithm=engine)  # fmt: skip
+    spec = _identity_spec(
+        (5, 9, channels), (2,), kernel_size=5, block="inception", block_depth=1,
+        algorithm=engine,
+    )  # fmt: skip
     params = _random_params(spec, rng)
     x = rng.normal(size=(4, 5, 9, channels))
     logits, _ = forward(params, x, spec, keep_cache=True)
