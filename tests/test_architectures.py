@@ -515,8 +515,16 @@ def _split_xnx():
 @pytest.mark.parametrize(
     "params, threshold",
     [
-        (dict(block="residual", n_filters=4, block_depth=2, pool_size=1,
-              global_pooling="mean"), 0.95),  # fmt: skip
+        (
+            dict(
+                block="residual",
+                n_filters=4,
+                block_depth=2,
+                pool_size=1,
+                global_pooling="mean",
+            ),
+            0.95,
+        ),  # fmt: skip
         (dict(block="inception", n_filters=2, block_depth=1), 0.85),
     ],
 )
