@@ -28,6 +28,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._core._conv import dilated_extent
 from ._core._init import revive_dead_units, start_at_the_mean
 from ._core._kinds import BLOCK_KINDS
 from ._core._network import (
@@ -349,7 +350,7 @@ class BaseCNN(BaseEstimator):
             if block.kind != "conv":  # 'same' padding throughout
                 continue
             (top, bottom), (left, right) = block.padding
-            kr, kc = block.kernel
+            kr, kc = dilated_extent(block.kernel, block.dilation)  # cells spanned
             if max(top, bottom) >= kr or max(left, right) >= kc:
                 raise ValueError(
                     f"padding of block {b} adds {block.padding} zeros ((top, "

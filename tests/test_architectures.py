@@ -643,3 +643,14 @@ def test_feature_maps_refuses_a_block_kind_it_cannot_show():
     clf = _quiet(CNNClassifier(block="residual", block_depth=1, max_iter=1), X, y)
     with pytest.raises(ValueError, match="block kind 'residual'"):
         feature_maps(clf, X[:2])
+
+
+def test_same_padding_of_a_dilated_kernel_is_accepted():
+    # 2 taps at dilation 3 span 4 cells: 'same' pads (1, 2), fewer than the
+    # span (the taps, 2, are fewer than the padding)
+    X = np.random.RandomState(0).normal(size=(10, 4))
+    clf = CNNClassifier(n_filters=1, kernel_size=2, dilation=3, padding="same",
+                        image_shape=(1, 4), max_iter=1)  # fmt: skip
+    _quiet(clf, X, np.arange(10) % 2)
+    block = clf._fitted_network().spec.blocks[0]
+    assert block.padding == ((0, 0), (1, 2)) and block.conv_shape == (1, 4)

@@ -285,6 +285,11 @@ def _directional_check(params, grads, loss, rng, eps=1e-6):
     algorithm=st.sampled_from(["im2col", "scipy"]),
 )
 def test_gradients_match_finite_differences(arch, seed, weighted, alpha, algorithm):
+    _gradients_match(arch, seed, weighted, alpha, algorithm)
+
+
+def _gradients_match(arch, seed, weighted, alpha, algorithm):
+    """The network's gradients against central differences of its loss."""
     rng = np.random.RandomState(seed)
     spec = make_spec(arch, algorithm)
     params = init_params(spec, rng, np.float64)
@@ -304,6 +309,11 @@ def test_gradients_match_finite_differences(arch, seed, weighted, alpha, algorit
 @PROPERTY
 @given(arch=architectures(), seed=st.integers(0, 2**16))
 def test_correlation_engines_agree(arch, seed):
+    _engines_agree(arch, seed)
+
+
+def _engines_agree(arch, seed):
+    """Forward passes, losses and gradients of both engines agree."""
     rng = np.random.RandomState(seed)
     spec_im2col, spec_scipy = make_spec(arch, "im2col"), make_spec(arch, "scipy")
     params = init_params(spec_im2col, rng, np.float64)
@@ -381,36 +391,13 @@ def test_fitted_estimator_properties(arch, seed):
 def test_block_kinds_gradients_match_finite_differences(
     arch, seed, weighted, algorithm
 ):
-    rng = np.random.RandomState(seed)
-    spec = make_spec(arch, algorithm)
-    params = init_params(spec, rng, np.float64)
-    X = rng.standard_normal((3, *arch["image_shape"]))
-    _, Y = make_targets(arch["target"], 3, rng)
-    sw = rng.uniform(0.5, 2.0, size=3) if weighted else None
-
-    def loss():
-        return loss_and_grad(params, X, Y, spec, 0.5, sw)[0]
-
-    value, grads = loss_and_grad(params, X, Y, spec, 0.5, sw)
-    assert np.isfinite(value)
-    assert [g.shape for g in grads] == [p.shape for p in params]
-    _directional_check(params, grads, loss, rng)
+    _gradients_match(arch, seed, weighted, 0.5, algorithm)
 
 
 @settings(PROPERTY, max_examples=25)
 @given(arch=block_architectures(), seed=st.integers(0, 2**16))
 def test_block_kinds_engines_agree_and_fit(arch, seed):
-    rng = np.random.RandomState(seed)
-    spec_im2col, spec_scipy = make_spec(arch, "im2col"), make_spec(arch, "scipy")
-    params = init_params(spec_im2col, rng, np.float64)
-    X = rng.standard_normal((3, *arch["image_shape"]))
-    stats = init_stats(spec_im2col, np.float64)
-    np.testing.assert_allclose(
-        forward(params, X, spec_im2col, stats=stats)[0],
-        forward(params, X, spec_scipy, stats=stats)[0],
-        rtol=1e-9,
-        atol=1e-12,
-    )
+    _engines_agree(arch, seed)
     clf, X, _ = _fit(arch, seed)
     proba = clf.predict_proba(X)
     assert np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))

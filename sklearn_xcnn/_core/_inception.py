@@ -27,13 +27,14 @@ import numpy as np
 
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._layers import (
+    join_backward,
+    join_forward,
     same_max_pool_backward,
     same_max_pool_forward,
     unit_backward,
     unit_forward,
 )
-from ._pool import pool_backward, pool_forward, pool_output_size
-from ._units import conv_unit
+from ._units import conv_unit, pooled_shape
 
 N_KERNELS = 3  # parallel convolutions, besides the max-pool branch
 POOL_WINDOW = 3  # of the max-pool branch, at stride 1
@@ -108,8 +109,7 @@ def build_inception(shape, n_filters, kernel_size, depth, dilation, options, poo
     F = in_shape[2]
     shortcut = conv_unit(shape, F, 1, "same", (algorithm, True))
     conv = tuple(shape[:2])
-    window = None if pooling is None else tuple(min(p, s) for p, s in zip(pool, conv))
-    out = conv if window is None else tuple(map(pool_output_size, conv, window))
+    window, out = pooled_shape(conv, pool, pooling)
     return InceptionSpec(tuple(shape), n_filters, tuple(modules), shortcut, conv,
                          window, (*out, F))  # fmt: skip
 
@@ -188,22 +188,18 @@ def inception_forward(x, params, block, spec, ctx):
         h, cache = _module_forward(h, module, handed, act, ctx)
         caches.append(cache)
     s, short_cache = unit_forward(x, *handed.next(), block.shortcut, ctx)
-    a = act(np.add(h, s, out=s))
-    out, pool_cache = a, None
-    if block.pool is not None:
-        out, pool_cache = pool_forward(a, block.pool, spec.pooling)
+    # into the shortcut's maps: the last module's output is in its cache
+    out, join_cache = join_forward(s, h, act, block.pool, spec.pooling)
     if not ctx.keep_cache:
         return out, None
-    return out, (caches, short_cache, a, pool_cache)
+    return out, (caches, short_cache, join_cache)
 
 
 def inception_backward(d, cache, block, spec, need_dx):
     """Back through an inception block: ``(dx, pair grads, scale grads)``."""
-    caches, short_cache, a, pool_cache = cache
+    caches, short_cache, join_cache = cache
     derivative = DERIVATIVES[spec.activation]
-    if pool_cache is not None:
-        d = pool_backward(d, pool_cache)
-    d = derivative(a, d)
+    d = join_backward(d, join_cache, derivative)
     dx_short, dw, db, dscale = unit_backward(d, short_cache, need_dx)
     pairs, scales = [dw, db], [dscale]
     for i in range(len(block.modules) - 1, -1, -1):

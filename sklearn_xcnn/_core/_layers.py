@@ -9,6 +9,8 @@
 * :func:`norm_forward`: batch norm alone, with no shift (the shortcut of a
   residual unit whose channel count does not change: its shift would add to
   the main path's).
+* :func:`join_forward`: the end of a compound block, its main path and its
+  shortcut added, activated and pooled.
 * :func:`same_max_pool_forward`: max pooling at stride 1 that keeps the map's
   size, the window centred on each cell (cells off the edge ignored).
 
@@ -21,6 +23,7 @@ import numpy as np
 from ._conv import correlate_backward, correlate_forward
 from ._norm import batch_norm_backward, batch_norm_forward, fold_batch_norm
 from ._pad import crop_padding, pad_images, same_padding
+from ._pool import pool_backward, pool_forward
 
 
 def _cell_weights(weights, z_shape):
@@ -138,3 +141,23 @@ def same_max_pool_backward(d, cache):
     for k, (p, q) in enumerate(_offsets(window)):
         padded[:, p : p + H, q : q + W] += np.where(argmax == k, d, 0)
     return padded[:, t : t + H, left : left + W].copy()
+
+
+def join_forward(h, s, act, pool, pooling):
+    """``pool(act(h + s))``, the end of a compound block: ``(out, cache)``;
+    no pooling when ``pool`` is None. Overwrites ``h``, which no cache may
+    hold."""
+    a = act(np.add(h, s, out=h))
+    if pool is None:
+        return a, (a, None)
+    out, pool_cache = pool_forward(a, pool, pooling)
+    return out, (a, pool_cache)
+
+
+def join_backward(d, cache, derivative):
+    """The gradient of :func:`join_forward` with respect to ``h`` and ``s``
+    (the same array) given its activation's ``derivative``."""
+    a, pool_cache = cache
+    if pool_cache is not None:
+        d = pool_backward(d, pool_cache)
+    return derivative(a, d)

@@ -20,9 +20,15 @@ from typing import NamedTuple
 import numpy as np
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._layers import norm_backward, norm_forward, unit_backward, unit_forward
-from ._pool import pool_backward, pool_forward, pool_output_size
-from ._units import conv_unit
+from ._layers import (
+    join_backward,
+    join_forward,
+    norm_backward,
+    norm_forward,
+    unit_backward,
+    unit_forward,
+)
+from ._units import conv_unit, pooled_shape
 
 
 class ResidualSpec(NamedTuple):
@@ -60,8 +66,7 @@ def build_residual(shape, n_filters, kernel_size, depth, dilation, options, pool
     if shape[2] != n_filters:
         shortcut = conv_unit(shape, n_filters, 1, "same", (algorithm, True))
     conv = tuple(shape[:2])
-    window = None if pooling is None else tuple(min(p, s) for p, s in zip(pool, conv))
-    out = conv if window is None else tuple(map(pool_output_size, conv, window))
+    window, out = pooled_shape(conv, pool, pooling)
     return ResidualSpec(tuple(shape), n_filters, tuple(convs), shortcut, conv,
                         window, (*out, n_filters))  # fmt: skip
 
@@ -91,22 +96,18 @@ def residual_forward(x, params, block, spec, ctx):
     else:
         w, b, scale, stats = units[-1]
         s, short_cache = unit_forward(x, w, b, scale, stats, block.shortcut, ctx)
-    a = act(np.add(h, s, out=h))
-    out, pool_cache = a, None
-    if block.pool is not None:
-        out, pool_cache = pool_forward(a, block.pool, spec.pooling)
+    out, join_cache = join_forward(h, s, act, block.pool, spec.pooling)
     if not ctx.keep_cache:
         return out, None
-    return out, (caches, acts, short_cache, a, pool_cache)
+    return out, (caches, acts, short_cache, join_cache)
 
 
 def residual_backward(d, cache, block, spec, need_dx):
     """Back through a residual unit: ``(dx, pair grads, scale grads)``."""
-    caches, acts, short_cache, a, pool_cache = cache
+    caches, acts, short_cache, join_cache = cache
     derivative = DERIVATIVES[spec.activation]
-    if pool_cache is not None:
-        d = pool_backward(d, pool_cache)
-    d = derivative(a, d)  # reaches the main path and the shortcut alike
+    # reaches the main path and the shortcut alike
+    d = join_backward(d, join_cache, derivative)
     if block.shortcut is None:
         dx_short, dscale = norm_backward(d, short_cache)
         short_pairs, short_scales = [], [dscale]

@@ -88,11 +88,7 @@ def block_spec(
     H, W, _ = shape
     strides, dilation = _pair(stride), _pair(dilation)
     kernel, pads, conv = conv_geometry((H, W), kernel_size, strides, padding, dilation)
-    if pooling is None:
-        window, out = None, conv
-    else:
-        window = tuple(min(p, s) for p, s in zip(_pair(pool), conv))
-        out = tuple(pool_output_size(*a) for a in zip(conv, window))
+    window, out = pooled_shape(conv, pool, pooling)
     algorithm, batch_norm = options
     in_padded = (*padded_shape((H, W), pads), shape[2])
     extent = dilated_extent(kernel, dilation)
@@ -101,3 +97,12 @@ def block_spec(
     )
     return BlockSpec(shape, n_f, kernel, strides, conv, window, (*out, n_f), engine,
                      pads, batch_norm, dilation)  # fmt: skip
+
+
+def pooled_shape(conv, pool, pooling):
+    """``(window, out)`` of pooling maps of ``conv`` (H, W) with windows of
+    ``pool`` clipped to the maps: ``(None, conv)`` without pooling."""
+    if pooling is None:
+        return None, tuple(conv)
+    window = tuple(min(p, s) for p, s in zip(_pair(pool), conv))
+    return window, tuple(pool_output_size(*a) for a in zip(conv, window))
