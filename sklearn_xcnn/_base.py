@@ -28,15 +28,19 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._core._conv import dilated_extent
 from ._core._init import revive_dead_units, start_at_the_mean
+from ._core._kinds import BLOCK_KINDS
 from ._core._network import (
     BATCH_NORM_GROUP,
     PARAM_GROUPS,
     build_spec,
+    expand_stats,
     has_batch_norm,
     init_params,
     init_stats,
     join_params,
+    norm_slots,
     pack,
     param_shapes,
     split_params,
@@ -45,9 +49,11 @@ from ._core._network import (
 from ._core._summary import describe, format_stages
 from ._history import TrainingState
 from ._input import (
+    as_block_kind,
     as_int_tuple,
     as_padding,
     as_pair,
+    as_positive_int,
     check_finite_output,
     per_block,
     readable_conversion_errors,
@@ -116,6 +122,9 @@ class BaseCNN(BaseEstimator):
         "activation": [StrOptions({"relu", "tanh", "logistic", "identity"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
+        "block": [StrOptions(set(BLOCK_KINDS)), list],
+        "block_depth": [_POSITIVE_INT, list],
+        "dilation": [_POSITIVE_INT, "array-like"],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), _POSITIVE_INT],
@@ -165,6 +174,9 @@ class BaseCNN(BaseEstimator):
         global_pooling=None,
         dropout=0.0,
         batch_norm=False,
+        block="conv",
+        block_depth=3,
+        dilation=1,
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -205,6 +217,9 @@ class BaseCNN(BaseEstimator):
         self.global_pooling = global_pooling
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.block = block
+        self.block_depth = block_depth
+        self.dilation = dilation
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -338,13 +353,21 @@ class BaseCNN(BaseEstimator):
             "dropout": float(self.dropout),
             "batch_norm": bool(self.batch_norm),
             "algorithm": self.algorithm,
+            "dilation": per_block(self.dilation, "dilation", n_blocks, as_pair),
+            "block": per_block(self.block, "block", n_blocks, as_block_kind),
+            "block_depth": per_block(
+                self.block_depth, "block_depth", n_blocks, as_positive_int
+            ),
         }
 
     def _check_architecture(self, spec):
         """Refuse what the resolved network cannot do."""
+        self._check_block_kinds()
         for b, block in enumerate(spec.blocks):
+            if block.kind != "conv":  # 'same' padding throughout
+                continue
             (top, bottom), (left, right) = block.padding
-            kr, kc = block.kernel
+            kr, kc = dilated_extent(block.kernel, block.dilation)  # cells spanned
             if max(top, bottom) >= kr or max(left, right) >= kc:
                 raise ValueError(
                     f"padding of block {b} adds {block.padding} zeros ((top, "
@@ -359,6 +382,24 @@ class BaseCNN(BaseEstimator):
                 "masks for each batch. Set dropout=0 to use solver='lbfgs'."
             )
         check_augment(self.augment, self.image_shape_, self.solver)
+
+    def _check_block_kinds(self):
+        """Refuse a stride on a compound block (residual, inception): its
+        shortcut adds maps of the input's size."""
+        arch = self._architecture_params()
+        n_blocks = len(arch["n_filters"])
+        kinds, strides = (
+            value if isinstance(value, list) else [value] * n_blocks
+            for value in (arch["block"], arch["stride"])
+        )
+        for b, (kind, stride) in enumerate(zip(kinds, strides)):
+            if BLOCK_KINDS[kind].compound and tuple(stride) != (1, 1):
+                raise ValueError(
+                    f"block {b} is a {kind!r} block, which runs at stride 1 (its "
+                    f"shortcut adds maps of its input's size), but stride="
+                    f"{self.stride!r} gives it {tuple(stride)}. Use stride=1 for "
+                    "it (pool_size reduces the maps after the block)."
+                )
 
     def _network_spec(self, fitted=False):
         """The :class:`NetworkSpec` for the current parameters and data.
@@ -410,18 +451,20 @@ class BaseCNN(BaseEstimator):
             setattr(self, name + "_", value)
 
     def _stats(self, spec):
-        """Per block, the batch-norm running ``(mean, var)``, or None."""
+        """Per norm slot (see :func:`~._core._spec.norm_slots`), the
+        batch-norm running ``(mean, var)``, or None."""
         means = getattr(self, "batch_norm_means_", None)
         if means is None or not has_batch_norm(spec):
-            return [None] * len(spec.blocks)
-        return list(zip(means, self.batch_norm_vars_))
+            return [None] * len(norm_slots(spec))
+        return expand_stats(spec, means, self.batch_norm_vars_)
 
     def _store_stats(self, stats):
         if stats is None or all(entry is None for entry in stats):
             self.batch_norm_means_ = self.batch_norm_vars_ = None
             return
-        self.batch_norm_means_ = [mean.copy() for mean, _ in stats]
-        self.batch_norm_vars_ = [var.copy() for _, var in stats]
+        kept = [entry for entry in stats if entry is not None]
+        self.batch_norm_means_ = [mean.copy() for mean, _ in kept]
+        self.batch_norm_vars_ = [var.copy() for _, var in kept]
 
     @property
     def _optimizer(self):

@@ -76,7 +76,50 @@ _PIECES = {
         its full batch (in chunks of 2048 rows, not split over the cores)
         and stores those of all the training rows. A mini-batch split over
         the cores is still normalised as one batch: its parts combine their
-        sums.""",
+        sums. The residual and inception blocks always normalise (see
+        ``block``); this parameter sets the plain ``"conv"`` blocks.
+
+    block : {"conv", "residual", "inception"} or list, default="conv"
+        The kind of each block; a list holds one entry per block, e.g.
+        ``["conv", "residual"]``.
+
+        - ``"conv"``: one convolution (with ``padding``, ``stride``,
+          ``dilation``), optional batch norm, the activation, pooling.
+        - ``"residual"``: a residual unit of ``block_depth`` convolutions
+          of ``n_filters`` filters, each followed by batch norm and all but
+          the last by the activation, plus a shortcut from the unit's input
+          (a 1x1 convolution with batch norm where the channel count
+          changes, batch norm alone where it does not) added before the
+          last activation; as in the time-series ResNet of Wang et al.
+          (2017).
+        - ``"inception"``: ``block_depth`` inception modules with a shortcut
+          (1x1 convolution and batch norm) around them, as InceptionTime's
+          shortcut every third module (Ismail Fawaz et al., 2020). A module
+          has a 1x1 bottleneck of ``n_filters`` filters (when its input has
+          more than one channel), three parallel convolutions of
+          ``n_filters`` filters whose kernels are ``kernel_size``, halved
+          and halved again (40, 20 and 10 for ``kernel_size=40``), and a
+          branch of 3x3 max pooling at stride 1 and a 1x1 convolution; the
+          four are concatenated (``4 * n_filters`` maps), normalised and
+          activated.
+
+        Residual and inception blocks pad 'same' (whatever ``padding``
+        says), run at stride 1 (a ``stride`` other than 1 for them is an
+        error) and normalise with batch norm (whatever ``batch_norm``
+        says); ``pool_size`` and ``pooling`` reduce their output as any
+        block's. Their convolutions all appear in ``filters_``.
+
+    block_depth : int or list of int, default=3
+        Convolutions in each residual unit, modules in each inception
+        block (the published architectures' 3); a list holds one entry per
+        block. Ignored by ``"conv"`` blocks.
+
+    dilation : int, (int, int) or list, default=1
+        Spacing of the filters' taps along rows and columns: a kernel of
+        ``k`` taps at dilation ``d`` spans ``d * (k - 1) + 1`` cells
+        (``'same'`` padding counts that span). A list holds one entry per
+        block; in a residual or inception block it applies to every
+        convolution wider than one cell.""",
     "training_parameters": """\
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"adam"`` and ``"sgd"`` take mini-batch steps and support
@@ -274,20 +317,27 @@ _PIECES = {
         ``(height, width, channels)`` of the images.
 
     filters_ : list of ndarray
-        One per block, of shape ``(n_filters, in_channels, k_rows, k_cols)``,
-        applied as correlation (not flipped).
+        One per convolution, of shape ``(n_filters, in_channels, k_rows,
+        k_cols)``, applied as correlation (not flipped): one per ``"conv"``
+        block; for a residual unit its convolutions in order, then its
+        shortcut's 1x1 convolution (when it has one); for an inception
+        block per module the bottleneck (when it has one), the three
+        kernels' and the pool branch's convolutions, then the shortcut's.
 
     filter_intercepts_ : list of ndarray
-        One per block, of shape ``(n_filters,)``; with batch norm, the shift
-        applied after normalising.
+        One per convolution, as ``filters_``, of shape ``(n_filters,)``;
+        with batch norm, the shift applied after normalising.
 
     batch_norm_scales_ : list of ndarray or None
-        With ``batch_norm=True``, one per block, of shape ``(n_filters,)``:
-        the learned scale of the normalised maps (else ``None``).
+        One per batch norm, of shape ``(n_filters,)``: the learned scale of
+        the normalised maps (``None`` without any batch norm). A ``"conv"``
+        block with ``batch_norm=True`` has one; a residual unit one per
+        convolution, then its shortcut's; an inception block one per branch
+        of each module, then its shortcut's.
 
     batch_norm_means_ : list of ndarray or None
-        With ``batch_norm=True``, one per block, of shape ``(n_filters,)``:
-        the running means prediction normalises with (else ``None``).
+        One per batch norm, as ``batch_norm_scales_``: the running means
+        prediction normalises with (else ``None``).
 
     batch_norm_vars_ : list of ndarray or None
         With ``batch_norm=True``, the running variances, as

@@ -7,6 +7,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._core._kinds import BLOCK_KINDS
+
 
 def as_int_tuple(value, name, *, allow_empty=False):
     """``value`` (int or sequence of ints) as a tuple of positive ints."""
@@ -32,6 +34,22 @@ def as_pair(value, name):
             f"{name} must be an int or a (rows, cols) pair, got {value!r}."
         )
     return pair
+
+
+def as_positive_int(value, name):
+    """``value`` checked to be one positive int."""
+    values = as_int_tuple(value, name)
+    if len(values) != 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return values[0]
+
+
+def as_block_kind(value, name):
+    """``value`` checked to be the name of a block kind."""
+    kinds = tuple(BLOCK_KINDS)
+    if not isinstance(value, str) or value not in kinds:
+        raise ValueError(f"{name} must be one of {kinds}, got {value!r}.")
+    return value
 
 
 def as_padding(value, name):

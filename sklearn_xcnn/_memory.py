@@ -92,8 +92,10 @@ def bytes_per_image(spec, itemsize, training):
     n_bytes : int
     """
     kept, scratch = 0, 0
-    for block in spec.blocks:
-        block_kept, block_scratch = _block_values(block, training)
+    # a compound block holds each of its convolutions' values (and its
+    # output, counted by the last one's maps as for a plain block)
+    for unit in (u for block in spec.blocks for u in block.conv_units):
+        block_kept, block_scratch = _block_values(unit, training)
         kept += block_kept
         scratch = max(scratch, block_scratch)
     dense = sum(spec.layer_units) * (2 if training else 1)

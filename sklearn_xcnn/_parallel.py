@@ -34,10 +34,10 @@ POOL_START_WORK = 2e10
 def work_per_sample(spec):
     """Multiply-adds of one sample's forward pass through ``spec``."""
     work = 0
-    for block in spec.blocks:
-        kr, kc = block.kernel
-        Ho, Wo = block.conv_shape
-        work += Ho * Wo * kr * kc * block.in_shape[2] * block.n_filters
+    for unit in (u for block in spec.blocks for u in block.conv_units):
+        kr, kc = unit.kernel
+        Ho, Wo = unit.conv_shape
+        work += Ho * Wo * kr * kc * unit.in_shape[2] * unit.n_filters
     units = spec.layer_units
     return work + sum(a * b for a, b in zip(units[:-1], units[1:]))
 

@@ -26,6 +26,7 @@ from ._core._network import (
     forward,
     has_batch_norm,
     loss_and_grad,
+    norm_slots,
     pack,
     unpack,
 )
@@ -265,10 +266,11 @@ def dropout_masks(spec, n, random_state, dtype):
 def population_stats(params, X, spec, sample_weight=None):
     """Batch-norm statistics of all the training rows, for L-BFGS's fit.
 
-    Per block, the mean over the chunks of :data:`FULL_BATCH_CHUNK` rows
+    Per norm slot (see :func:`._core._spec.norm_slots`), the mean over the
+    chunks of :data:`FULL_BATCH_CHUNK` rows
     (which L-BFGS normalises with) of their means and unbiased variances,
-    weighted by the chunks' total sample weights; None for blocks without
-    batch norm.
+    weighted by the chunks' total sample weights; None for "conv" blocks
+    without batch norm.
     """
     totals, weights = None, 0.0
     for s in batch_slices(X.shape[0], FULL_BATCH_CHUNK):
@@ -288,7 +290,7 @@ def population_stats(params, X, spec, sample_weight=None):
             else [(m0 + m1, v0 + v1) for (m0, v0), (m1, v1) in zip(totals, part)]
         )
     means = iter((m / weights, v / weights) for m, v in totals)
-    return [next(means) if block.batch_norm else None for block in spec.blocks]
+    return [None if F is None else next(means) for F in norm_slots(spec)]
 
 
 def full_batch_loss_and_grad(params, X, Y, spec, alpha, sample_weight, runner=None):

@@ -504,3 +504,153 @@ def test_fcn_for_series_is_one_constructor_call():
     assert [b.conv_shape for b in blocks] == [(1, 64)] * 3
     assert fcn.coefs_[0].shape == (8, 3)
     assert fcn.score(X, y) > 0.9
+
+
+# ------------------------------------------------------------- block kinds
+def _split_xnx():
+    X, y = make_x_or_not_x(n_samples=300, random_state=0)
+    return train_test_split(X, y, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "params, threshold",
+    [
+        (
+            dict(
+                block="residual",
+                n_filters=4,
+                block_depth=2,
+                pool_size=1,
+                global_pooling="mean",
+            ),
+            0.95,
+        ),  # fmt: skip
+        (dict(block="inception", n_filters=2, block_depth=1), 0.85),
+    ],
+)
+def test_residual_and_inception_classifiers_learn_x_or_not_x(params, threshold):
+    X_train, X_test, y_train, y_test = _split_xnx()
+    clf = CNNClassifier(**params, hidden_units=3, max_iter=60, random_state=0)
+    clf = _quiet(clf, X_train, y_train)
+    assert clf.score(X_test, y_test) >= threshold  # chance is about 0.5
+    kinds = [block.kind for block in clf._fitted_network().spec.blocks]
+    assert kinds == [params["block"]]
+
+
+def test_a_residual_classifier_on_28x28_images_is_one_call():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    keep = digits.target < 3
+    # 8x8 digits blown up to 24x24 and framed: 28x28 images
+    images = np.kron(digits.images[keep][:150], np.ones((3, 3)))
+    X = np.pad(images, ((0, 0), (2, 2), (2, 2))).reshape(len(images), -1) / 16
+    y = digits.target[keep][:150]
+    clf = CNNClassifier(
+        block="residual", n_filters=4, image_shape=(28, 28), random_state=0, max_iter=4
+    )
+    _quiet(clf, X, y)
+    assert clf.image_shape_ == (28, 28, 1)
+    (block,) = clf._fitted_network().spec.blocks
+    assert block.kind == "residual" and len(block.convs) == 3  # block_depth=3
+    assert block.out_shape == (14, 14, 4)  # 'same' padding, then 2x2 pooling
+    assert clf.score(X, y) > 0.6  # three classes: chance is a third
+
+
+def test_block_kinds_per_block_and_their_attributes():
+    X, y = make_x_or_not_x(n_samples=60, random_state=1)
+    clf = CNNClassifier(
+        n_filters=(3, 2),
+        block=["residual", "inception"],
+        block_depth=[1, 2],
+        dilation=[2, 1],
+        pool_size=1,
+        hidden_units=(),
+        max_iter=2,
+        random_state=0,
+    )
+    _quiet(clf, X, y)
+    spec = clf._fitted_network().spec
+    assert [b.kind for b in spec.blocks] == ["residual", "inception"]
+    # residual (1 conv + 1x1 shortcut), inception (2 modules of bottleneck,
+    # 3 kernels and the pool branch's 1x1, then the shortcut)
+    assert len(clf.filters_) == len(clf.filter_intercepts_) == 2 + 2 * 5 + 1
+    assert len(clf.batch_norm_scales_) == len(clf.batch_norm_means_) == 2 + 9
+    assert spec.blocks[0].convs[0].dilation == (2, 2)
+    assert spec.blocks[1].out_shape == (5, 5, 8)  # 4 branches of 2 filters
+    summary = network_summary(clf)
+    assert summary.n_params == _flat(clf).size
+    names = " / ".join(stage.name for stage in summary.stages)
+    assert "residual unit, 1 x 3 filters 3x3" in names and "dilation 2x2" in names
+    assert "inception, 2 modules of 4 x 2 filters 3x3/1x1/1x1" in names
+
+
+@pytest.mark.parametrize("kind", ["residual", "inception"])
+def test_block_kinds_with_lbfgs_partial_fit_and_a_pickle(kind):
+    import pickle
+
+    X, y = make_x_or_not_x(n_samples=60, random_state=2)
+    params = dict(block=kind, n_filters=2, block_depth=1, hidden_units=3)
+    lbfgs = _quiet(CNNClassifier(**params, solver="lbfgs", max_iter=5), X, y)
+    assert lbfgs.batch_norm_means_ is not None  # the population statistics
+    clf = CNNClassifier(**params, random_state=0)
+    for _ in range(2):
+        clf.partial_fit(X, y, classes=[0, 1])
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_block_kinds_in_a_grid_search():
+    X, y = make_x_or_not_x(n_samples=60, random_state=3)
+    search = GridSearchCV(
+        CNNClassifier(n_filters=2, block_depth=1, hidden_units=3, max_iter=3),
+        {"block": ["conv", "residual"], "dilation": [1, 2]},
+        cv=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(block="dense"), InvalidParameterError),
+        (dict(n_filters=(2, 2), block=["conv", "dense"]), "block\\[1\\] must be one"),
+        (dict(n_filters=(2, 2), block=["residual"]), "block is a list of 1"),
+        (dict(block="residual", stride=2), "stride=2 gives it \\(2, 2\\)"),
+        (dict(block_depth=0), InvalidParameterError),
+        (dict(dilation=0), InvalidParameterError),
+        (dict(n_filters=(2, 2), dilation=[1, 0]), "dilation\\[1\\] must be"),
+    ],
+)
+def test_bad_block_parameters(params, message):
+    X, y = make_x_or_not_x(n_samples=20, random_state=0)
+    clf = CNNClassifier(**params, max_iter=1)
+    if isinstance(message, type):
+        with pytest.raises(message):
+            clf.fit(X, y)
+    else:
+        with pytest.raises(ValueError, match=message):
+            clf.fit(X, y)
+
+
+def test_feature_maps_refuses_a_block_kind_it_cannot_show():
+    from sklearn_xcnn.inspection import feature_maps
+
+    X, y = make_x_or_not_x(n_samples=20, random_state=0)
+    clf = _quiet(CNNClassifier(block="residual", block_depth=1, max_iter=1), X, y)
+    with pytest.raises(ValueError, match="block kind 'residual'"):
+        feature_maps(clf, X[:2])
+
+
+def test_same_padding_of_a_dilated_kernel_is_accepted():
+    # 2 taps at dilation 3 span 4 cells: 'same' pads (1, 2), fewer than the
+    # span (the taps, 2, are fewer than the padding)
+    X = np.random.RandomState(0).normal(size=(10, 4))
+    clf = CNNClassifier(n_filters=1, kernel_size=2, dilation=3, padding="same",
+                        image_shape=(1, 4), max_iter=1)  # fmt: skip
+    _quiet(clf, X, np.arange(10) % 2)
+    block = clf._fitted_network().spec.blocks[0]
+    assert block.padding == ((0, 0), (1, 2)) and block.conv_shape == (1, 4)

@@ -326,6 +326,27 @@ FIT_CASES = {
     "global_pooling_unknown": Case(
         _X(), _y(), ValueError, "'global_pooling' parameter", {"global_pooling": "sum"}
     ),
+    "block_unknown": Case(_X(), _y(), ValueError, "'block' parameter", {"block": "x"}),
+    "block_list_bad_entry": Case(
+        _X(),
+        _y(),
+        ValueError,
+        r"block\[1\] must be one of \('conv', 'residual', 'inception'\)",
+        {"n_filters": (2, 2), "block": ["conv", "dense"]},
+    ),
+    "stride_on_a_compound_block": Case(
+        _X(),
+        _y(),
+        ValueError,
+        "block 0 is a 'residual' block, which runs at stride 1",
+        {"block": "residual", "stride": 2},
+    ),
+    "block_depth_zero": Case(
+        _X(), _y(), ValueError, "'block_depth' parameter", {"block_depth": 0}
+    ),
+    "dilation_zero": Case(
+        _X(), _y(), ValueError, "'dilation' parameter", {"dilation": 0}
+    ),
     "continuous_y": Case(
         _X(), np.linspace(0, 1, N), ValueError, "Unknown label type: continuous"
     ),

@@ -26,8 +26,8 @@ from sklearn_xcnn.utils import discovery
 from sklearn_xcnn.utils.discovery import all_displays, all_estimators
 
 # cheap variants that reach the other code paths: mean and sum pooling,
-# 'same' padding, batch norm, stacked blocks, the L-BFGS and SGD solvers and
-# the FFT engine
+# 'same' padding, batch norm, stacked blocks, the L-BFGS and SGD solvers, the
+# FFT engine, and the residual and inception block kinds with dilation
 VARIANTS = [
     {},
     dict(
@@ -56,6 +56,24 @@ VARIANTS = [
         n_filters=3,
         hidden_units=8,
         augment=[RandomScaling(0.05), RandomJitter(0.01)],
+        max_iter=200,
+        random_state=0,
+    ),
+    dict(
+        block="residual",
+        n_filters=3,
+        block_depth=2,
+        hidden_units=8,
+        max_iter=200,
+        random_state=0,
+    ),
+    dict(
+        block=["conv", "inception"],
+        n_filters=(3, 2),
+        block_depth=1,
+        padding="same",
+        dilation=[1, 2],
+        hidden_units=8,
         max_iter=200,
         random_state=0,
     ),

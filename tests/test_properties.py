@@ -26,6 +26,7 @@ from sklearn_xcnn._core._network import (
     param_shapes,
 )
 from sklearn_xcnn._core._pool import pool_forward
+from sklearn_xcnn.inspection import network_summary
 
 from .conftest import needs
 
@@ -109,6 +110,29 @@ def architectures(draw):
     }
 
 
+@st.composite
+def block_architectures(draw):
+    """:func:`architectures` with block kinds (conv, residual, inception),
+    their depths and dilations drawn too; compound blocks run at stride 1."""
+    arch = draw(architectures())
+    n_blocks = len(arch["n_filters"])
+    kinds = st.sampled_from(["conv", "residual", "inception"])
+    arch["block"] = _per_block_or_one(draw, n_blocks, kinds)
+    arch["block_depth"] = _per_block_or_one(draw, n_blocks, st.integers(1, 2))
+    arch["dilation"] = _per_block_or_one(draw, n_blocks, _sizes(1, 3))
+    # dilation clips the taps of a kernel to the map (explicit zeros must stay
+    # fewer than the taps): pad 'valid' or 'same'
+    arch["padding"] = draw(st.sampled_from(["valid", "same"]))
+    if arch["block"] != "conv" and not (
+        isinstance(arch["block"], list) and set(arch["block"]) == {"conv"}
+    ):
+        arch["stride"] = 1
+    return arch
+
+
+BLOCK_OPTIONS = ("block", "block_depth", "dilation")
+
+
 def _pair(value):
     return (value, value) if np.ndim(value) == 0 else tuple(value)
 
@@ -180,6 +204,7 @@ def make_spec(arch, algorithm="auto"):
         padding=arch["padding"],
         batch_norm=arch["batch_norm"],
         global_pooling=arch["global_pooling"],
+        **{key: arch[key] for key in BLOCK_OPTIONS if key in arch},
     )
 
 
@@ -269,6 +294,11 @@ def _directional_check(params, grads, loss, rng, eps=1e-6):
     algorithm=st.sampled_from(["im2col", "scipy"]),
 )
 def test_gradients_match_finite_differences(arch, seed, weighted, alpha, algorithm):
+    _gradients_match(arch, seed, weighted, alpha, algorithm)
+
+
+def _gradients_match(arch, seed, weighted, alpha, algorithm):
+    """The network's gradients against central differences of its loss."""
     rng = np.random.RandomState(seed)
     spec = make_spec(arch, algorithm)
     params = init_params(spec, rng, np.float64)
@@ -288,6 +318,11 @@ def test_gradients_match_finite_differences(arch, seed, weighted, alpha, algorit
 @PROPERTY
 @given(arch=architectures(), seed=st.integers(0, 2**16))
 def test_correlation_engines_agree(arch, seed):
+    _engines_agree(arch, seed)
+
+
+def _engines_agree(arch, seed):
+    """Forward passes, losses and gradients of both engines agree."""
     rng = np.random.RandomState(seed)
     spec_im2col, spec_scipy = make_spec(arch, "im2col"), make_spec(arch, "scipy")
     params = init_params(spec_im2col, rng, np.float64)
@@ -352,3 +387,28 @@ def test_fitted_estimator_properties(arch, seed):
     np.testing.assert_allclose(
         clf.set_params(algorithm=other).predict_proba(X), proba, rtol=1e-9, atol=1e-14
     )
+
+
+# ------------------------------------------------------------- block kinds
+@settings(PROPERTY, max_examples=25)
+@given(
+    arch=block_architectures(),
+    seed=st.integers(0, 2**16),
+    weighted=st.booleans(),
+    algorithm=st.sampled_from(["im2col", "scipy"]),
+)
+def test_block_kinds_gradients_match_finite_differences(
+    arch, seed, weighted, algorithm
+):
+    _gradients_match(arch, seed, weighted, 0.5, algorithm)
+
+
+@settings(PROPERTY, max_examples=25)
+@given(arch=block_architectures(), seed=st.integers(0, 2**16))
+def test_block_kinds_engines_agree_and_fit(arch, seed):
+    _engines_agree(arch, seed)
+    clf, X, _ = _fit(arch, seed)
+    proba = clf.predict_proba(X)
+    assert np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
+    summary = network_summary(clf)
+    assert summary.n_params == sum(p.size for p in clf._params())

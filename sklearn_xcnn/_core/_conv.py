@@ -26,6 +26,12 @@ x[n, i*sr + p, j*sc + q, c] * w[f, c, p, q]``. With an input of ``H`` rows, a
 kernel of ``k`` rows and a stride ``s`` the output has ``(H - k) // s + 1``
 rows (and likewise for columns). :func:`choose_engine` follows the crossover
 measured by ``benchmarks/bench_engines.py``.
+
+A ``dilation`` ``(dr, dc)`` spaces the kernel's taps: ``out[n, i, j, f] =
+sum x[n, i*sr + p*dr, j*sc + q*dc, c] * w[f, c, p, q]``. Both engines
+compute it as the correlation with the dilated filters (zeros between the
+taps, an extent of ``dr * (kr - 1) + 1`` rows, :func:`dilate_filters`); the
+filter gradient is that of the dilated filters read at the taps.
 """
 
 from functools import lru_cache
@@ -43,6 +49,24 @@ ENGINES = ("im2col", "scipy")
 def conv_output_size(size, kernel, stride):
     """Number of valid positions of a ``kernel`` sliding over ``size`` cells."""
     return (size - kernel) // stride + 1
+
+
+def dilated_extent(kernel, dilation):
+    """Cells ``(rows, cols)`` a kernel of ``kernel`` taps spans at ``dilation``."""
+    return tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+
+
+def dilate_filters(w, dilation):
+    """Filters ``(F, C, kr, kc)`` with ``dilation - 1`` zeros between taps:
+    ``(F, C, dr * (kr - 1) + 1, dc * (kc - 1) + 1)``; ``w`` itself when the
+    dilation is ``(1, 1)``."""
+    if tuple(dilation) == (1, 1):
+        return w
+    dr, dc = dilation
+    F, C, kr, kc = w.shape
+    out = np.zeros((F, C, *dilated_extent((kr, kc), dilation)), dtype=w.dtype)
+    out[:, :, ::dr, ::dc] = w
+    return out
 
 
 def _windows(x, kernel, stride, start=(0, 0), step=(1, 1), count=None):
@@ -310,7 +334,9 @@ def _scipy_backward(dout, x_shape, xf, wf, w_shape, stride, need_dx):
     return np.ascontiguousarray(dx, dtype=dout.dtype), dw
 
 
-def correlate_forward(x, w, stride, engine, keep_cache=True, pool_order=None):
+def correlate_forward(
+    x, w, stride, engine, keep_cache=True, pool_order=None, dilation=(1, 1)
+):
     """Correlate a batch of images with every filter.
 
     Parameters
@@ -327,13 +353,17 @@ def correlate_forward(x, w, stride, engine, keep_cache=True, pool_order=None):
     pool_order : (int, int) or None, default=None
         A pooling window ``(pr, pc)``: return the output as a matrix in pool
         order (see :mod:`._pool`).
+    dilation : (int, int), default=(1, 1)
+        Spacing of the kernel's taps along rows and columns.
 
     Returns
     -------
     out : ndarray of shape (n, Ho, Wo, F), or (n * Ho * Wo, F) in pool order
+        ``Ho = (H - dr * (kr - 1) - 1) // sr + 1`` (likewise ``Wo``).
     cache : tuple or None
     """
-    stride = tuple(stride)
+    stride, dilation = tuple(stride), tuple(dilation)
+    w = dilate_filters(w, dilation)
     conv_shape = _output_shape(x.shape, w.shape, stride)
     if engine == "im2col":
         out, cols = _im2col_forward(x, w, stride, pool_order)
@@ -348,7 +378,7 @@ def correlate_forward(x, w, stride, engine, keep_cache=True, pool_order=None):
     if not keep_cache:
         return out, None
     layout = None if pool_order is None else (x.shape[0], *conv_shape, *pool_order)
-    return out, (*cache, layout)
+    return out, (*cache, dilation, layout)
 
 
 def correlate_backward(dout, cache, need_dx=True, spread=None):
@@ -375,7 +405,13 @@ def correlate_backward(dout, cache, need_dx=True, spread=None):
     dx : ndarray of shape (n, H, W, C) or None
     dw : ndarray of shape (F, C, kr, kc)
     """
-    engine, x_shape, cols, spectra, w, stride, layout = cache
+    dx, dw = _correlate_backward(dout, cache, need_dx, spread)
+    dr, dc = cache[-2]  # the dilated filters' gradient, at the taps
+    return dx, (dw if (dr, dc) == (1, 1) else np.ascontiguousarray(dw[..., ::dr, ::dc]))
+
+
+def _correlate_backward(dout, cache, need_dx, spread):
+    engine, x_shape, cols, spectra, w, stride, _, layout = cache
     if spread is not None and (need_dx or engine != "im2col"):
         dout = dout + spread.dense().reshape(dout.shape)
         spread = None

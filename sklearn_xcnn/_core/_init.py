@@ -26,10 +26,11 @@ import numpy as np
 
 from ._activations import ACTIVATIONS
 from ._conv import correlate_forward
+from ._kinds import BLOCK_KINDS, Context
 from ._norm import batch_norm_forward
 from ._pad import pad_images
 from ._pool import global_pool_forward, pool_forward
-from ._spec import n_conv_params, n_weighted_params, param_shapes
+from ._spec import block_offsets, n_conv_params, n_weighted_params, param_shapes
 
 # scale of the output layer's initial weights, relative to Glorot's
 OUTPUT_SCALE = 0.1
@@ -94,7 +95,8 @@ def revive_dead_units(params, X, spec, sample_weight=None):
     """Move the intercepts of ReLU units that are dead on ``X`` (in place).
 
     Blocks with batch norm are left alone: their maps are centred on the
-    batch, so no unit can be dead on all of it.
+    batch, so no unit can be dead on all of it; so are the compound blocks,
+    normalised throughout.
 
     Parameters
     ----------
@@ -116,10 +118,19 @@ def revive_dead_units(params, X, spec, sample_weight=None):
         return params
     relu = ACTIVATIONS["relu"]
     a = X
-    for b, block in enumerate(spec.blocks):
-        w, bias = params[2 * b], params[2 * b + 1]
+    for block, offsets in zip(spec.blocks, block_offsets(spec)):
+        if block.kind != "conv":  # normalised throughout: run it as it is
+            a = _compound_forward(a, params, block, spec, offsets)
+            continue
+        (start, _), _, _ = offsets
+        w, bias = params[start], params[start + 1]
         z, _ = correlate_forward(
-            pad_images(a, block.padding), w, block.stride, block.engine, False
+            pad_images(a, block.padding),
+            w,
+            block.stride,
+            block.engine,
+            False,
+            dilation=block.dilation,
         )
         if not block.batch_norm:
             cells = np.repeat(weights, z.shape[1] * z.shape[2])
@@ -129,7 +140,7 @@ def revive_dead_units(params, X, spec, sample_weight=None):
             flat[:, weak] *= -1  # z + bias of the flipped units
             a = relu(z)
         else:  # batch statistics at the start: centred, unit variance
-            scale = params[n_weighted_params(spec) + b]
+            scale = params[offsets[1][0]]
             normed, _, _ = batch_norm_forward(
                 z.reshape(-1, block.n_filters), scale, bias
             )
@@ -145,6 +156,15 @@ def revive_dead_units(params, X, spec, sample_weight=None):
         _revive(a @ dense[i] + dense[i + 1], weights, dense[i], dense[i + 1])
         a = relu(a @ dense[i] + dense[i + 1])
     return params
+
+
+def _compound_forward(a, params, block, spec, offsets):
+    """A compound block in training mode (batch statistics)."""
+    pairs, scales, _ = offsets
+    ctx = Context(True, None, None, None, None)
+    block_params = (params[slice(*pairs)], params[slice(*scales)])
+    out, _ = BLOCK_KINDS[block.kind].forward(a, block_params, block, spec, ctx)
+    return out
 
 
 def start_at_the_mean(params, Y, spec, sample_weight=None):

@@ -3,27 +3,23 @@
 A network is described by a :class:`~._spec.NetworkSpec` (see :mod:`._spec`)
 and its parameters by a flat list in a fixed order::
 
-    [filters_0, filter_intercepts_0, ..., filters_B, filter_intercepts_B,
+    [filters_0, filter_intercepts_0, ..., filters_K, filter_intercepts_K,
      coefs_0, intercepts_0, ..., coefs_L, intercepts_L,
-     batch_norm_scales_0, ..., batch_norm_scales_B]   # with batch norm only
+     batch_norm_scales_0, ..., batch_norm_scales_N]   # with batch norm only
 
-with ``filters_b`` of shape ``(F, C, kr, kc)``, ``filter_intercepts_b`` and
-``batch_norm_scales_b`` of shape ``(F,)``, ``coefs_l`` of shape
-``(n_in, n_out)`` and ``intercepts_l`` of shape ``(n_out,)``. The last dense
-layer is the output layer. Batch norm also keeps running statistics, which
-are not parameters: ``stats`` holds ``(running_mean, running_var)`` per block.
+with one ``(filters, intercepts)`` pair per convolution (one per "conv"
+block, several per compound block, in the blocks' order, see
+:mod:`._kinds`), ``filters_k`` of shape ``(F, C, kr, kc)``,
+``filter_intercepts_k`` and ``batch_norm_scales_n`` of shape ``(F,)``,
+``coefs_l`` of shape ``(n_in, n_out)`` and ``intercepts_l`` of shape
+``(n_out,)``. The last dense layer is the output layer. Batch norm also keeps
+running statistics, which are not parameters: ``stats`` holds ``(running_mean,
+running_var)`` per norm slot (:func:`._spec.norm_slots`: one per "conv"
+block, None without batch norm, one per batch norm of a compound block).
 
-A convolutional block pads its input once (:mod:`._pad`), correlates it
-('valid' correlation of the padded images) and then computes
-``pool(act(z + b))``, or ``pool(act(bn(z)))`` with batch norm, whose shift is
-the filter intercept ``b``. For max pooling the block computes the equal
-``act(maxpool(z) + b)`` (``act(maxpool(bn(z)))``) instead: the bias is one
-number per filter and every activation is non-decreasing, so taking the
-maximum first gives the same map while the bias and the activation touch only
-the pooled cells. (Batch norm, whose scale may be negative, runs before the
-maximum.) The correlation then returns its output in pool order (one
-contiguous block per offset inside the pooling window), so the maximum is
-elementwise over contiguous blocks.
+Each block runs through its kind (:data:`._kinds.BLOCK_KINDS`): the plain
+convolutional block of :mod:`._plain`, the residual unit of
+:mod:`._residual` or the inception block of :mod:`._inception`.
 
 After the blocks, ``global_pooling`` reduces each map to one value, or the
 maps are flattened as filters x rows x cols; dense layers follow. While
@@ -35,146 +31,30 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._conv import correlate_backward, correlate_forward
 from ._init import init_params  # noqa: F401  (re-exported: part of the core API)
+from ._kinds import BLOCK_KINDS, Context
 from ._loss import LOSSES
-from ._norm import (
-    batch_norm_backward,
-    batch_norm_forward,
-    batch_norm_max_pool_backward,
-    batch_norm_max_pool_forward,
-    fold_batch_norm,
-)
-from ._pad import crop_padding, pad_images
-from ._pool import (
-    global_pool_backward,
-    global_pool_forward,
-    max_pool_ordered,
-    max_pool_ordered_backward,
-    pool_backward,
-    pool_forward,
-    window_offsets,
-)
+from ._norm import fold_batch_norm
+from ._pool import global_pool_backward, global_pool_forward
 from ._spec import (  # noqa: F401  (re-exported: the network's layout)
     BATCH_NORM_GROUP,
     PARAM_GROUPS,
     BlockSpec,
     NetworkSpec,
+    block_offsets,
     build_spec,
+    expand_stats,
     has_batch_norm,
     init_stats,
     join_params,
     n_conv_params,
     n_weighted_params,
+    norm_slots,
     pack,
     param_shapes,
     split_params,
     unpack,
 )
-
-
-def _block_params(params, spec, b):
-    """``(filters, intercepts, batch-norm scale or None)`` of block ``b``."""
-    scale = params[n_weighted_params(spec) + b] if spec.blocks[b].batch_norm else None
-    return params[2 * b], params[2 * b + 1], scale
-
-
-def _cell_weights(sample_weight, block, pool_order):
-    """The sample weight of every row of a block's correlation output, in
-    its row order: ``(n, Ho, Wo)`` or pool order (see :mod:`._pool`)."""
-    Ho, Wo = block.conv_shape
-    if not pool_order:
-        return np.repeat(sample_weight, Ho * Wo)
-    offsets = window_offsets(block.conv_shape, block.pool)
-    return np.concatenate(
-        [np.repeat(sample_weight, rows * cols) for _, _, _, rows, cols in offsets]
-    )
-
-
-def _block_forward(
-    x, params, block, spec, keep_cache, stats, batch_stats, weights, combine
-):
-    """One block: ``(n, H, W, C) -> (n, Hp, Wp, F)`` and its cache.
-
-    While training (``keep_cache``) batch norm uses the batch's statistics,
-    weighted by the samples' ``weights`` (n,) when given and combined over
-    the parts of a split batch by ``combine`` (see
-    :func:`._norm.batch_norm_forward`), and appends them to ``batch_stats``
-    (when a list); else the running ``stats``.
-    """
-    w, b, scale = params
-    F = block.n_filters
-    max_pool = spec.pooling == "max"
-    batch_norm = block.batch_norm
-    if batch_norm and not keep_cache:
-        # at prediction batch norm is a fixed affine map per filter: folded
-        # into the filters and intercepts, the block runs as one without it
-        w, b = fold_batch_norm(w, b, scale, stats)
-        batch_norm = False
-    x = pad_images(x, block.padding)
-    # with max pooling, correlate in pool order: the max is taken over
-    # contiguous blocks
-    z, conv_cache = correlate_forward(
-        x,
-        w,
-        block.stride,
-        block.engine,
-        keep_cache,
-        pool_order=block.pool if max_pool else None,
-    )
-    bn_cache = pool_cache = None
-    layout = (x.shape[0], *block.conv_shape, *block.pool) if max_pool else None
-    if batch_norm:  # training: prediction folded it into w and b above
-        cells = None if weights is None else _cell_weights(weights, block, max_pool)
-        if max_pool:  # the affine map after the maximum (see _norm)
-            z, bn_cache, batch = batch_norm_max_pool_forward(
-                z, scale, b, layout, cells, combine
-            )
-        else:
-            normed, bn_cache, batch = batch_norm_forward(
-                z.reshape(-1, F), scale, b, None, True, cells, combine
-            )
-            z = normed.reshape(z.shape)
-        if batch_stats is not None:
-            batch_stats.append(batch)
-    elif max_pool:
-        z, argmax = max_pool_ordered(z, layout, keep_cache)
-        pool_cache = (argmax, layout)
-    if not batch_norm:
-        z = np.add(z, b, out=z)
-    a = ACTIVATIONS[spec.activation](z)
-    out = a
-    if spec.pooling in ("mean", "sum"):
-        out, pool_cache = pool_forward(a, block.pool, spec.pooling)
-    return out, ((conv_cache, bn_cache, a, pool_cache) if keep_cache else None)
-
-
-def _block_backward(d, cache, block, spec, need_dx):
-    """Back through one block: returns ``(dx, dw, db, dscale)``."""
-    conv_cache, bn_cache, a_act, pool_cache = cache
-    if spec.pooling in ("mean", "sum"):
-        d = pool_backward(d, pool_cache)
-    d = DERIVATIVES[spec.activation](a_act, d)
-    db = dscale = spread = None
-    if not block.batch_norm:
-        db = d.sum(axis=(0, 1, 2))
-    # without an input gradient, batch norm's spread over every cell reaches
-    # only the filter gradient, which takes it without forming it
-    defer = block.batch_norm and not need_dx
-    if block.batch_norm and spec.pooling == "max":  # pool order
-        d, dscale, db, *spread = batch_norm_max_pool_backward(d, bn_cache, defer)
-    elif block.batch_norm:
-        d_flat, dscale, db, *spread = batch_norm_backward(
-            d.reshape(-1, block.n_filters), bn_cache, defer
-        )
-        d = d_flat.reshape(d.shape)
-    elif spec.pooling == "max":
-        d = max_pool_ordered_backward(d, *pool_cache)
-    spread = spread[0] if spread else None
-    dx, dw = correlate_backward(d, conv_cache, need_dx, spread)
-    if dx is not None:
-        dx = np.ascontiguousarray(crop_padding(dx, block.padding))
-    return dx, dw, db, dscale
 
 
 def forward(
@@ -201,14 +81,16 @@ def forward(
         Keep what :func:`backward` needs. This is the training mode: batch
         norm normalises with the batch's own statistics and ``masks`` apply.
     stats : list or None, default=None
-        Per block, ``(running_mean, running_var)`` or None: what batch norm
-        normalises with outside training (required then).
+        Per norm slot (one per "conv" block, one per batch norm of a compound
+        block, see :func:`._spec.norm_slots`), ``(running_mean,
+        running_var)`` or None: what batch norm normalises with outside
+        training (required then).
     masks : list of ndarray or None, default=None
         Dropout masks, one per dense layer, ``(n, n_in)``, already scaled
         (``0`` or ``1 / (1 - rate)``); applied only with ``keep_cache``.
     batch_stats : list or None, default=None
-        While training with batch norm, receives each block's batch
-        ``(mean, unbiased variance)``.
+        While training with batch norm, receives the batch ``(mean,
+        unbiased variance)`` of each batch norm, in the order of ``stats``.
     sample_weight : ndarray of shape (n,) or None, default=None
         While training, the weights of the batch statistics of batch norm.
     combine : callable or None, default=None
@@ -224,19 +106,16 @@ def forward(
     """
     caches = []
     a = X
-    for b, block in enumerate(spec.blocks):
-        block_stats = None if stats is None else stats[b]
-        a, cache = _block_forward(
-            a,
-            _block_params(params, spec, b),
-            block,
-            spec,
+    for block, (pairs, scales, slots) in zip(spec.blocks, block_offsets(spec)):
+        ctx = Context(
             keep_cache,
-            block_stats,
+            None if stats is None else stats[slice(*slots)],
             batch_stats,
             sample_weight,
             combine,
         )
+        params_b = (params[slice(*pairs)], params[slice(*scales)])
+        a, cache = BLOCK_KINDS[block.kind].forward(a, params_b, block, spec, ctx)
         caches.append(cache)
     if spec.global_pooling is not None:
         a, head_cache = global_pool_forward(a, spec.global_pooling)  # (n, F)
@@ -275,13 +154,22 @@ def fold_network(params, spec, stats):
     spec : NetworkSpec
         Every block with ``batch_norm=False``.
     """
+    compound = sorted({block.kind for block in spec.blocks} - {"conv"})
+    if compound:
+        raise ValueError(
+            f"Networks with {' and '.join(map(repr, compound))} blocks cannot be "
+            "folded for prediction-mode gradients yet; only 'conv' blocks can."
+        )
     if not has_batch_norm(spec):
         return list(params), spec
     folded = list(params[: n_weighted_params(spec)])
+    scales = iter(params[n_weighted_params(spec) :])  # one per normalised block
     for b, block in enumerate(spec.blocks):
         if block.batch_norm:
-            w, shift, scale = _block_params(params, spec, b)
-            folded[2 * b : 2 * b + 2] = fold_batch_norm(w, shift, scale, stats[b])
+            w, shift = params[2 * b], params[2 * b + 1]
+            folded[2 * b : 2 * b + 2] = fold_batch_norm(
+                w, shift, next(scales), stats[b]
+            )
     blocks = tuple(block._replace(batch_norm=False) for block in spec.blocks)
     return folded, spec._replace(blocks=blocks)
 
@@ -327,12 +215,13 @@ def backward(delta, params, caches, spec, input_grad=False):
     if n_blocks == 0 and not input_grad:
         return grads
     d = _unflatten(delta, caches[n_blocks], spec)  # (n, Hp, Wp, F)
+    offsets = block_offsets(spec)
     for b in range(n_blocks - 1, -1, -1):
-        d, grads[2 * b], grads[2 * b + 1], dscale = _block_backward(
-            d, caches[b], spec.blocks[b], spec, b > 0 or input_grad
-        )
-        if dscale is not None:
-            grads[n_weighted + b] = dscale
+        block = spec.blocks[b]
+        (pairs, scales, _) = offsets[b]
+        d, grads[slice(*pairs)], grads[slice(*scales)] = BLOCK_KINDS[
+            block.kind
+        ].backward(d, caches[b], block, spec, b > 0 or input_grad)
     return (grads, d) if input_grad else grads
 
 

@@ -13,25 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._conv import choose_engine, conv_output_size
+from ._kinds import BLOCK_KINDS
 from ._loss import DEFAULT_LOSS, LOSSES
-from ._pad import padded_shape, resolve_padding
-from ._pool import pool_output_size
-
-
-class BlockSpec(NamedTuple):
-    """One convolutional block, with every size resolved."""
-
-    in_shape: tuple  # (H, W, C) of the block input, before padding
-    n_filters: int
-    kernel: tuple  # (kr, kc), clipped to the (padded) input
-    stride: tuple  # (sr, sc)
-    conv_shape: tuple  # (Ho, Wo) of the feature maps
-    pool: tuple | None  # (pr, pc), clipped to the feature maps, or None
-    out_shape: tuple  # (Hp, Wp, F) of the block output
-    engine: str  # "im2col" or "scipy"
-    padding: tuple = ((0, 0), (0, 0))  # ((top, bottom), (left, right)) zeros
-    batch_norm: bool = False
+from ._units import BlockSpec  # noqa: F401  (re-exported: the block layout)
 
 
 class NetworkSpec(NamedTuple):
@@ -47,41 +31,9 @@ class NetworkSpec(NamedTuple):
     dropout: float = 0.0  # rate on the input of every dense layer
 
 
-def _pair(value):
-    return (value, value) if np.ndim(value) == 0 else tuple(int(v) for v in value)
-
-
 def _per_block(value, n_blocks):
     """One value per block: a list is taken as given, anything else repeated."""
     return list(value) if isinstance(value, list) else [value] * n_blocks
-
-
-def _block_spec(shape, n_f, kernel_size, stride, padding, pool, pooling, options):
-    """Resolve one block's sizes for an input of ``shape`` (H, W, C)."""
-    H, W, _ = shape
-    strides = _pair(stride)
-    if padding == "same":  # a kernel larger than the image is clipped to it
-        kernel = tuple(min(k, s) for k, s in zip(_pair(kernel_size), (H, W)))
-        pads = resolve_padding(padding, (H, W), kernel, strides)
-    else:  # explicit zeros: kernels are clipped to the padded input
-        pads = resolve_padding(padding, (H, W), _pair(kernel_size), strides)
-        size = padded_shape((H, W), pads)
-        kernel = tuple(min(k, s) for k, s in zip(_pair(kernel_size), size))
-    size = padded_shape((H, W), pads)
-    conv = tuple(conv_output_size(*a) for a in zip(size, kernel, strides))
-    if pooling is None:
-        window, out = None, conv
-    else:
-        window = tuple(min(p, s) for p, s in zip(_pair(pool), conv))
-        out = tuple(pool_output_size(*a) for a in zip(conv, window))
-    algorithm, batch_norm = options
-    in_padded = (*size, shape[2])
-    engine = (
-        choose_engine(in_padded, kernel, strides) if algorithm == "auto" else algorithm
-    )
-    return BlockSpec(
-        shape, n_f, kernel, strides, conv, window, (*out, n_f), engine, pads, batch_norm
-    )
 
 
 def build_spec(
@@ -102,6 +54,9 @@ def build_spec(
     batch_norm=False,
     global_pooling=None,
     dropout=0.0,
+    dilation=1,
+    block="conv",
+    block_depth=3,
 ):
     """Resolve every size of a network for images of ``image_shape``.
 
@@ -132,27 +87,41 @@ def build_spec(
     batch_norm : bool, default=False
     global_pooling : {"mean", "max"} or None, default=None
     dropout : float, default=0.0
+    dilation : int, (int, int) or list of those, default=1
+        Spacing of the kernel taps of each block (see :mod:`._conv`).
+    block : str or list of str, default="conv"
+        The kind of each block, a key of :data:`._kinds.BLOCK_KINDS`. The
+        compound kinds ("residual", "inception") pad 'same' at stride 1 and
+        always normalise: ``stride``, ``padding`` and ``batch_norm`` apply
+        to the "conv" blocks.
+    block_depth : int or list of int, default=3
+        Convolutions of a residual unit, modules of an inception block.
 
     Returns
     -------
     spec : NetworkSpec
     """
     n_blocks = len(n_filters)
-    per_block = zip(
-        n_filters,
-        _per_block(kernel_size, n_blocks),
-        _per_block(stride, n_blocks),
-        _per_block(padding, n_blocks),
-        _per_block(pool_size, n_blocks),
-    )
+    names = ("n_filters", "kernel_size", "stride", "padding", "pool_size",
+             "dilation", "kind", "depth")  # fmt: skip
+    values = (n_filters, kernel_size, stride, padding, pool_size, dilation, block,
+              block_depth)  # fmt: skip
+    columns = [
+        _per_block(v, n_blocks) if name != "n_filters" else list(v)
+        for name, v in zip(names, values)
+    ]
+    common = {"pooling": pooling, "algorithm": algorithm, "batch_norm": batch_norm}
     blocks = []
     shape = tuple(image_shape)
-    for n_f, kernel, step, pads, pool in per_block:
-        block = _block_spec(
-            shape, n_f, kernel, step, pads, pool, pooling, (algorithm, batch_norm)
-        )
-        blocks.append(block)
-        shape = block.out_shape
+    for row in zip(*columns):
+        entry = {**dict(zip(names, row)), **common}
+        if entry["kind"] not in BLOCK_KINDS:
+            raise ValueError(
+                f"unknown block kind {entry['kind']!r}; use one of {tuple(BLOCK_KINDS)}"
+            )
+        spec_b = BLOCK_KINDS[entry["kind"]].build(shape, entry)
+        blocks.append(spec_b)
+        shape = spec_b.out_shape
     n_flat = shape[2] if global_pooling is not None else int(np.prod(shape))
     units = (n_flat, *hidden_units, n_outputs)
     loss = DEFAULT_LOSS[out_activation] if loss is None else loss
@@ -171,44 +140,70 @@ def build_spec(
 
 
 def has_batch_norm(spec):
-    """Whether the blocks normalise their maps."""
-    return any(block.batch_norm for block in spec.blocks)
+    """Whether some block normalises its maps."""
+    return any(F is not None for block in spec.blocks for F in block.norm_slots)
 
 
 def n_conv_params(spec):
     """Number of entries in ``params`` that belong to convolutional blocks
-    (batch-norm scales aside)."""
-    return 2 * len(spec.blocks)
+    (batch-norm scales aside): a pair per convolution."""
+    return 2 * sum(len(block.conv_units) for block in spec.blocks)
 
 
 def n_weighted_params(spec):
     """Entries of ``params`` before the batch-norm scales: the pairs of
     weights and intercepts, whose even entries the L2 penalty covers."""
-    return 2 * len(spec.blocks) + 2 * (len(spec.layer_units) - 1)
+    return n_conv_params(spec) + 2 * (len(spec.layer_units) - 1)
+
+
+def block_offsets(spec):
+    """Per block, the ``(start, stop)`` of its filter/intercept pairs and of
+    its batch-norm scales in ``params``, and of its entries in ``stats``."""
+    pairs, scales, slots = 0, n_weighted_params(spec), 0
+    offsets = []
+    for block in spec.blocks:
+        n_pairs = 2 * len(block.conv_units)
+        n_slots = len(block.norm_slots)
+        n_scales = sum(F is not None for F in block.norm_slots)
+        offsets.append(((pairs, pairs + n_pairs), (scales, scales + n_scales),
+                        (slots, slots + n_slots)))  # fmt: skip
+        pairs, scales, slots = pairs + n_pairs, scales + n_scales, slots + n_slots
+    return offsets
 
 
 def param_shapes(spec):
     """Shapes of the parameters, in the documented order."""
     shapes = []
     for block in spec.blocks:
-        C = block.in_shape[2]
-        shapes += [(block.n_filters, C, *block.kernel), (block.n_filters,)]
+        for unit in block.conv_units:
+            C = unit.in_shape[2]
+            shapes += [(unit.n_filters, C, *unit.kernel), (unit.n_filters,)]
     for n_in, n_out in zip(spec.layer_units[:-1], spec.layer_units[1:]):
         shapes += [(n_in, n_out), (n_out,)]
-    if has_batch_norm(spec):
-        shapes += [(block.n_filters,) for block in spec.blocks]
+    shapes += [(F,) for F in norm_slots(spec) if F is not None]
     return shapes
 
 
+def norm_slots(spec):
+    """Per batch norm of the network (None for a block without), its number
+    of filters: the entries of ``stats``."""
+    return [F for block in spec.blocks for F in block.norm_slots]
+
+
 def init_stats(spec, dtype):
-    """Initial batch-norm running statistics: per block ``(zeros, ones)`` of
-    shape ``(F,)``, or None for a block without batch norm."""
+    """Initial batch-norm running statistics: per norm slot ``(zeros, ones)``
+    of shape ``(F,)``, or None for a block without batch norm."""
     return [
-        (np.zeros(b.n_filters, dtype), np.ones(b.n_filters, dtype))
-        if b.batch_norm
-        else None
-        for b in spec.blocks
+        None if F is None else (np.zeros(F, dtype), np.ones(F, dtype))
+        for F in norm_slots(spec)
     ]
+
+
+def expand_stats(spec, means, variances):
+    """The ``stats`` list from the running means and variances of the
+    normalising slots only (None where a slot has no batch norm)."""
+    kept = iter(zip(means, variances))
+    return [None if F is None else next(kept) for F in norm_slots(spec)]
 
 
 PARAM_GROUPS = ("filters", "filter_intercepts", "coefs", "intercepts")
@@ -221,10 +216,11 @@ def split_params(params, spec):
     Returns
     -------
     groups : dict of str to list of ndarray
-        ``filters`` and ``filter_intercepts`` (one per block), ``coefs`` and
+        ``filters`` and ``filter_intercepts`` (one per convolution: one per
+        "conv" block, several per compound block), ``coefs`` and
         ``intercepts`` (one per dense layer), the keys of
         :data:`PARAM_GROUPS`; with batch norm also ``batch_norm_scales`` (one
-        per block).
+        per batch norm).
     """
     n_conv, n_weighted = n_conv_params(spec), n_weighted_params(spec)
     groups = {

@@ -18,8 +18,40 @@ def _size(pair):
     return "x".join(str(v) for v in pair)
 
 
+def _unit_params(unit):
+    """Filters, intercepts and batch-norm scales of one convolution."""
+    F, C = unit.n_filters, unit.in_shape[2]
+    return F * C * math.prod(unit.kernel) + F + (F if unit.batch_norm else 0)
+
+
+def _compound_stages(b, block, spec):
+    """The stages of a residual unit or an inception block ``b``."""
+    n_params = sum(map(_unit_params, block.conv_units))
+    if block.kind == "residual":
+        kernel = _size(block.convs[0].kernel)
+        short = "1x1 conv" if block.shortcut is not None else "batch norm"
+        name = (f"block {b}: residual unit, {len(block.convs)} x {block.n_filters} "
+                f"filters {kernel}, shortcut {short}")  # fmt: skip
+        n_params += 0 if block.shortcut is not None else block.n_filters
+    else:
+        kernels = "/".join(_size(u.kernel) for u in block.modules[0].branches)
+        name = (f"block {b}: inception, {len(block.modules)} modules of 4 x "
+                f"{block.n_filters} filters {kernels}, shortcut")  # fmt: skip
+    dilation = block.conv_units[0].dilation
+    if dilation != (1, 1):
+        name += f", dilation {_size(dilation)}"
+    stages = [Stage(f"{name}, {spec.activation}", (*block.conv_shape,
+                    block.out_shape[2]), n_params)]  # fmt: skip
+    if block.pool is not None:
+        name = f"block {b}: {spec.pooling} pool {_size(block.pool)}"
+        stages.append(Stage(name, block.out_shape, 0))
+    return stages
+
+
 def _block_stages(b, block, spec):
     """The stages of block ``b``."""
+    if block.kind != "conv":
+        return _compound_stages(b, block, spec)
     stages = []
     H, W, C = block.in_shape
     (top, bottom), (left, right) = block.padding
@@ -30,6 +62,8 @@ def _block_stages(b, block, spec):
     conv = f"block {b}: correlate {F} filters {_size(block.kernel)}"
     if block.stride != (1, 1):
         conv += f", stride {_size(block.stride)}"
+    if block.dilation != (1, 1):
+        conv += f", dilation {_size(block.dilation)}"
     n_conv = F * C * math.prod(block.kernel) + F  # filters and intercepts
     maps = (*block.conv_shape, F)
     if block.batch_norm:  # the activation follows the normalisation

@@ -12,7 +12,7 @@ from .._core._norm import batch_norm_forward
 from .._core._pad import pad_images
 from .._core._pool import global_pool_forward, pool_forward
 from .._docstrings import fill_doc
-from ._estimator import resolve_network
+from ._estimator import require_conv_blocks, resolve_network
 
 
 def _filters_first(a):
@@ -42,7 +42,9 @@ def _block_stages(x, weights, stats, block, activation, pooling):
     """
     w, b, scale = weights
     padded = pad_images(x, block.padding)  # (n, H + pads, W + pads, C)
-    z, _ = correlate_forward(padded, w, block.stride, block.engine, keep_cache=False)
+    z, _ = correlate_forward(
+        padded, w, block.stride, block.engine, False, dilation=block.dilation
+    )
     if block.batch_norm:  # the intercept is the shift after normalising
         F = block.n_filters
         normed, _, _ = batch_norm_forward(z.reshape(-1, F), scale, b, stats)
@@ -219,6 +221,7 @@ def feature_maps(estimator, X):
     estimator, X = resolve_network(estimator, X, caller="feature_maps")
     network = estimator._fitted_network()  # as fitted, whatever set_params did
     spec = network.spec
+    require_conv_blocks(network, "feature_maps")
     x = estimator._validate_images(X, reset=False)  # (n, H, W, C)
     images = _filters_first(x)
     blocks, x, groups = run_blocks(network, x)

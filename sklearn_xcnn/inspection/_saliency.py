@@ -21,7 +21,7 @@ from .._core._network import backward, fold_network, forward, n_conv_params
 from .._core._pool import pool_backward, pool_forward
 from .._docstrings import fill_doc
 from .._training import batch_slices
-from ._estimator import resolve_network
+from ._estimator import require_conv_blocks, resolve_network
 from ._feature_maps import run_blocks
 
 METHODS = ("gradient", "integrated_gradients", "grad_cam")
@@ -35,6 +35,7 @@ def _network_and_images(estimator, X, caller):
     images ``(n, H, W, C)``."""
     estimator, X = resolve_network(estimator, X, caller=caller)
     network = estimator._fitted_network()
+    require_conv_blocks(network, caller)
     return estimator, network, estimator._validate_images(X, reset=False)
 
 

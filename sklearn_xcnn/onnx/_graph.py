@@ -133,7 +133,11 @@ BLOCK_FIELDS = {
     "out_shape",
     "engine",
     "batch_norm",
+    "dilation",
+    "kind",
 }
+# block kinds the exporter writes a graph for
+EXPORTED_KINDS = ("conv",)
 SUPPORTED_VALUES = {
     "pooling": ("max", "mean", "sum", None),
     "activation": tuple(ONNX_ACTIVATIONS),
@@ -151,7 +155,13 @@ def check_supported(spec):
     computes something else.
     """
     unknown = set(spec._fields) - SPEC_FIELDS
-    for block in spec.blocks:
+    for b, block in enumerate(spec.blocks):
+        if block.kind not in EXPORTED_KINDS:
+            raise ValueError(
+                f"sklearn_xcnn.onnx cannot export block {b}: its block kind "
+                f"{block.kind!r} has no ONNX graph yet (exported kinds: "
+                f"{EXPORTED_KINDS})."
+            )
         unknown |= set(block._fields) - BLOCK_FIELDS
     if unknown:
         raise ValueError(
@@ -193,6 +203,7 @@ def _conv(g, x, block, filters, intercepts, batch_norm):
         kernel_shape=list(block.kernel),
         strides=list(block.stride),
         pads=_block_padding(block),
+        dilations=list(block.dilation),
     )
     if batch_norm is None:
         w, b = g.const("filters", filters), g.const("filter_intercepts", intercepts)

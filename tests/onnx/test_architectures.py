@@ -87,6 +87,11 @@ ARCHITECTURES = {
     "global-no-blocks": ((4, 3, 2), dict(n_filters=(), global_pooling="mean")),
     "no-hidden": ((7, 7, 1), dict(hidden_units=())),
     "two-hidden": ((7, 7, 1), dict(hidden_units=(6, 5))),
+    # dilated kernels: ONNX Conv's dilations
+    "dilated": (
+        (11, 10, 2),
+        dict(n_filters=(3, 2), dilation=[2, (1, 3)], padding=["same", "valid"]),
+    ),
 }
 ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 

@@ -75,3 +75,12 @@ def test_unknown_architecture_field_raises(monkeypatch):
     monkeypatch.setattr(_graph, "SPEC_FIELDS", _graph.SPEC_FIELDS - {"activation"})
     with pytest.raises(ValueError, match=r"does not know .*'activation'"):
         skl2onnx.to_onnx(reg, X[:1])
+
+
+@pytest.mark.parametrize("kind", ["residual", "inception"])
+def test_block_kind_without_a_graph_raises(kind):
+    X = images(20, (5, 5, 1))
+    clf = CNNClassifier(**SMALL, block=kind, block_depth=1, random_state=0)
+    clf = fit_quietly(clf, X, np.arange(20) % 2)
+    with pytest.raises(ValueError, match=f"block kind '{kind}' has no ONNX graph"):
+        skl2onnx.to_onnx(clf, X[:1])

@@ -1,0 +1,163 @@
+"""The layers the compound block kinds are made of.
+
+* :func:`unit_forward`: one convolution of a :class:`._units.BlockSpec`
+  (padded, dilated, strided) followed by batch norm when the unit has it
+  (its shift is the unit's intercept), else by the intercept; no activation.
+  While training batch norm uses the batch's statistics (weighted by the
+  samples, combined over the parts of a split batch); at prediction it is
+  folded into the filters with the running statistics.
+* :func:`norm_forward`: batch norm alone, with no shift (the shortcut of a
+  residual unit whose channel count does not change: its shift would add to
+  the main path's).
+* :func:`join_forward`: the end of a compound block, its main path and its
+  shortcut added, activated and pooled.
+* :func:`same_max_pool_forward`: max pooling at stride 1 that keeps the map's
+  size, the window centred on each cell (cells off the edge ignored).
+
+Each forward has its backward beside it. ``ctx`` is a
+:class:`._kinds.Context`; ``stats`` the unit's running ``(mean, var)``.
+"""
+
+import numpy as np
+
+from ._conv import correlate_backward, correlate_forward
+from ._norm import batch_norm_backward, batch_norm_forward, fold_batch_norm
+from ._pad import crop_padding, pad_images, same_padding
+from ._pool import pool_backward, pool_forward
+
+
+def _cell_weights(weights, z_shape):
+    """The sample weight of every cell of maps ``z_shape`` (n, H, W, F)."""
+    return None if weights is None else np.repeat(weights, z_shape[1] * z_shape[2])
+
+
+def _normalise(z, scale, shift, stats, ctx):
+    """Batch norm of maps ``z`` (n, H, W, F) while training: ``(out, cache)``;
+    appends the batch statistics to ``ctx.batch_stats`` (when a list)."""
+    F = z.shape[-1]
+    cells = _cell_weights(ctx.weights, z.shape)
+    out, cache, batch = batch_norm_forward(
+        z.reshape(-1, F), scale, shift, None, True, cells, ctx.combine
+    )
+    if ctx.batch_stats is not None:
+        ctx.batch_stats.append(batch)
+    return out.reshape(z.shape), cache
+
+
+def unit_forward(x, w, b, scale, stats, unit, ctx):
+    """``bn(correlate(pad(x), w)) `` or ``correlate(pad(x), w) + b``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, H, W, C)
+    w : ndarray of shape (F, C, kr, kc)
+    b, scale : ndarray of shape (F,); ``scale`` None without batch norm
+    unit : BlockSpec
+    stats : (ndarray, ndarray) or None
+    ctx : Context
+
+    Returns
+    -------
+    z : ndarray of shape (n, Ho, Wo, F)
+    cache : tuple or None
+    """
+    train = ctx.keep_cache
+    if unit.batch_norm and not train:  # a fixed affine map: folded
+        w, b = fold_batch_norm(w, b, scale, stats)
+    x = pad_images(x, unit.padding)
+    z, conv_cache = correlate_forward(
+        x, w, unit.stride, unit.engine, train, dilation=unit.dilation
+    )
+    bn_cache = None
+    if unit.batch_norm and train:
+        z, bn_cache = _normalise(z, scale, b, stats, ctx)
+    else:
+        z = np.add(z, b, out=z)
+    return z, ((conv_cache, bn_cache, unit) if train else None)
+
+
+def unit_backward(d, cache, need_dx=True):
+    """Back through :func:`unit_forward`: ``(dx, dw, db, dscale)``."""
+    conv_cache, bn_cache, unit = cache
+    dscale = None
+    if bn_cache is None:
+        db = d.sum(axis=(0, 1, 2))
+    else:
+        dz, dscale, db = batch_norm_backward(d.reshape(-1, d.shape[-1]), bn_cache)
+        d = dz.reshape(d.shape)
+    dx, dw = correlate_backward(d, conv_cache, need_dx)
+    if dx is not None:
+        dx = np.ascontiguousarray(crop_padding(dx, unit.padding))
+    return dx, dw, db, dscale
+
+
+def norm_forward(x, scale, stats, ctx):
+    """Batch norm of ``x`` (n, H, W, F) with no shift: ``(out, cache)``."""
+    shift = np.zeros_like(scale)
+    if not ctx.keep_cache:
+        F = x.shape[-1]
+        out, _, _ = batch_norm_forward(x.reshape(-1, F), scale, shift, stats)
+        return out.reshape(x.shape), None
+    return _normalise(x, scale, shift, stats, ctx)
+
+
+def norm_backward(d, cache):
+    """Back through :func:`norm_forward`: ``(dx, dscale)``."""
+    dx, dscale, _ = batch_norm_backward(d.reshape(-1, d.shape[-1]), cache)
+    return dx.reshape(d.shape), dscale
+
+
+def _offsets(window):
+    return [(p, q) for p in range(window[0]) for q in range(window[1])]
+
+
+def same_max_pool_forward(x, window):
+    """The largest cell of the ``window`` (pr, pc) around every cell of ``x``
+    (n, H, W, C), at stride 1: ``(out (n, H, W, C), cache)``. The window is
+    placed as a 'same' correlation places its kernel; cells off the edge are
+    left out (padded with minus infinity)."""
+    n, H, W, C = x.shape
+    (t, _), (left, _) = [same_padding(s, k, 1) for s, k in zip((H, W), window)]
+    padded = np.full((n, H + window[0] - 1, W + window[1] - 1, C), -np.inf, x.dtype)
+    padded[:, t : t + H, left : left + W] = x
+    out = padded[:, :H, :W].copy()
+    argmax = np.zeros(out.shape, dtype=np.uint8)
+    for k, (p, q) in enumerate(_offsets(window)):
+        if k == 0:
+            continue
+        candidate = padded[:, p : p + H, q : q + W]
+        better = candidate > out
+        np.copyto(out, candidate, where=better)
+        argmax[better] = k
+    return out, (argmax, window, (t, left))
+
+
+def same_max_pool_backward(d, cache):
+    """Gradient of :func:`same_max_pool_forward`: each cell's gradient goes
+    to the cell that won its window."""
+    argmax, window, (t, left) = cache
+    n, H, W, C = d.shape
+    padded = np.zeros((n, H + window[0] - 1, W + window[1] - 1, C), d.dtype)
+    for k, (p, q) in enumerate(_offsets(window)):
+        padded[:, p : p + H, q : q + W] += np.where(argmax == k, d, 0)
+    return padded[:, t : t + H, left : left + W].copy()
+
+
+def join_forward(h, s, act, pool, pooling):
+    """``pool(act(h + s))``, the end of a compound block: ``(out, cache)``;
+    no pooling when ``pool`` is None. Overwrites ``h``, which no cache may
+    hold."""
+    a = act(np.add(h, s, out=h))
+    if pool is None:
+        return a, (a, None)
+    out, pool_cache = pool_forward(a, pool, pooling)
+    return out, (a, pool_cache)
+
+
+def join_backward(d, cache, derivative):
+    """The gradient of :func:`join_forward` with respect to ``h`` and ``s``
+    (the same array) given its activation's ``derivative``."""
+    a, pool_cache = cache
+    if pool_cache is not None:
+        d = pool_backward(d, pool_cache)
+    return derivative(a, d)
