@@ -22,3 +22,10 @@ if any(
     for name in ("skl2onnx", "onnx", "onnxruntime")
 ):
     collect_ignore_glob = ["sklearn_xcnn/onnx/*", "docs/deploying.rst"]
+
+
+def pytest_configure(config):
+    # CI runs every test; deselect these locally with -m "not slow"
+    config.addinivalue_line(
+        "markers", "slow: runs the README's or a page's code as written (minutes)"
+    )

@@ -112,46 +112,41 @@ def measure(model, X, y, X_test, y_test):
 TABLE_HEAD = """\
 .. list-table:: {title}
    :header-rows: 1
-   :widths: 10 40 12 16 10 8
+   :widths: 10 45 12 18 12
 
    * - rows
      - model
      - fit (s)
      - epochs
      - accuracy
-     - load
 """
 
 
 def main(out=None):
     """Print one line per fit; with ``out``, also write the tables there
-    (``docs/where_to_start_figures.txt``, which the page includes)."""
+    (``docs/where_to_start_figures.txt``, which the page includes), each
+    titled with the range of the load average during its fits."""
     tables = []
     for name, load, sizes, models in RUNS:
         X_train, X_test, y_train, y_test = load()
-        tables.append(TABLE_HEAD.format(title=name))
+        rows, loads = "", []
         for size in sizes:
-            rows = slice(size)
             for label, make in models.items():
                 seconds, epochs, acc, capped = measure(
-                    make(), X_train[rows], y_train[rows], X_test, y_test
+                    make(), X_train[:size], y_train[:size], X_test, y_test
                 )
-                n, busy = len(X_train[rows]), os.getloadavg()[0]
+                n = len(X_train[:size])
+                loads.append(os.getloadavg()[0])
                 epochs = f"{epochs}{' (max_iter)' if capped else ''}"
                 print(
                     f"{name} | {n} rows | {label} | {seconds:.1f} s | {epochs}"
-                    f" | {acc:.3f} | load {busy:.1f}",
+                    f" | {acc:.3f} | load {loads[-1]:.1f}",
                     flush=True,
                 )
-                cells = [
-                    n,
-                    label,
-                    f"{seconds:.1f}",
-                    epochs,
-                    f"{acc:.3f}",
-                    f"{busy:.0f}",
-                ]
-                tables[-1] += "   * - " + "\n     - ".join(map(str, cells)) + "\n"
+                cells = [n, label, f"{seconds:.1f}", epochs, f"{acc:.3f}"]
+                rows += "   * - " + "\n     - ".join(map(str, cells)) + "\n"
+        title = f"{name} (load {min(loads):.0f} to {max(loads):.0f})"
+        tables.append(TABLE_HEAD.format(title=title) + rows)
     if out:
         with open(out, "w") as f:
             f.write("\n".join(tables))
