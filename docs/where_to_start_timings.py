@@ -70,23 +70,20 @@ MODELS = {
     ),
 }
 
+# the fully convolutional network of the gallery's FCN example
+FCN = {
+    "image_shape": (1, 96), "n_filters": (8, 16, 8), "kernel_size": [8, 5, 3],
+    "padding": "same", "batch_norm": True, "pooling": None,
+    "global_pooling": "mean", "hidden_units": (),
+}  # fmt: skip
+
 SIGNAL_MODELS = {
     "MLPClassifier (reference)": lambda: MLPClassifier(random_state=0),
     "defaults, image_shape=(1, 96)": lambda: CNNClassifier(
         image_shape=(1, 96), early_stopping=True, random_state=0
     ),
     "FCN": lambda: CNNClassifier(
-        image_shape=(1, 96),
-        n_filters=(8, 16, 8),
-        kernel_size=[8, 5, 3],
-        padding="same",
-        batch_norm=True,
-        pooling=None,
-        global_pooling="mean",
-        hidden_units=(),
-        learning_rate_init=0.01,
-        early_stopping=True,
-        random_state=0,
+        **FCN, learning_rate_init=0.01, early_stopping=True, random_state=0
     ),
 }
 
