@@ -98,6 +98,6 @@ plt.show()
 
 # %%
 # On these tiny, centred 8x8 images, shuffled into folds, the two models are
-# close (the network is ahead by a few tenths of a point on average). The
+# close (the network is ahead by under a point on average). The
 # network's filters are shared by every position of the image, which matters
 # more on larger images, where objects can appear anywhere.
