@@ -90,11 +90,13 @@ else:
         for page in (
             "index",
             "install",
+            "where_to_start",
             "user_guide",
             "saving",
             "deploying",
             "scaling",
             "bad_input",
+            "faq",
             "whats_new",
         )
     }
