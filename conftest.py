@@ -59,3 +59,10 @@ def pytest_collection_modifyitems(config, items):
         missing = first_missing(source_needs(source))
         if missing:
             item.add_marker(pytest.mark.skip(reason=missing_reason(missing)))
+
+
+def pytest_configure(config):
+    # CI runs every test; deselect these locally with -m "not slow"
+    config.addinivalue_line(
+        "markers", "slow: runs the README's or a page's code as written (minutes)"
+    )

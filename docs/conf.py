@@ -57,7 +57,9 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
-    "plot_gallery": True,
+    # a string, as sphinx-gallery's own default, so that "-D plot_gallery=0"
+    # (a string) overrides it without a type warning, which -W would make fatal
+    "plot_gallery": "True",
     # Each example starts from matplotlib's defaults (the documented default).
     "reset_modules": ("matplotlib", "seaborn"),
     "backreferences_dir": "gen_modules/backreferences",
@@ -88,11 +90,13 @@ else:
         for page in (
             "index",
             "install",
+            "where_to_start",
             "user_guide",
             "saving",
             "deploying",
             "scaling",
             "bad_input",
+            "faq",
             "whats_new",
         )
     }

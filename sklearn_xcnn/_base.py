@@ -50,11 +50,13 @@ from ._core._summary import describe, format_stages
 from ._history import TrainingState
 from ._input import (
     as_block_kind,
+    as_images,
     as_int_tuple,
     as_padding,
     as_pair,
     as_positive_int,
     check_finite_output,
+    check_image_axes,
     per_block,
     readable_conversion_errors,
     resolve_image_shape,
@@ -252,7 +254,7 @@ class BaseCNN(BaseEstimator):
     # ----------------------------------------------------------------- input
     def _validate_images(self, X, reset):
         """Validate ``X`` and return it as ``(n, H, W, C)`` float images."""
-        X, x_shape = split_images(X)
+        X, x_axes = split_images(X)
         with readable_conversion_errors():
             X = validate_data(
                 self,
@@ -263,16 +265,17 @@ class BaseCNN(BaseEstimator):
                 ensure_min_features=1,
             )
         if reset:
-            self.image_shape_ = resolve_image_shape(
-                X.shape[1], self.image_shape, x_shape, _WARNING_STACKLEVEL + 2
+            self.image_shape_, self._channels_first = resolve_image_shape(
+                X.shape[1], self.image_shape, x_axes, _WARNING_STACKLEVEL + 2
             )
-        elif x_shape is not None and x_shape != self.image_shape_:
-            raise ValueError(
-                f"X holds images of shape {x_shape} (height, width, channels) but "
-                f"{type(self).__name__} was fitted on images of shape "
-                f"{self.image_shape_}."
+            first = self._channels_first
+        else:
+            # fitted on (C, H, W) images, a model reads 4-D X that way again
+            fitted_first = getattr(self, "_channels_first", False)
+            first = x_axes is not None and check_image_axes(
+                x_axes, self.image_shape_, fitted_first, type(self).__name__
             )
-        return X.reshape(X.shape[0], *self.image_shape_)
+        return as_images(X, self.image_shape_, first)
 
     def _validate_xy(self, X, y, reset):
         if y is None:
@@ -595,7 +598,9 @@ class BaseCNN(BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features), (n_samples, height, \
 width) or (n_samples, height, width, channels)
-            Training images, flattened row-major (channels last) or as images.
+            Training images, flattened row-major (channels last) or as images;
+            ``(n_samples, channels, height, width)`` when ``image_shape`` is
+            ``(height, width, channels)``.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: class labels or a binary indicator matrix (classifier),

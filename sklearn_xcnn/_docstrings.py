@@ -282,7 +282,13 @@ _PIECES = {
         number of features is a square single-channel image and any other
         number a one-row signal; from 100 features on a square is as likely a
         series of 100 or 144 steps, and ``fit`` warns and asks for
-        ``image_shape``.
+        ``image_shape``. It also says which order 4-D ``X`` comes in: given
+        ``(height, width, channels)`` and ``X`` of shape ``(n_samples,
+        channels, height, width)`` (PyTorch's layout), the images are read
+        channels first, at fit and again at predict; flat rows are always
+        channels last. With ``None``, 4-D ``X`` is channels last, and ``fit``
+        warns when it looks channels first (1, 3 or 4 on axis 1, none of these
+        last).
 
     algorithm : {"auto", "im2col", "scipy"}, default="auto"
         Correlation engine. ``"im2col"`` gathers sliding windows into a matrix

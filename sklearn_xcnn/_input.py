@@ -95,15 +95,17 @@ def split_images(X):
     Parameters
     ----------
     X : array-like
-        ``(n, n_features)``, ``(n, H, W)`` or ``(n, H, W, C)``.
+        ``(n, n_features)``, ``(n, H, W)`` or ``(n, d1, d2, d3)``: channels
+        last ``(H, W, C)`` or, when ``image_shape`` says so, channels first
+        ``(C, H, W)``.
 
     Returns
     -------
     X : array-like
         With at most two dimensions (other inputs are passed on unchanged so
         that scikit-learn's own checks report them).
-    shape : tuple of int or None
-        ``(H, W, C)`` when ``X`` came as images.
+    axes : tuple of int or None
+        ``X.shape[1:]`` (2 or 3 sizes) when ``X`` came as images.
     """
     if isinstance(X, list | tuple):
         try:
@@ -123,8 +125,7 @@ def split_images(X):
             f"or 4-D (n_samples, height, width, channels); got a {ndim}-D array of "
             f"shape {X.shape}."
         )
-    shape = X.shape[1:] if ndim == 4 else (*X.shape[1:], 1)
-    return X.reshape(X.shape[0], -1), tuple(int(s) for s in shape)
+    return X.reshape(X.shape[0], -1), tuple(int(s) for s in X.shape[1:])
 
 
 def _check_kind(X):
@@ -188,45 +189,109 @@ def check_finite_output(logits, X):
 # from this many features on, a perfect square is as likely a series
 AMBIGUOUS_SQUARE = 100
 
+# channel counts of the usual image layouts: grey, RGB, RGBA
+CHANNEL_COUNTS = (1, 3, 4)
 
-def resolve_image_shape(n_features, image_shape, x_shape=None, stacklevel=2):
-    """The ``(H, W, C)`` layout of a row of ``n_features`` values.
+
+def _channels_last(axes):
+    """``(H, W, C)`` of images given with ``axes`` ``(H, W)`` or ``(H, W, C)``."""
+    return axes if len(axes) == 3 else (*axes, 1)
+
+
+def _channels_first(shape):
+    """``(C, H, W)``: how channels-first images of ``shape`` (H, W, C) come."""
+    H, W, C = shape
+    return (C, H, W)
+
+
+def looks_channels_first(axes):
+    """Whether 4-D images of ``axes`` (d1, d2, d3) are probably (C, H, W):
+    a usual channel count first and none last."""
+    return (
+        len(axes) == 3 and axes[0] in CHANNEL_COUNTS and axes[2] not in CHANNEL_COUNTS
+    )
+
+
+def _checked_image_shape(image_shape):
+    """The ``image_shape`` parameter as ``(H, W, C)``."""
+    shape = as_int_tuple(image_shape, "image_shape")
+    if len(shape) not in (2, 3):
+        raise ValueError(
+            "image_shape must be (height, width) or (height, width, channels), "
+            f"got {image_shape!r}."
+        )
+    return _channels_last(shape)
+
+
+def _axes_order(axes, shape, image_shape):
+    """Whether images of ``axes`` are ``shape`` (H, W, C) channels first;
+    raise if they are ``shape`` in neither order."""
+    if _channels_last(axes) == shape:
+        return False
+    if len(axes) == 3 and axes == _channels_first(shape):
+        return True
+    raise ValueError(
+        f"X holds images of shape {_channels_last(axes)} (height, width, "
+        f"channels) but image_shape={image_shape!r}; drop image_shape or make "
+        "them agree (channels-first images of shape (C, H, W) take "
+        "image_shape=(H, W, C))."
+    )
+
+
+def _warn_channels_first(axes, stacklevel):
+    d1, d2, d3 = axes
+    warnings.warn(
+        f"X holds images of shape {axes}, read as {d1}x{d2} images with {d3} "
+        f"channels (channels last: height, width, channels). If they are "
+        f"{d2}x{d3} images with {d1} channel(s) first (channels, height, width, "
+        f"as PyTorch stores them), pass image_shape=({d2}, {d3}, {d1}) and they "
+        f"are read that way; pass image_shape={axes} to confirm channels last "
+        "and silence this warning.",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def resolve_image_shape(n_features, image_shape, x_axes=None, stacklevel=2):
+    """The ``(H, W, C)`` layout of a row of ``n_features`` values, and
+    whether images given as ``X`` come channels first.
 
     Parameters
     ----------
     n_features : int
     image_shape : None or tuple of 2 or 3 ints
         The estimator parameter.
-    x_shape : None or (H, W, C)
-        The shape of X when it came as images.
+    x_axes : None or tuple of 2 or 3 ints
+        ``X.shape[1:]`` when X came as images.
     stacklevel : int, default=2
-        Of the warning given when a large square is guessed.
+        Of the warnings given when a large square or a channels-last reading
+        of probably channels-first images is guessed.
 
     Returns
     -------
     shape : (int, int, int)
+    channels_first : bool
+        True when ``X`` holds ``(C, H, W)`` images (only when ``image_shape``
+        says so).
     """
     if image_shape is not None:
-        shape = as_int_tuple(image_shape, "image_shape")
-        if len(shape) not in (2, 3):
-            raise ValueError(
-                "image_shape must be (height, width) or (height, width, channels), "
-                f"got {image_shape!r}."
-            )
-        shape = shape if len(shape) == 3 else (*shape, 1)
-        if x_shape is not None and x_shape != shape:
-            raise ValueError(
-                f"X holds images of shape {x_shape} (height, width, channels) but "
-                f"image_shape={image_shape!r}; drop image_shape or make them agree."
-            )
+        shape = _checked_image_shape(image_shape)
+        first = False if x_axes is None else _axes_order(x_axes, shape, image_shape)
         if math.prod(shape) != n_features:
             raise ValueError(
                 f"image_shape={image_shape!r} describes {math.prod(shape)} values "
                 f"per image but X has {n_features} features per row."
             )
-        return shape
-    if x_shape is not None:
-        return x_shape
+        return shape, first
+    if x_axes is not None:
+        if looks_channels_first(x_axes):
+            _warn_channels_first(x_axes, stacklevel)
+        return _channels_last(x_axes), False
+    return _guess_image_shape(n_features, stacklevel + 1), False
+
+
+def _guess_image_shape(n_features, stacklevel):
+    """``(H, W, 1)`` of flat rows: a square image, or else a series."""
     side = math.isqrt(n_features)
     if side * side != n_features:
         return (1, n_features, 1)
@@ -241,3 +306,43 @@ def resolve_image_shape(n_features, image_shape, x_shape=None, stacklevel=2):
             stacklevel=stacklevel,
         )
     return (side, side, 1)
+
+
+def check_image_axes(x_axes, shape, channels_first, name):
+    """Raise unless images of ``x_axes`` are read as the model was fitted:
+    ``shape`` (H, W, C), channels first if it was fitted so (4-D ``X``).
+
+    Returns
+    -------
+    channels_first : bool
+        Whether these images are to be transposed.
+    """
+    first = channels_first and len(x_axes) == 3
+    expected = _channels_first(shape) if first else shape
+    given = x_axes if first else _channels_last(x_axes)
+    if given == expected:
+        return first
+    if first:
+        raise ValueError(
+            f"X holds images of shape {given} but {name} was fitted on "
+            f"channels-first images of shape {expected} (channels, height, "
+            "width): give them in the same order."
+        )
+    hint = (
+        " They look channels first: pass X.transpose(0, 2, 3, 1)."
+        if x_axes == _channels_first(shape)
+        else ""
+    )
+    raise ValueError(
+        f"X holds images of shape {given} (height, width, channels) but {name} "
+        f"was fitted on images of shape {expected}.{hint}"
+    )
+
+
+def as_images(X, shape, channels_first):
+    """Rows ``X`` (n, n_features) as C-contiguous ``(n, H, W, C)`` images,
+    read from ``(C, H, W)`` order when ``channels_first``."""
+    if not channels_first:
+        return X.reshape(X.shape[0], *shape)
+    x = X.reshape(X.shape[0], *_channels_first(shape))  # (n, C, H, W)
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # (n, H, W, C)

@@ -7,6 +7,7 @@ before, and refitting it on good data gives the same model again.
 
 import copy
 import tracemalloc
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -631,6 +632,46 @@ def test_column_vector_y_warns_and_is_raveled():
     with pytest.warns(DataConversionWarning, match="column-vector y"):
         clf = fit_quietly(_estimator(), _X(), _y()[:, None])
     assert clf.predict(_X()).shape == (N,)
+
+
+def _channels_first_X():
+    # 30 RGB images of 5x5 pixels, channels first: (n, C, H, W)
+    return np.random.RandomState(0).uniform(size=(N, 3, 5, 5))
+
+
+def test_channels_first_images_warn_naming_both_readings():
+    X = _channels_first_X()
+    both_readings = (
+        r"X holds images of shape \(3, 5, 5\), read as 3x5 images with 5 "
+        r"channels .* If they are 5x5 images with 3 channel\(s\) first .* pass "
+        r"image_shape=\(5, 5, 3\) .* pass image_shape=\(3, 5, 5\) to confirm"
+    )
+    with pytest.warns(UserWarning, match=both_readings):
+        clf = fit_quietly(_estimator(), X, _y())
+    assert clf.image_shape_ == (3, 5, 5)  # never a silent guess, but no error
+
+
+@pytest.mark.parametrize(
+    "image_shape, reading", [((5, 5, 3), (5, 5, 3)), ((3, 5, 5), (3, 5, 5))]
+)
+def test_image_shape_says_which_order_channels_come_in(image_shape, reading):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf = fit_quietly(
+            _estimator(image_shape=image_shape), _channels_first_X(), _y()
+        )
+    assert clf.image_shape_ == reading
+
+
+def test_images_in_the_other_channel_order_at_predict():
+    X = _channels_first_X()  # (n, C, H, W)
+    last = X.transpose(0, 2, 3, 1)  # (n, H, W, C)
+    clf = fit_quietly(_estimator(image_shape=(5, 5, 3)), X, _y())
+    with pytest.raises(ValueError, match=r"fitted on channels-first images of shape"):
+        clf.predict(last)
+    clf = fit_quietly(_estimator(), last, _y())
+    with pytest.raises(ValueError, match=r"look channels first: pass X.transpose"):
+        clf.predict(X)
 
 
 def test_no_blocks_or_no_hidden_layer_are_allowed():

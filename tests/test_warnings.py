@@ -32,8 +32,11 @@ def _caught(call):
         lambda: CNNClassifier(n_filters=2, hidden_units=2, max_iter=1).fit(
             np.tile(X, (1, 7))[:, :100], y
         ),
+        lambda: CNNClassifier(n_filters=2, hidden_units=2, max_iter=1).fit(
+            np.random.RandomState(0).uniform(size=(30, 3, 5, 5)), y
+        ),
     ],
-    ids=["convergence", "lbfgs", "column-y", "square-guess"],
+    ids=["convergence", "lbfgs", "column-y", "square-guess", "channels-first"],
 )
 def test_warnings_name_the_callers_file(call):
     caught = _caught(call)

@@ -53,7 +53,11 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
 
     A fitted estimator is described as fitted. An unfitted one is described
     as ``fit`` would build it for images of ``image_shape`` and ``n_outputs``
-    output units, so a network can be read before it is trained.
+    output units, so a network can be read before it is trained. Before
+    fitting the classes are unknown: without ``n_outputs`` the summary
+    assumes **one** output unit, a sigmoid for a classifier (two classes),
+    so pass ``n_outputs=n_classes`` to see the softmax output of a
+    multiclass classifier (``n_outputs=n_targets`` for a regressor).
 
     Parameters
     ----------
@@ -68,9 +72,10 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
         estimator (its ``image_shape`` parameter when None).
 
     n_outputs : int, default=None
-        Output units, for an unfitted estimator: 1 for a binary classifier
-        or a single-output regressor (the default), the number of classes or
-        outputs otherwise.
+        Output units, for an unfitted estimator (a fitted one has its own):
+        the number of classes of a classifier of three or more classes
+        (softmax), or of target columns of a regressor. None means 1: a
+        binary classifier (one sigmoid unit) or a single-output regressor.
 
     Returns
     -------
@@ -100,7 +105,7 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
     block 0: max pool 2x2                    2x2x4           0
     flatten                                     16           0
     dense, relu                                  3          51
-    output, sigmoid                              1           4
+    output, sigmoid (n_outputs=1 assumed)        1           4
     ----------------------------------------------------------
     total                                                   95
     """
@@ -110,9 +115,11 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
     try:
         check_is_fitted(estimator)
     except Exception:
-        return NetworkSummary(
-            describe(_unfitted_spec(estimator, image_shape, n_outputs))
-        )
+        stages = list(describe(_unfitted_spec(estimator, image_shape, n_outputs)))
+        if n_outputs is None:  # say what was assumed, on the line it shapes
+            last = stages[-1]
+            stages[-1] = last._replace(name=f"{last.name} (n_outputs=1 assumed)")
+        return NetworkSummary(stages)
     return NetworkSummary(describe(estimator._fitted_network().spec))
 
 
