@@ -9,6 +9,7 @@ every class alike through ``set_params``.
 
 import inspect
 
+import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -52,18 +53,29 @@ def _set_checking_parameters(estimator, variant):
     """``estimator`` with ``variant`` set, made cheap enough for the checks.
 
     The presets of :mod:`sklearn_xcnn.series` default to published
-    architectures (hundreds of filters, hundreds of epochs): for the checks
-    their layers keep at most 4 filters and fits at most 50 epochs, unless
-    the variant says otherwise; a variant that sets ``n_filters`` also sets
-    one ``kernel_size`` for all its layers. Nothing else changes, so every
-    check runs on the preset's own code paths.
+    architectures (hundreds of filters, hundreds of epochs of small steps):
+    for the checks their layers keep at most 4 filters, and they train in
+    full batches (``batch_size="auto"``) at a rate of ``1e-2`` for at most
+    200 epochs, unless the variant says otherwise. Full batches, because in
+    mini-batches of 16 a repeated row and a weighted one land in different
+    batches, so ``check_sample_weight_equivalence`` could not hold for any
+    mini-batch learner. A variant's int ``n_filters`` is the count of each of
+    the preset's layers; a tuple keeps the preset's first kernel lengths.
+    Nothing else changes: every check runs the preset's own code.
     """
     if estimator.__module__.startswith("sklearn_xcnn.series"):
-        n_filters = estimator.get_params()["n_filters"]
-        small = {"n_filters": tuple(min(n, 4) for n in n_filters), "max_iter": 50}
-        if "n_filters" in variant:
-            small["kernel_size"] = 3
-        variant = {**small, **variant}
+        preset = estimator.get_params()
+        n_filters = variant.get("n_filters", 4)
+        if np.ndim(n_filters) == 0:
+            n_filters = tuple(min(n, n_filters) for n in preset["n_filters"])
+        small = {
+            "n_filters": n_filters,
+            "kernel_size": tuple(preset["kernel_size"][: len(n_filters)]),
+            "batch_size": "auto",
+            "learning_rate_init": 1e-2,
+            "max_iter": 200,
+        }
+        variant = {**small, **variant, "n_filters": n_filters}
     return estimator.set_params(**variant)
 
 
