@@ -166,3 +166,12 @@ def test_clone_and_pickle():
 
 def test_repr_shows_only_what_differs_from_the_fcn():
     assert repr(FCNClassifier(max_iter=10)) == "FCNClassifier(max_iter=10)"
+
+
+def test_network_summary_of_an_unfitted_preset():
+    from sklearn_xcnn.inspection import network_summary
+
+    with pytest.raises(ValueError, match="is not fitted: pass image_shape="):
+        network_summary(FCNClassifier())
+    summary = str(network_summary(FCNClassifier(), image_shape=(1, 100, 3)))
+    assert "correlate 256 filters 1x5" in summary and "266,369" in summary
