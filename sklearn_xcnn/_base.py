@@ -339,14 +339,15 @@ class BaseCNN(BaseEstimator):
         """
         n_filters = as_int_tuple(self.n_filters, "n_filters", allow_empty=True)
         n_blocks = len(n_filters)
+        given = self._block_values(n_blocks)
         return {
             "n_filters": n_filters,
             "kernel_size": per_block(
-                self.kernel_size, "kernel_size", n_blocks, as_pair
+                given["kernel_size"], "kernel_size", n_blocks, as_pair
             ),
-            "stride": per_block(self.stride, "stride", n_blocks, as_pair),
-            "padding": per_block(self.padding, "padding", n_blocks, as_padding),
-            "pool_size": per_block(self.pool_size, "pool_size", n_blocks, as_pair),
+            "stride": per_block(given["stride"], "stride", n_blocks, as_pair),
+            "padding": per_block(given["padding"], "padding", n_blocks, as_padding),
+            "pool_size": per_block(given["pool_size"], "pool_size", n_blocks, as_pair),
             "pooling": self.pooling,
             "global_pooling": self.global_pooling,
             "hidden_units": as_int_tuple(
@@ -362,6 +363,13 @@ class BaseCNN(BaseEstimator):
                 self.block_depth, "block_depth", n_blocks, as_positive_int
             ),
         }
+
+    def _block_values(self, n_blocks):
+        """The per-block parameters as ``per_block`` reads them: a list holds
+        one value per block (a subclass may read its parameters otherwise,
+        as the series estimators read sizes along time)."""
+        names = ("kernel_size", "stride", "padding", "pool_size")
+        return {name: getattr(self, name) for name in names}
 
     def _check_architecture(self, spec):
         """Refuse what the resolved network cannot do."""
@@ -404,11 +412,13 @@ class BaseCNN(BaseEstimator):
                     "it (pool_size reduces the maps after the block)."
                 )
 
-    def _network_spec(self, fitted=False):
+    def _network_spec(self, fitted=False, image_shape=None):
         """The :class:`NetworkSpec` for the current parameters and data.
 
         With ``fitted=True``, the architecture the weights were fitted with:
         a later ``set_params`` does not change what a fitted model computes.
+        ``image_shape`` builds it for inputs of another ``(H, W, C)`` than
+        ``image_shape_`` (series of another length).
         """
         arch = getattr(self, "_architecture", None) if fitted else None
         if arch is not None:
@@ -416,7 +426,7 @@ class BaseCNN(BaseEstimator):
             # the same results, so a fitted model may switch
             arch = {**arch, "algorithm": self.algorithm}
         return build_spec(
-            self.image_shape_,
+            self.image_shape_ if image_shape is None else image_shape,
             **(arch or self._architecture_params()),
             n_outputs=self.n_outputs_,
             out_activation=self.out_activation_,
@@ -626,8 +636,14 @@ width) or (n_samples, height, width, channels)
     # ------------------------------------------------------------ prediction
     def _logits(self, X):
         """Output-layer pre-activations of ``X`` through the fitted network."""
-        spec, params, stats = self._fitted_network()
+        network = self._fitted_network()
         X = self._validate_images(X, reset=False)
+        return self._network_logits(network, X)
+
+    def _network_logits(self, network, X):
+        """Output-layer pre-activations of images ``X`` (n, H, W, C) through
+        ``network`` (a :class:`FittedNetwork`)."""
+        spec, params, stats = network
         steady_heap()
         params = [p.astype(X.dtype, copy=False) for p in params]
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below

@@ -443,18 +443,33 @@ width) or (n_samples, height, width, channels)
         computed from them are what the network sees."""
 
 
-def fill_doc(obj):
+def fill_doc(obj=None, /, **pieces):
     """Fill the ``%(name)s`` places of ``obj.__doc__`` with the shared pieces.
 
     A place stands on a line of its own, indented as the lines around it;
     each piece is indented to match (class docstrings indent by 4, method
-    docstrings by 8).
+    docstrings by 8). Called with keyword pieces only, returns a decorator
+    that fills with those too (a family's own descriptions).
     """
+    if obj is None:
+        return lambda target: fill_doc(target, **pieces)
+    known = {**_PIECES, **pieces}
 
     def indented(match):
         margin, name = match.group(1), match.group(2)
-        piece = textwrap.dedent(_PIECES[name])
+        piece = textwrap.dedent(known[name])
         return "\n".join(margin + line if line else line for line in piece.splitlines())
 
     obj.__doc__ = re.sub(r"^( *)%\((\w+)\)s$", indented, obj.__doc__, flags=re.M)
     return obj
+
+
+def parameter_entries(*names):
+    """The shared descriptions of the parameters ``names``, in that order, as
+    one piece (for a family that describes its other parameters itself)."""
+    entries = {}
+    for piece in _PIECES.values():
+        for entry in piece.split("\n\n"):
+            name = entry.strip().split(" : ")[0]
+            entries.setdefault(name, entry)
+    return "\n\n".join(entries[name] for name in names)

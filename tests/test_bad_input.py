@@ -949,3 +949,116 @@ def test_grad_cam_needs_a_convolutional_block():
     clf = fit_quietly(_estimator(n_filters=()), _X(), _y())
     with pytest.raises(ValueError, match="method='grad_cam' needs a convolutional"):
         _saliency(method="grad_cam")(clf)
+
+
+
+# -------------------------------------------------------------- series
+def _series_data(n_channels=2, n_timepoints=24):
+    X = np.random.RandomState(0).standard_normal((N, n_channels, n_timepoints))
+    return X, _y()
+
+
+def _fcn(**params):
+    from sklearn_xcnn.series import FCNClassifier
+
+    small = dict(n_filters=(3, 2), kernel_size=(4, 3), max_iter=2, random_state=0)
+    return FCNClassifier(**{**small, **params})
+
+
+def _series_state(clf):
+    proba = clf.predict_proba(_series_data()[0])
+    return proba, clf.n_iter_, list(clf.loss_curve_), clf.t_
+
+
+@pytest.fixture(scope="module")
+def fitted_fcn():
+    return fit_quietly(_fcn(), *_series_data())
+
+
+def _rng_list(*shapes):
+    rng = np.random.RandomState(1)
+    return [rng.standard_normal(shape) for shape in shapes]
+
+
+SERIES_FIT_CASES = {
+    "unequal_lengths": Case(
+        _rng_list((2, 20), (2, 24)) * 15,
+        _y(),
+        ValueError,
+        "FCNClassifier cannot be fitted on series of unequal length yet",
+    ),
+    "X_4d": Case(
+        np.ones((N, 1, 24, 2)), _y(), ValueError, "got a 4-D array of shape"
+    ),
+    "list_of_3d": Case(
+        _rng_list(*[(1, 2, 24)] * N), _y(), ValueError, "a list element has shape"
+    ),
+    "kernel_size_per_layer": Case(
+        *_series_data(),
+        ValueError,
+        r"kernel_size holds 3 value\(s\) but n_filters has 2 layer\(s\)",
+        params=dict(kernel_size=(8, 5, 3)),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "case", SERIES_FIT_CASES.values(), ids=SERIES_FIT_CASES.keys()
+)
+def test_series_fit_rejects_bad_input(case, fitted_fcn):
+    with pytest.raises(case.exception, match=case.match):
+        _fcn(**case.params).fit(case.X, case.y)
+    clf = copy.deepcopy(fitted_fcn).set_params(**case.params)
+    before = _series_state(clf)
+    with pytest.raises(case.exception, match=case.match):
+        clf.fit(case.X, case.y)
+    _assert_same_state(_series_state(clf), before)
+
+
+SERIES_PREDICT_CASES = {
+    "channels_mismatch": (
+        np.ones((3, 3, 24)),
+        r"X holds series of 3 channel\(s\) but FCNClassifier was fitted on series "
+        r"of 2 channel\(s\)",
+    ),
+    "univariate_for_multivariate": (
+        np.ones((3, 48)),
+        r"X holds series of 1 channel\(s\) but FCNClassifier was fitted on",
+    ),
+    "list_channels_mismatch": (
+        _rng_list((2, 24), (1, 30)),
+        r"X\[1\] has 1 channel\(s\) but the model was fitted on series of 2",
+    ),
+    "array_of_another_length": (
+        np.ones((3, 2, 15)),
+        "X has 30 features, but FCNClassifier is expecting 48 features as input: "
+        r"series of 15 time point\(s\)",
+    ),
+    "nan_in_list": (
+        [np.ones((2, 20)), np.r_[np.ones((1, 31)), np.full((1, 31), np.nan)]],
+        r"X\[1\] holds NaN or infinity",
+    ),
+    "too_short": (
+        _rng_list((2, 24), (2, 2)),
+        r"A series of 2 time point\(s\) is too short for this FCNClassifier: its "
+        "kernels need at least 4",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "X, match", SERIES_PREDICT_CASES.values(), ids=SERIES_PREDICT_CASES.keys()
+)
+def test_series_predict_rejects_bad_input(fitted_fcn, X, match):
+    before = _series_state(fitted_fcn)
+    with pytest.raises(ValueError, match=match):
+        fitted_fcn.predict(X)
+    _assert_same_state(_series_state(fitted_fcn), before)
+
+
+def test_series_without_global_pooling_take_only_the_training_length():
+    X, y = _series_data()
+    clf = fit_quietly(_fcn(global_pooling=None, hidden_units=4), X, y)
+    assert clf.predict(list(X[:2])).shape == (2,)
+    with pytest.raises(ValueError, match="was fitted without global_pooling, so"):
+        clf.predict(list(X[:2, :, :20]))

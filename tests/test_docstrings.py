@@ -5,7 +5,7 @@ import inspect
 import pytest
 
 import sklearn_xcnn
-from sklearn_xcnn import augment, datasets, inspection
+from sklearn_xcnn import augment, datasets, inspection, series
 from sklearn_xcnn.utils import discovery
 
 from .conftest import needs
@@ -18,7 +18,7 @@ CHECKED = {"GL08", "PR01", "PR02", "PR03", "PR04", "PR06", "RT01", "SS01", "SS03
 
 def _public_names():
     names = []
-    for module in (sklearn_xcnn, augment, datasets, inspection, discovery):
+    for module in (sklearn_xcnn, augment, datasets, inspection, series, discovery):
         for name in module.__all__:
             if name.startswith("__"):
                 continue
@@ -42,7 +42,7 @@ def test_docstring(name):
 
 
 def test_every_public_object_has_examples():
-    for module in (sklearn_xcnn, augment, datasets, inspection, discovery):
+    for module in (sklearn_xcnn, augment, datasets, inspection, series, discovery):
         for name in module.__all__:
             obj = getattr(module, name)
             if name.startswith("__") or issubclass_safe(obj, Warning | Exception):

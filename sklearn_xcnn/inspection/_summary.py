@@ -124,7 +124,10 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
 
 
 def _unfitted_spec(estimator, image_shape, n_outputs):
-    shape = estimator.image_shape if image_shape is None else image_shape
+    # the series estimators have no image_shape: their series give the shape
+    if image_shape is None:
+        image_shape = getattr(estimator, "image_shape", None)
+    shape = image_shape
     if shape is None:
         raise ValueError(
             f"This {type(estimator).__name__} is not fitted: pass image_shape="

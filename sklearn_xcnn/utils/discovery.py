@@ -93,9 +93,9 @@ list of those, or None, default=None
     --------
     >>> from sklearn_xcnn.utils.discovery import all_estimators
     >>> [name for name, _ in all_estimators()]
-    ['CNNClassifier', 'CNNRegressor']
+    ['CNNClassifier', 'CNNRegressor', 'FCNClassifier', 'FCNRegressor']
     >>> [name for name, _ in all_estimators(type_filter="regressor")]
-    ['CNNRegressor']
+    ['CNNRegressor', 'FCNRegressor']
     """
     if type_filter is None:
         mixins = None

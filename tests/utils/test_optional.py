@@ -87,6 +87,8 @@ def test_discovery_leaves_out_a_module_whose_extra_is_missing(monkeypatch):
     assert [n for n, _ in discovery.all_estimators()] == [
         "CNNClassifier",
         "CNNRegressor",
+        "FCNClassifier",
+        "FCNRegressor",
     ]
 
 

@@ -1,0 +1,189 @@
+"""What every series estimator adds to the image family: aeon's layouts at
+entry and sizes read along time.
+
+:class:`SeriesMixin` goes before :class:`~sklearn_xcnn.CNNClassifier` or
+:class:`~sklearn_xcnn.CNNRegressor` in a preset's bases. It changes three
+things and nothing else:
+
+* input: ``_validate_images`` reads aeon's layouts (:mod:`._convert`) as
+  images ``(n, 1, n_timepoints, n_channels)`` and records ``n_channels_`` and
+  ``n_timepoints_``;
+* sizes: ``kernel_size``, ``stride``, ``pool_size`` and ``padding`` are
+  lengths along time (an int ``k`` is the ``(1, k)`` kernel) and a tuple holds
+  one value per layer, as in aeon;
+* prediction: a list of series of any length (lengths the model never saw)
+  is predicted length by length, where the network ends in global pooling.
+
+Presets (FCN, and later ResNet and InceptionTime once the core has their
+block kinds) are subclasses that only set defaults.
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._core._network import param_shapes
+from .._input import as_int_tuple, readable_conversion_errors
+from ._convert import (
+    checked_series,
+    groups_by_length,
+    is_series_list,
+    series_rows,
+)
+
+# sizes read along time; padding may also be a string
+_TIME_SIZES = ("kernel_size", "stride", "pool_size")
+
+
+def along_time(value, name, n_blocks):
+    """A size given along time as the core's per-block ``(rows, cols)`` value.
+
+    An int ``k`` is ``(1, k)`` for every layer (padding: ``(0, k)``); a tuple
+    or list holds one int per layer; padding strings pass as they are.
+    """
+    if isinstance(value, str):
+        return value
+    if np.ndim(value) == 0:
+        return _one_along_time(value, name)
+    values = list(value)
+    if len(values) != n_blocks:
+        raise ValueError(
+            f"{name} holds {len(values)} value(s) but n_filters has {n_blocks} "
+            "layer(s): give one value per layer, or one int for every layer."
+        )
+    return [_one_along_time(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
+def _one_along_time(value, name):
+    if isinstance(value, str):
+        return value
+    if name.startswith("padding"):
+        if not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(
+                f"{name} must be 'valid', 'same' or a non-negative int (zeros "
+                f"at each end of the series), got {value!r}."
+            )
+        return (0, int(value))
+    (k,) = as_int_tuple(value, name)
+    return (1, k)
+
+
+class SeriesMixin:
+    """aeon's layouts and sizes along time for a network estimator."""
+
+    # ----------------------------------------------------------------- input
+    def _validate_images(self, X, reset):
+        """Validate series ``X`` and return them as ``(n, 1, T, C)`` images."""
+        if reset and is_series_list(X):
+            self._refuse_unequal_lengths(X)
+        rows, n_channels = series_rows(X)
+        if not reset:
+            self._check_layout(n_channels, rows)
+        with readable_conversion_errors():
+            rows = validate_data(
+                self,
+                rows,
+                reset=reset,
+                dtype=(np.float64, np.float32),
+                order="C",
+                ensure_min_features=1,
+            )
+        n_timepoints = rows.shape[1] // n_channels
+        if reset:
+            self.n_channels_, self.n_timepoints_ = n_channels, n_timepoints
+            self.image_shape_ = (1, n_timepoints, n_channels)
+        return rows.reshape(rows.shape[0], 1, n_timepoints, n_channels)
+
+    def _refuse_unequal_lengths(self, X):
+        lengths = {x.shape[-1] for x in X}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"{type(self).__name__} cannot be fitted on series of unequal "
+                f"length yet (the list holds lengths {min(lengths)} to "
+                f"{max(lengths)}). Fit on series of one length (resample or "
+                "crop them); a fitted model predicts lists of series of any "
+                "length."
+            )
+
+    def _check_layout(self, n_channels, rows):
+        """Refuse an array whose channels or length differ from training."""
+        if n_channels != self.n_channels_:
+            raise ValueError(
+                f"X holds series of {n_channels} channel(s) but "
+                f"{type(self).__name__} was fitted on series of "
+                f"{self.n_channels_} channel(s)."
+            )
+        width = rows.shape[1] if len(getattr(rows, "shape", ())) == 2 else None
+        if width is not None and width != self.n_features_in_:
+            # scikit-learn's words first: its checks look for them
+            raise ValueError(
+                f"X has {width} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input: series of "
+                f"{width // n_channels} time point(s) where it was fitted on "
+                f"{self.n_timepoints_}. An array must have the training length; "
+                "pass a list of series (list(X)) to predict other lengths."
+            )
+
+    # ----------------------------------------------------------------- sizes
+    def _block_values(self, n_blocks):
+        names = (*_TIME_SIZES, "padding")
+        return {name: along_time(getattr(self, name), name, n_blocks) for name in names}
+
+    # ------------------------------------------------------------ prediction
+    def _logits(self, X):
+        if not is_series_list(X):
+            return super()._logits(X)
+        check_is_fitted(self)
+        series = checked_series(X, self.n_channels_)
+        logits = None
+        for n_timepoints, rows in groups_by_length(series).items():
+            batch = np.stack([series[i] for i in rows])[:, None]  # (n, 1, T, C)
+            part = self._network_logits(self._network_for(n_timepoints), batch)
+            if logits is None:
+                logits = np.empty((len(series), part.shape[1]), dtype=part.dtype)
+            logits[rows] = part
+        return logits
+
+    def _network_for(self, n_timepoints):
+        """The fitted network run on series of ``n_timepoints`` steps."""
+        network = self._fitted_network()
+        if n_timepoints == self.n_timepoints_:
+            return network
+        spec = self._length_spec(n_timepoints)
+        if spec is None:
+            raise ValueError(self._length_refusal(n_timepoints))
+        return network._replace(spec=spec)
+
+    def _length_spec(self, n_timepoints):
+        """The fitted network's spec for another length, or None when its
+        weights do not fit that length."""
+        shape = (1, n_timepoints, self.n_channels_)
+        spec = self._network_spec(fitted=True, image_shape=shape)
+        fitted = param_shapes(self._network_spec(fitted=True))
+        same = [tuple(s) for s in param_shapes(spec)] == [tuple(s) for s in fitted]
+        return spec if same else None
+
+    def _length_refusal(self, n_timepoints):
+        name = type(self).__name__
+        if self._network_spec(fitted=True).global_pooling is None:
+            return (
+                f"{name} was fitted without global_pooling, so its dense layer "
+                f"takes series of exactly {self.n_timepoints_} time points; got "
+                f"{n_timepoints}. Fit with global_pooling='mean' or 'max' to "
+                "predict other lengths."
+            )
+        shortest = next(
+            t for t in range(n_timepoints + 1, self.n_timepoints_ + 1)
+            if self._length_spec(t) is not None
+        )
+        return (
+            f"A series of {n_timepoints} time point(s) is too short for this "
+            f"{name}: its kernels need at least {shortest}."
+        )
+
+
+def store_parameters(estimator, arguments):
+    """Store each ``__init__`` argument (``locals()``) unchanged under its own
+    name: a preset's ``__init__`` only stores, as scikit-learn requires."""
+    for name, value in arguments.items():
+        if name != "self":
+            setattr(estimator, name, value)
