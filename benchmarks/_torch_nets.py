@@ -267,3 +267,204 @@ class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+# ----------------------------------------------------------------- the twin
+# The twin below is built from a CNNClassifier's own NetworkSpec and starts
+# from the very parameters CNNClassifier draws (its init_params and dead-unit
+# guard, whatever they are in this checkout), so that a change of our start
+# is the twin's too. Only the shuffles and dropout masks come from torch.
+
+TWIN_FIXED = dict(
+    solver="adam", learning_rate="constant", early_stopping=False, shuffle=True
+)
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid}
+
+
+def our_start(params, X, y):
+    """What ``CNNClassifier(**params).fit(X, y)`` starts from.
+
+    Runs the estimator's own first steps (validation, target encoding, the
+    draw of the initial parameters and the dead-unit guard) without training.
+
+    Returns
+    -------
+    estimator : CNNClassifier
+        With ``classes_`` and the initial parameters set.
+    images : ndarray of shape (n, H, W, C)
+    Y : ndarray of shape (n, n_outputs)
+        The encoded targets (one-hot, or one 0/1 column for two classes).
+    spec : NetworkSpec
+    start : list of ndarray
+        The initial parameters in the core's order.
+    """
+    from sklearn_xcnn import CNNClassifier
+
+    est = CNNClassifier(**params)
+    images, y = est._validate_xy(X, y, True)
+    Y = est._encode_targets(y, True, False, None).astype(images.dtype)
+    est._initialize(
+        images,
+        Y,
+        images.dtype,
+        est._sample_weight(images, y, None, False, images.dtype),
+    )
+    return est, images, Y, est._network_spec(), est._params()
+
+
+def net_from_spec(spec, dtype):
+    """``nn.Sequential`` computing the network of ``spec`` (NCHW inputs).
+
+    Raises ValueError for what the twin does not mirror.
+    """
+    if spec.pooling not in ("max", None):
+        raise ValueError(f"the twin has no pooling={spec.pooling!r}")
+    act = _ACTIVATIONS[spec.activation]
+    layers = []
+    for block in spec.blocks:
+        (top, bottom), (left, right) = block.padding
+        if top or bottom or left or right:
+            layers.append(nn.ZeroPad2d((left, right, top, bottom)))
+        C, F = block.in_shape[2], block.n_filters
+        conv = nn.Conv2d(C, F, block.kernel, block.stride, bias=not block.batch_norm)
+        layers.append(conv)
+        if block.batch_norm:
+            layers.append(nn.BatchNorm2d(F))
+        layers.append(act())
+        if spec.pooling is not None and block.pool is not None:
+            layers.append(nn.MaxPool2d(block.pool, ceil_mode=True))
+    if spec.global_pooling == "max":
+        layers.append(nn.AdaptiveMaxPool2d(1))
+    elif spec.global_pooling == "mean":
+        layers.append(nn.AdaptiveAvgPool2d(1))
+    layers.append(nn.Flatten())
+    units = spec.layer_units
+    for i, (n_in, n_out) in enumerate(zip(units[:-1], units[1:])):
+        if spec.dropout:
+            layers.append(nn.Dropout(spec.dropout))
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(units) - 2:
+            layers.append(act())
+    return nn.Sequential(*layers).to(dtype)
+
+
+def load_params(net, start):
+    """Copy our parameters ``start`` (the core's order: per block filters
+    (F, C, kr, kc) and intercepts, per dense layer coefficients (n_in, n_out)
+    and intercepts, then one batch-norm scale per normalised block) into
+    ``net``. With batch norm our filter intercept is the norm's shift."""
+    modules = list(net)
+    weighted = [m for m in modules if isinstance(m, (nn.Conv2d, nn.Linear))]
+    values = [torch.from_numpy(np.ascontiguousarray(a)) for a in start]
+    scales = iter(values[2 * len(weighted) :])
+    with torch.no_grad():
+        for k, module in enumerate(weighted):
+            w, bias = values[2 * k], values[2 * k + 1]
+            if isinstance(module, nn.Linear):
+                w = w.T  # (n_in, n_out) -> (n_out, n_in)
+            module.weight.copy_(w)
+            i = modules.index(module)
+            following = modules[i + 1] if i + 1 < len(modules) else None
+            if isinstance(following, nn.BatchNorm2d):
+                following.bias.copy_(bias)
+                following.weight.copy_(next(scales))
+            else:
+                module.bias.copy_(bias)
+
+
+class TorchTwin:
+    """The PyTorch twin of ``CNNClassifier(**params)``, trained the same way.
+
+    The network is built from our ``NetworkSpec`` and starts from our initial
+    parameters (:func:`our_start`). Training follows ``solver="adam"`` with a
+    constant rate: mini-batches of ``batch_size`` (``min(200, n)`` for
+    "auto"), reshuffled every epoch, Adam with our ``beta_1``, ``beta_2``,
+    ``epsilon``, the L2 penalty on the weights as coupled weight decay, the
+    loss ours uses (softmax cross-entropy, or the logistic loss of one output
+    for two classes) and our stopping rule on the training loss (``tol``,
+    ``n_iter_no_change``, ``max_iter``). Differences: the shuffles and
+    dropout masks (torch's generator), and the penalty of a last, smaller
+    batch (divided by ``batch_size``, ours by that batch's size).
+    """
+
+    def __init__(self, params):
+        for key, value in TWIN_FIXED.items():
+            if params.get(key, value) != value:
+                raise ValueError(f"the twin needs {key}={value!r}")
+        self.params = params
+
+    def get(self, key):
+        from sklearn_xcnn import CNNClassifier
+
+        return self.params.get(key, CNNClassifier().get_params()[key])
+
+    def fit(self, X, y):
+        est, images, Y, spec, start = our_start(self.params, X, y)
+        self.classes_ = est.classes_
+        dtype = torch.float32 if images.dtype == np.float32 else torch.float64
+        self.net_ = net_from_spec(spec, dtype)
+        load_params(self.net_, start)
+        Xt = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        self._binary = spec.out_activation == "logistic"
+        Yt = torch.from_numpy(Y) if self._binary else torch.from_numpy(Y.argmax(1))
+        n = Xt.shape[0]
+        size = self.get("batch_size")
+        batch = min(200, n) if size == "auto" else min(size, n)
+        seed = self.get("random_state") or 0
+        generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)  # dropout masks
+        alpha = self.get("alpha")
+        weights = [p for p in self.net_.parameters() if p.ndim > 1]
+        others = [p for p in self.net_.parameters() if p.ndim == 1]
+        optimizer = torch.optim.Adam(
+            [
+                {"params": weights, "weight_decay": alpha / batch},
+                {"params": others, "weight_decay": 0.0},
+            ],
+            lr=self.get("learning_rate_init"),
+            betas=(self.get("beta_1"), self.get("beta_2")),
+            eps=self.get("epsilon"),
+        )
+        loss_fn = nn.BCEWithLogitsLoss() if self._binary else nn.CrossEntropyLoss()
+        tol, patience = self.get("tol"), self.get("n_iter_no_change")
+        n_batches = -(-n // batch)
+        self.loss_curve_, best, count = [], np.inf, 0
+        for _ in range(self.get("max_iter")):
+            loss = _epoch(self.net_, optimizer, loss_fn, Xt, Yt, batch, generator)
+            loss += 0.5 * alpha * _weights_sq(self.net_) * n_batches / n
+            self.loss_curve_.append(loss)
+            count = 0 if loss <= best - tol else count + 1
+            best = min(best, loss)
+            if count > patience:
+                break
+        self.n_iter_ = len(self.loss_curve_)
+        return self
+
+    def predict(self, X):
+        from sklearn_xcnn import CNNClassifier
+
+        shape = CNNClassifier(image_shape=self.params.get("image_shape"))
+        images = shape._validate_images(X, reset=True)
+        Xt = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        self.net_.eval()
+        with torch.inference_mode():
+            logits = torch.cat([self.net_(c) for c in torch.split(Xt, 1024)])
+        if self._binary:
+            codes = (logits[:, 0] > 0).long().numpy()
+        else:
+            codes = logits.argmax(1).numpy()
+        return self.classes_[codes]
+
+
+def _epoch(net, optimizer, loss_fn, X, Y, batch_size, generator):
+    """One shuffled pass of mini-batches; the mean loss over the samples."""
+    net.train()
+    order = torch.randperm(X.shape[0], generator=generator)
+    total = 0.0
+    for idx in torch.split(order, batch_size):
+        optimizer.zero_grad()
+        loss = loss_fn(net(X[idx]), Y[idx])
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(idx)
+    return total / X.shape[0]
