@@ -540,6 +540,7 @@ def main():
     if args.worker:
         _worker(args)
         return
+    limit_threads(args.threads)  # before NumPy loads (mnist1d imports it)
     options = _options(args)
     if args.list:
         describe(options["candidates"])
@@ -555,7 +556,6 @@ def main():
     modes = ([] if args.no_fit else ["fit"]) + (["curve"] if options["curve"] else [])
     names = worker_names(tasks, systems, args.seeds, modes, options["candidates"])
     names = [n for n in names if _twin_runs(n, options["candidates"])]
-    limit_threads(args.threads)
     print(machine())
     print(f"{args.threads} thread(s) per system")
     if args.quick:
