@@ -442,10 +442,12 @@ def _check(task_name, system, ours, twin, speed, twin_speed):
     ratios = [speed[s] / twin_speed[s] for s in speed if s in twin_speed]
     ratio = statistics.median(ratios)
     ok = acc >= -0.005 and ratio >= 1.0
+    seeds = " ".join(f"{ours[s]:.4f}/{twin.get(s, float('nan')):.4f}" for s in ours)
     return (
         f"check {task_name}/{system} at 3 epochs ({len(ours)} seeds): accuracy "
         f"ours - twin = {acc:+.4f} (>= -0.005), samples/s ours/twin = "
-        f"{ratio:.2f}x (>= 1.0): {'PASS' if ok else 'FAIL'}"
+        f"{ratio:.2f}x (>= 1.0): {'PASS' if ok else 'FAIL'}\n"
+        f"  ours/twin accuracy by seed: {seeds}"
     )
 
 
