@@ -20,13 +20,14 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
 
-def torch_or_none():
-    """The ``torch`` module set to 2 threads, or None when not importable."""
+def torch_or_none(threads=2):
+    """The ``torch`` module set to ``threads`` threads, or None when not
+    importable."""
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     return torch
 
 
@@ -44,6 +45,15 @@ def torch_note():
         "note: PyTorch is not importable, its columns are skipped "
         "(pip install torch==2.13.0 for the CPU build)."
     )
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_threads(threads):
+    """Make the worker processes started from now on use ``threads`` BLAS and
+    OpenMP threads (ours splits its batches into as many parts)."""
+    os.environ.update({name: str(threads) for name in THREAD_VARIABLES})
 
 
 def run_worker(script, name, *args, timeout=1800):

@@ -1,29 +1,29 @@
 """The benchmark networks in plain PyTorch (imported only when torch is).
 
-The same architecture as ``CNNClassifier``: per block a 3x3 convolution
-(zero padding ``padding`` on each side; 1 is ``padding="same"`` at stride 1),
-batch norm when asked, ReLU and 2x2 max pooling that keeps partial windows
-(``ceil_mode=True``); then dense ReLU layers and a linear output trained on the
-cross-entropy with Adam. Dropout, when asked, acts on the input of every dense
-layer (the flattened maps and each hidden layer), as ours does. The L2 penalty
-``0.5 * alpha * ||w||^2 / batch`` on the weights (not the biases) is Adam's
-coupled ``weight_decay = alpha / batch`` on the weights.
+:func:`make_net` builds ``bench_training.py``'s networks for square
+one-channel images: per block a 3x3 convolution (zero padding ``padding`` on
+each side; 1 is ``padding="same"`` at stride 1), batch norm when asked, ReLU
+and 2x2 max pooling that keeps partial windows (``ceil_mode=True``); then
+dense ReLU layers and a linear output. Dropout, when asked, acts on the input
+of every dense layer (the flattened maps and each hidden layer), as ours
+does. The L2 penalty ``0.5 * alpha * ||w||^2 / batch`` on the weights (not
+the biases) is Adam's coupled ``weight_decay = alpha / batch`` on the
+weights (:func:`make_optimizer`).
 
 With batch norm the convolution has no bias: ``BatchNorm2d``'s shift plays the
 part of our filter intercept, its scale that of our batch-norm scale. PyTorch's
 defaults (``momentum=0.1``, ``eps=1e-5``, biased variance to normalise,
 unbiased for the running estimate) are the convention ours follows.
 
-:class:`TorchCNNClassifier` wraps the network as a scikit-learn classifier
-trained like ``CNNClassifier`` (see its docstring), so that it runs through
-the same ``Pipeline`` and ``cross_val_score`` in ``bench_quality.py``.
+:class:`TorchTwin` is the twin of any ``CNNClassifier`` configuration that
+Adam at a constant rate trains: the network of our own ``NetworkSpec``
+(:func:`net_from_spec`), started from the parameters ``CNNClassifier``
+draws (:func:`our_start`, :func:`load_params`), trained under our regime
+(``bench_quality.py``).
 """
-
-import math
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 
@@ -58,71 +58,6 @@ def make_net(
     return nn.Sequential(*layers).to(dtype)
 
 
-# as CNNClassifier: the output layer starts at a tenth of Glorot's scale, and
-# a ReLU unit firing on less than half of the first rows has its sign flipped
-OUTPUT_SCALE = 0.1
-MIN_ACTIVE = 0.5
-
-
-def glorot_init(net, generator):
-    """Draw weights and biases from ``U(-b, b)``, ``b = sqrt(6 / (fan_in +
-    fan_out))``, as ``CNNClassifier`` (and scikit-learn's MLP) do, with ``b``
-    a tenth of that for the output layer; a filter bank's fans are ``C * kr *
-    kc`` and ``F * kr * kc``. Batch-norm scales start at 1 and their shifts
-    are drawn like a bias of the convolution (they are our intercepts)."""
-    fans = None
-    last = [m for m in net if isinstance(m, nn.Linear)][-1]
-    with torch.no_grad():
-        for module in net:
-            if isinstance(module, nn.Conv2d):
-                F, C, kr, kc = module.weight.shape
-                fans = C * kr * kc, F * kr * kc
-            elif isinstance(module, nn.Linear):
-                fans = module.in_features, module.out_features
-            else:
-                if isinstance(module, nn.BatchNorm2d):
-                    module.weight.fill_(1.0)
-                    _uniform(module.bias, fans, 1.0, generator)
-                continue
-            scale = OUTPUT_SCALE if module is last else 1.0
-            _uniform(module.weight, fans, scale, generator)
-            if module.bias is not None:
-                _uniform(module.bias, fans, scale, generator)
-
-
-def _uniform(tensor, fans, scale, generator):
-    bound = scale * math.sqrt(6.0 / sum(fans))
-    tensor.uniform_(-bound, bound, generator=generator)
-
-
-def revive_dead_units(net, X):
-    """Flip the sign of each ReLU unit (a filter without batch norm, or a
-    hidden unit) that fires on less than half of the cells of ``X`` (n, 1, H,
-    W), layer by layer, as ``CNNClassifier`` does at the start. Batch-norm
-    layers normalise with the statistics of ``X``; dropout is left out."""
-    modules = list(net)
-    a = X
-    with torch.no_grad():
-        for i, module in enumerate(modules):
-            if isinstance(module, nn.BatchNorm2d):
-                a = nn.functional.batch_norm(
-                    a, None, None, module.weight, module.bias, True, 0.0, module.eps
-                )
-            elif isinstance(module, nn.Dropout):
-                continue
-            else:
-                a = module(a)
-            following = modules[i + 1] if i + 1 < len(modules) else None
-            if isinstance(module, (nn.Conv2d, nn.Linear)) and isinstance(
-                following, nn.ReLU
-            ):
-                axes = (0, 2, 3) if a.ndim == 4 else (0,)
-                weak = (a > 0).to(a.dtype).mean(dim=axes) < MIN_ACTIVE
-                module.weight[weak] *= -1
-                module.bias[weak] *= -1
-                a[:, weak] *= -1
-
-
 def make_optimizer(net, lr, alpha, batch_size):
     """Adam with the L2 penalty on the weights only (not biases, not batch
     norm: those are the 1-d tensors)."""
@@ -135,13 +70,15 @@ def make_optimizer(net, lr, alpha, batch_size):
     return torch.optim.Adam(groups, lr=lr)
 
 
-def train_epoch(net, optimizer, X, y, batch_size, generator=None):
-    """One shuffled pass of mini-batches over ``X`` (n, 1, H, W), ``y`` (n,).
+def train_epoch(net, optimizer, X, y, batch_size, generator=None, loss_fn=None):
+    """One shuffled pass of mini-batches over ``X`` (n, C, H, W), ``y`` (n,)
+    (or (n, 1) 0/1 targets for a logistic ``loss_fn``).
 
-    Returns the mean cross-entropy over the samples (without the penalty).
+    Returns the mean of ``loss_fn`` (default: the cross-entropy) over the
+    samples (without the penalty).
     """
     net.train()
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     order = torch.randperm(X.shape[0], generator=generator)
     total = 0.0
     for start in range(0, X.shape[0], batch_size):
@@ -170,100 +107,188 @@ def _weights_sq(net):
         return float(sum((p * p).sum() for p in net.parameters() if p.ndim > 1))
 
 
-class TorchCNNClassifier(ClassifierMixin, BaseEstimator):
-    """The PyTorch twin of ``CNNClassifier``, trained the same way.
+# ----------------------------------------------------------------- the twin
+# The twin below is built from a CNNClassifier's own NetworkSpec and starts
+# from the very parameters CNNClassifier draws (its init_params and dead-unit
+# guard, whatever they are in this checkout), so that a change of our start
+# is the twin's too. Only the shuffles and dropout masks come from torch.
 
-    Square one-channel images arrive as flat rows. Training follows
-    ``CNNClassifier(solver="adam")``: Glorot-uniform initial weights (the
-    output layer at a tenth of the scale), the sign of ReLU units that fire
-    on less than half of the first 2 000 rows flipped, mini-batches of
-    ``min(200, n)`` when ``batch_size="auto"``, reshuffled every epoch, and
-    the same stopping rule (scikit-learn's MLP): the epoch loss is the
-    sample-weighted mean of the batch losses, each with its penalty
-    ``0.5 * alpha * ||w||^2 / batch``; training stops once it has not
-    improved by ``tol`` on the best loss for more than ``n_iter_no_change``
-    epochs, or after ``max_iter`` epochs. Arrays are ``dtype`` (float64 by
-    default, as ours computes in the input's dtype).
+TWIN_FIXED = dict(
+    solver="adam", learning_rate="constant", early_stopping=False, shuffle=True
+)
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid}
 
-    Differences that remain: the random numbers (initial weights, shuffles
-    and dropout masks come from torch's generator, not NumPy's), and the L2
-    penalty of a last, smaller batch (``weight_decay`` is ``alpha /
-    batch_size`` for every batch, ours divides by that batch's size).
+
+def our_start(params, X, y):
+    """What ``CNNClassifier(**params).fit(X, y)`` starts from.
+
+    Runs the estimator's own first steps (validation, target encoding, the
+    draw of the initial parameters and the dead-unit guard) without training.
+
+    Returns
+    -------
+    estimator : CNNClassifier
+        With ``classes_`` and the initial parameters set.
+    images : ndarray of shape (n, H, W, C)
+    Y : ndarray of shape (n, n_outputs)
+        The encoded targets (one-hot, or one 0/1 column for two classes).
+    spec : NetworkSpec
+    start : list of ndarray
+        The initial parameters in the core's order.
+    """
+    from sklearn_xcnn import CNNClassifier
+
+    est = CNNClassifier(**params)
+    images, y = est._validate_xy(X, y, True)
+    Y = est._encode_targets(y, True, False, None).astype(images.dtype)
+    est._initialize(
+        images,
+        Y,
+        images.dtype,
+        est._sample_weight(images, y, None, False, images.dtype),
+    )
+    return est, images, Y, est._network_spec(), est._params()
+
+
+def net_from_spec(spec, dtype):
+    """``nn.Sequential`` computing the network of ``spec`` (NCHW inputs).
+
+    Raises ValueError for what the twin does not mirror.
+    """
+    if spec.pooling not in ("max", None):
+        raise ValueError(f"the twin has no pooling={spec.pooling!r}")
+    act = _ACTIVATIONS[spec.activation]
+    layers = []
+    for block in spec.blocks:
+        (top, bottom), (left, right) = block.padding
+        if top or bottom or left or right:
+            layers.append(nn.ZeroPad2d((left, right, top, bottom)))
+        C, F = block.in_shape[2], block.n_filters
+        conv = nn.Conv2d(C, F, block.kernel, block.stride, bias=not block.batch_norm)
+        layers.append(conv)
+        if block.batch_norm:
+            layers.append(nn.BatchNorm2d(F))
+        layers.append(act())
+        if spec.pooling is not None and block.pool is not None:
+            layers.append(nn.MaxPool2d(block.pool, ceil_mode=True))
+    if spec.global_pooling == "max":
+        layers.append(nn.AdaptiveMaxPool2d(1))
+    elif spec.global_pooling == "mean":
+        layers.append(nn.AdaptiveAvgPool2d(1))
+    layers.append(nn.Flatten())
+    units = spec.layer_units
+    for i, (n_in, n_out) in enumerate(zip(units[:-1], units[1:])):
+        if spec.dropout:
+            layers.append(nn.Dropout(spec.dropout))
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(units) - 2:
+            layers.append(act())
+    return nn.Sequential(*layers).to(dtype)
+
+
+def load_params(net, start):
+    """Copy our parameters ``start`` (the core's order: per block filters
+    (F, C, kr, kc) and intercepts, per dense layer coefficients (n_in, n_out)
+    and intercepts, then one batch-norm scale per normalised block) into
+    ``net``. With batch norm our filter intercept is the norm's shift."""
+    modules = list(net)
+    weighted = [m for m in modules if isinstance(m, (nn.Conv2d, nn.Linear))]
+    values = [torch.from_numpy(np.ascontiguousarray(a)) for a in start]
+    scales = iter(values[2 * len(weighted) :])
+    with torch.no_grad():
+        for k, module in enumerate(weighted):
+            w, bias = values[2 * k], values[2 * k + 1]
+            if isinstance(module, nn.Linear):
+                w = w.T  # (n_in, n_out) -> (n_out, n_in)
+            module.weight.copy_(w)
+            i = modules.index(module)
+            following = modules[i + 1] if i + 1 < len(modules) else None
+            if isinstance(following, nn.BatchNorm2d):
+                following.bias.copy_(bias)
+                following.weight.copy_(next(scales))
+            else:
+                module.bias.copy_(bias)
+
+
+class TorchTwin:
+    """The PyTorch twin of ``CNNClassifier(**params)``, trained the same way.
+
+    The network is built from our ``NetworkSpec`` and starts from our initial
+    parameters (:func:`our_start`). Training follows ``solver="adam"`` with a
+    constant rate: mini-batches of ``batch_size`` (``min(200, n)`` for
+    "auto"), reshuffled every epoch, Adam with our ``beta_1``, ``beta_2``,
+    ``epsilon``, the L2 penalty on the weights as coupled weight decay, the
+    loss ours uses (softmax cross-entropy, or the logistic loss of one output
+    for two classes) and our stopping rule on the training loss (``tol``,
+    ``n_iter_no_change``, ``max_iter``). Differences: the shuffles and
+    dropout masks (torch's generator), and the penalty of a last, smaller
+    batch (divided by ``batch_size``, ours by that batch's size).
     """
 
-    def __init__(
-        self,
-        n_filters=(8,),
-        hidden_units=(64,),
-        padding=0,
-        batch_norm=False,
-        dropout=0.0,
-        alpha=1e-4,
-        batch_size="auto",
-        learning_rate_init=3e-3,  # CNNClassifier's default
-        max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
-        dtype="float64",
-        random_state=0,
-    ):
-        self.n_filters = n_filters
-        self.hidden_units = hidden_units
-        self.padding = padding
-        self.batch_norm = batch_norm
-        self.dropout = dropout
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.dtype = dtype
-        self.random_state = random_state
+    def __init__(self, params):
+        for key, value in TWIN_FIXED.items():
+            if params.get(key, value) != value:
+                raise ValueError(f"the twin needs {key}={value!r}")
+        self.params = params
 
-    def _images(self, X):
-        size = math.isqrt(X.shape[1])
-        X = torch.from_numpy(np.ascontiguousarray(X))
-        return X.to(getattr(torch, self.dtype)).reshape(-1, 1, size, size)
+    def get(self, key):
+        from sklearn_xcnn import CNNClassifier
+
+        return self.params.get(key, CNNClassifier().get_params()[key])
 
     def fit(self, X, y):
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        Xt, yt = self._images(X), torch.from_numpy(codes).long()
+        est, images, Y, spec, start = our_start(self.params, X, y)
+        self.classes_ = est.classes_
+        dtype = torch.float32 if images.dtype == np.float32 else torch.float64
+        self.net_ = net_from_spec(spec, dtype)
+        load_params(self.net_, start)
+        Xt = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        self._binary = spec.out_activation == "logistic"
+        Yt = torch.from_numpy(Y) if self._binary else torch.from_numpy(Y.argmax(1))
         n = Xt.shape[0]
-        batch = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
-        generator = torch.Generator().manual_seed(self.random_state)
-        torch.manual_seed(self.random_state)  # dropout masks
-        self.net_ = make_net(
-            Xt.shape[-1],
-            self.n_filters,
-            self.hidden_units,
-            len(self.classes_),
-            getattr(torch, self.dtype),
-            self.padding,
-            self.batch_norm,
-            self.dropout,
+        size = self.get("batch_size")
+        batch = min(200, n) if size == "auto" else min(size, n)
+        seed = self.get("random_state") or 0
+        generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)  # dropout masks
+        alpha = self.get("alpha")
+        weights = [p for p in self.net_.parameters() if p.ndim > 1]
+        others = [p for p in self.net_.parameters() if p.ndim == 1]
+        optimizer = torch.optim.Adam(
+            [
+                {"params": weights, "weight_decay": alpha / batch},
+                {"params": others, "weight_decay": 0.0},
+            ],
+            lr=self.get("learning_rate_init"),
+            betas=(self.get("beta_1"), self.get("beta_2")),
+            eps=self.get("epsilon"),
         )
-        glorot_init(self.net_, generator)
-        revive_dead_units(self.net_, Xt[:2000])
-        optimizer = make_optimizer(
-            self.net_, self.learning_rate_init, self.alpha, batch
-        )
-        # mean over batches of 0.5 * alpha * ||w||^2 / len(batch)
+        loss_fn = nn.BCEWithLogitsLoss() if self._binary else nn.CrossEntropyLoss()
+        tol, patience = self.get("tol"), self.get("n_iter_no_change")
         n_batches = -(-n // batch)
         self.loss_curve_, best, count = [], np.inf, 0
-        for _ in range(self.max_iter):
-            loss = train_epoch(self.net_, optimizer, Xt, yt, batch, generator)
-            loss += 0.5 * self.alpha * _weights_sq(self.net_) * n_batches / n
+        for _ in range(self.get("max_iter")):
+            loss = train_epoch(self.net_, optimizer, Xt, Yt, batch, generator, loss_fn)
+            loss += 0.5 * alpha * _weights_sq(self.net_) * n_batches / n
             self.loss_curve_.append(loss)
-            count = 0 if loss <= best - self.tol else count + 1
+            count = 0 if loss <= best - tol else count + 1
             best = min(best, loss)
-            if count > self.n_iter_no_change:
+            if count > patience:
                 break
         self.n_iter_ = len(self.loss_curve_)
         return self
 
-    def predict_proba(self, X):
-        return predict_proba(self.net_, self._images(X), 1024).numpy()
-
     def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        from sklearn_xcnn import CNNClassifier
+
+        shape = CNNClassifier(image_shape=self.params.get("image_shape"))
+        images = shape._validate_images(X, reset=True)
+        Xt = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        self.net_.eval()
+        with torch.inference_mode():
+            logits = torch.cat([self.net_(c) for c in torch.split(Xt, 1024)])
+        if self._binary:
+            codes = (logits[:, 0] > 0).long().numpy()
+        else:
+            codes = logits.argmax(1).numpy()
+        return self.classes_[codes]
