@@ -31,7 +31,11 @@ TASK_NAMES = ["digits", "mnist-like", "mnist1d", "x-or-not-x", "signals"]
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_task_data_fit_its_image_shape(suite, name):
     if name == "mnist1d":
-        pytest.importorskip("mnist1d")
+        pytest.importorskip(
+            "mnist1d",
+            reason="needs mnist1d, from the 'benchmarks' extra: "
+            'pip install -e ".[benchmarks]"',
+        )
     task = suite.TASKS[name]
     folds = task.load(True)
     assert len(folds) >= 1
@@ -98,7 +102,10 @@ def test_twin_starts_where_ours_starts(suite, name, system):
     """The twin's network, loaded with our initial parameters, gives our
     predicted probabilities (binary: logistic output; batch norm, dropout
     and 'same' padding in eval mode)."""
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch",
+        reason="needs torch, which the benchmarks compare with (never a dependency)",
+    )
     from _torch_nets import load_params, net_from_spec, our_start
 
     X, y = suite.TASKS[name].load(True)[0][:2]
