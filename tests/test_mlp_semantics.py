@@ -253,3 +253,26 @@ def test_partial_fit_refuses_early_stopping(three_digits):
     assert len(clf.validation_scores_) == 2
     with pytest.raises(ValueError, match="early_stopping=False, or call fit"):
         clf.partial_fit(X, y)
+
+
+# ------------------------------------------- early stopping and sample_weight
+def test_early_stopping_accuracy_is_weighted_by_sample_weight(
+    three_digits, held_out_spy
+):
+    """The held-out accuracy that picks the best epoch weights each held-out
+    row by its sample_weight, as accuracy_score(sample_weight=) does."""
+    from sklearn.metrics import accuracy_score
+
+    X, y = three_digits
+    sw = np.random.RandomState(0).uniform(0.1, 5.0, len(y))
+    clf = CNNClassifier(
+        n_filters=1, hidden_units=2, early_stopping=True, validation_fraction=0.3,
+        n_iter_no_change=np.inf, max_iter=4, random_state=0,
+    )  # fmt: skip
+    fit_quietly(clf, X, y, sample_weight=sw)
+    rows = held_out_spy["rows"]
+    pred = clf.predict(X[rows])  # the best epoch's weights, restored
+    weighted = accuracy_score(y[rows], pred, sample_weight=sw[rows])
+    assert weighted != pytest.approx(accuracy_score(y[rows], pred), abs=1e-3)
+    assert clf.best_validation_score_ == pytest.approx(weighted, rel=1e-12)
+
