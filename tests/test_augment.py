@@ -27,7 +27,7 @@ from sklearn_xcnn.augment import (
 )
 from sklearn_xcnn.augment._images import rotate_images
 
-from .conftest import fit_quietly
+from .conftest import fit_quietly, needs
 from .test_persistence import _documented_untrusted_types
 
 ALL = [
@@ -243,7 +243,7 @@ def test_pickle_keeps_the_augmenters_and_the_model(cls):
 
 
 def test_skops_keeps_the_augmenters(tmp_path):
-    sio = pytest.importorskip("skops.io")
+    sio = needs("skops.io")
     X, y = _digits(120)
     augment = [RandomShift(1), RandomFlip(p=0.2), RandomRotation(), RandomJitter(),
                RandomScaling()]  # fmt: skip

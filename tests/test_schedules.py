@@ -18,7 +18,7 @@ from sklearn_xcnn._optimizers import AdamOptimizer, SGDOptimizer
 from sklearn_xcnn._schedules import Adaptive, Cosine, InvScaling, Plateau, Schedule
 from sklearn_xcnn.datasets import make_x_or_not_x
 
-from .conftest import fit_quietly
+from .conftest import fit_quietly, needs
 from .test_persistence import _documented_untrusted_types
 
 SMALL_NET = dict(n_filters=2, hidden_units=6)
@@ -323,7 +323,7 @@ def test_verbose_prints_the_rate_of_each_epoch(xnx, capsys, monkeypatch):
 
 
 def test_verbose_bar_shows_the_rate(xnx, capsys):
-    pytest.importorskip("tqdm")
+    needs("tqdm")
     X, y = xnx
     clf = _small(max_iter=2, verbose=1, learning_rate="cosine")
     fit_quietly(clf, X, y)
@@ -436,7 +436,7 @@ def test_partial_fit_ignores_keep_best_weights(xnx):
 
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "plateau", "cosine"])
 def test_skops_round_trip_keeps_the_schedule(xnx, tmp_path, schedule):
-    sio = pytest.importorskip("skops.io")
+    sio = needs("skops.io")
     X, y = xnx
     clf = fit_quietly(_small(learning_rate=schedule, max_iter=2), X, y)
     path = tmp_path / "model.skops"

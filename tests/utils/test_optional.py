@@ -122,3 +122,18 @@ def test_ci_reader_refuses_an_ambiguous_readme():
     text = "## Set up\n```bash\npytest\n```\n```bash\npytest -x\n```\n## Next\n"
     blocks = module["set_up_commands"](text)
     assert blocks == ["pytest", "pytest -x"]
+
+
+def test_tests_skip_through_needs():
+    """A test that skips for a missing package names the extra that brings
+    it: ``needs(module)``, not a bare ``pytest.importorskip(module)``
+    (test_benchmarks skips for torch, no extra, with its own reason)."""
+    own = {"conftest.py", "test_benchmarks.py", Path(__file__).name}
+    bare = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "pytest.importorskip(" in line
+        and path.name not in own
+    ]
+    assert not bare, f"use tests.conftest.needs: {bare}"
