@@ -192,3 +192,17 @@ def test_clear_error_without_matplotlib(monkeypatch, x_clf, x_data):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"FeatureMapDisplay.* requires matplotlib"):
         FeatureMapDisplay.from_estimator(x_clf, x_data[0][0])
+
+
+def test_one_channels_first_image(pyplot):
+    """A network fitted on channels-first images (``image_shape=(H, W, C)``
+    with X of shape ``(n, C, H, W)``) also shows one ``(C, H, W)`` image."""
+    rng = np.random.RandomState(0)
+    first = rng.uniform(size=(20, 3, 6, 6))  # (n, C, H, W)
+    y = np.arange(20) % 2
+    params = dict(n_filters=2, hidden_units=3, max_iter=5, random_state=0)
+    model = fit_quietly(CNNClassifier(**params, image_shape=(6, 6, 3)), first, y)
+    one = FeatureMapDisplay.from_estimator(model, first[0])
+    batch = FeatureMapDisplay.from_estimator(model, first[:1])
+    assert_allclose(one.image, batch.image)
+    assert_allclose(one.proba, model.predict_proba(first[:1])[0])

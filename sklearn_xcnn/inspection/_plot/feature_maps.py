@@ -22,7 +22,9 @@ def _one_image(estimator, X):
         return X
     X = np.asarray(X)
     H, W, C = estimator.image_shape_
-    if X.ndim == 1 or X.shape in ((H, W), (H, W, C)):
+    # a channels-first network (see image_shape) also takes one (C, H, W) image
+    first = (C, H, W) if getattr(estimator, "_channels_first", False) else None
+    if X.ndim == 1 or X.shape in ((H, W), (H, W, C), first):
         X = X[None]
     return X
 
