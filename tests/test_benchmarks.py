@@ -128,3 +128,80 @@ def test_twin_starts_where_ours_starts(suite, name, system):
         theirs = np.exp(logits - logits.max(axis=1, keepdims=True))
         theirs /= theirs.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# bench_series.py (issue 22): the series estimators on the sets aeon ships
+
+
+@pytest.fixture(scope="module")
+def series_bench():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("bench_series")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def _needs_aeon(series_bench):
+    if series_bench.aeon_data_dir() is None:
+        pytest.skip(series_bench.AEON_MISSING)
+
+
+def test_published_table_covers_every_set_and_estimator(series_bench):
+    kinds = {s.kind for s in series_bench.SETS.values()}
+    assert kinds == {"univariate", "multivariate", "unequal"}
+    for dataset in series_bench.SETS.values():
+        assert set(dataset.published) == set(series_bench.ESTIMATORS), dataset.name
+        figures = [v for v in dataset.published.values() if v is not None]
+        assert figures and all(0.5 < v <= 1 for v in figures), dataset.name
+    assert set(series_bench.QUICK_SETS) <= set(series_bench.SETS)
+
+
+def test_rows_say_what_did_not_run(series_bench):
+    """A set of unequal lengths that our estimator cannot fit yet, and that
+    MiniRocket cannot take, gets words instead of figures (no crash)."""
+    fit = {"accuracy": 0.9, "fit_time": 2.0, "epochs": 40}
+    results = {
+        "GunPoint": {
+            "FCN": [fit, dict(fit, accuracy=0.96)],
+            "MiniRocket": [dict(fit, accuracy=1.0, epochs=None)] * 2,
+        },
+        "JapaneseVowels": {"FCN": [None, None], "MiniRocket": [None, None]},
+    }
+    rows = series_bench.rows(results)
+    assert rows[0][:4] == ["GunPoint", "univariate", "FCN", "0.9300 [0.9000-0.9600]"]
+    assert rows[0][-3:] == ["1.0000", "1.0000", "-7.0"]
+    assert rows[1][2:4] == ["MiniRocket (aeon)", "1.0000 [1.0000-1.0000]"]
+    assert rows[2][3] == "not supported yet"
+    assert rows[3][3] == "equal lengths only"
+
+
+def test_quick_cut_keeps_every_class(series_bench):
+    y = np.array([0] * 50 + [1] * 5 + [2] * 45)
+    X = np.arange(100.0)[:, None, None]
+    X_cut, y_cut = series_bench.cut(X, y, 12)
+    assert len(y_cut) == 12 and set(y_cut) == {0, 1, 2}
+    kept = X_cut[:, 0, 0].astype(int)
+    np.testing.assert_array_equal(y[kept], y_cut)
+
+
+def test_set_loader_reads_the_shipped_sets(series_bench):
+    _needs_aeon(series_bench)
+    for name, dataset in series_bench.SETS.items():
+        X_train, y_train, X_test, y_test = series_bench.load_set(name)
+        assert len(X_train) == len(y_train) and len(X_test) == len(y_test)
+        assert set(np.unique(y_test)) <= set(np.unique(y_train)), name
+        shortest, longest = series_bench.lengths(X_train)
+        assert (shortest < longest) == (dataset.kind == "unequal"), name
+        n_channels = X_train[0].shape[0]
+        assert (n_channels > 1) == (name in ("BasicMotions", "JapaneseVowels")), name
+
+
+def test_quick_run_end_to_end(series_bench, capsys):
+    _needs_aeon(series_bench)
+    argv = ["--quick", "--sets", "GunPoint,JapaneseVowels", "--no-minirocket"]
+    assert series_bench.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "GunPoint        univariate  FCN" in out
+    assert "JapaneseVowels  unequal" in out
