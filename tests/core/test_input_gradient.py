@@ -1,8 +1,11 @@
 """The input gradient of the network core (``backward(..., input_grad=True)``)
 against central finite differences of the logits with respect to every input
-pixel, for every architecture option of :mod:`.test_architectures`, both
-engines, in training mode (batch statistics, dropout masks) and as the
-network predicts (batch norm folded by ``fold_network``)."""
+pixel, for every architecture option of :mod:`.test_architectures` and every
+block kind (residual units with and without a change of channels, inception
+blocks with and without bottlenecks, dilation), both engines, in training
+mode (batch statistics, dropout masks) and as the network predicts (batch
+norm folded by ``fold_network``). Then the activated maps of every block kind
+as it predicts (``block_maps``) against a forward assembled by hand."""
 
 import numpy as np
 import pytest
@@ -20,6 +23,22 @@ from sklearn_xcnn._core._network import (
 from .test_architectures import OPTIONS, _setup
 
 EPS = 1e-6
+
+# the block kinds, on the default 6x7x2 images of test_architectures
+BLOCK_KINDS = [
+    # residual: block 0 changes the channels (1x1 conv shortcut), block 1
+    # keeps them (batch norm alone as the shortcut)
+    {"block": "residual", "n_filters": (3, 3), "block_depth": 2},
+    {"block": ["conv", "residual"], "n_filters": (2, 2), "pooling": "mean"},
+    {"block": "residual", "n_filters": (2,), "block_depth": 2, "dilation": 2,
+     "pooling": None, "global_pooling": "mean", "dropout": 0.3},
+    # inception: two channels (bottlenecks), and one channel (none)
+    {"block": "inception", "n_filters": (2,), "kernel_size": 4, "block_depth": 2},
+    {"block": ["conv", "inception"], "n_filters": (1, 2), "kernel_size": 4,
+     "block_depth": 1, "pooling": "sum", "dilation": [1, 2]},
+    # dilated plain blocks
+    {"dilation": [2, (1, 2)], "padding": "same", "batch_norm": True},
+]  # fmt: skip
 
 
 def _numeric_input_gradient(f, X):
@@ -48,7 +67,7 @@ def _random_stats(spec):
     ]
 
 
-@pytest.mark.parametrize("options", OPTIONS)
+@pytest.mark.parametrize("options", OPTIONS + BLOCK_KINDS)
 @pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
 def test_training_input_gradient_matches_finite_differences(options, algorithm):
     spec, params, X, _, masks = _setup(options, algorithm, 2)
@@ -71,7 +90,7 @@ def test_training_input_gradient_matches_finite_differences(options, algorithm):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("options", OPTIONS)
+@pytest.mark.parametrize("options", OPTIONS + BLOCK_KINDS)
 @pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
 def test_prediction_input_gradient_matches_finite_differences(options, algorithm):
     spec, params, X, _, masks = _setup(options, algorithm, 5)
