@@ -61,7 +61,45 @@ ARCHITECTURES = {
     "multilabel": {"task": "multilabel", "batch_norm": True},
     "regressor": {"task": "regression"},
     "regressor_multi_output": {"task": "regression_2", "global_pooling": "mean"},
-}
+    # the block kinds, both engines
+    "residual_channel_change_im2col": {
+        "block": "residual", "block_depth": 2, "algorithm": "im2col",
+    },
+    "residual_two_units_scipy": {
+        # block 1 keeps the channels: batch norm alone as the shortcut
+        "block": "residual", "n_filters": (2, 2), "block_depth": 2,
+        "pooling": "mean", "algorithm": "scipy",
+    },
+    "residual_identity_shortcut_im2col": {
+        "block": ["conv", "residual"], "n_filters": (2, 2), "block_depth": 2,
+        "algorithm": "im2col", "dropout": 0.2,
+    },
+    "residual_dilated_multiclass_scipy": {
+        "block": "residual", "block_depth": 2, "dilation": 2, "pooling": None,
+        "global_pooling": "mean", "task": "multiclass", "algorithm": "scipy",
+    },
+    "inception_no_bottleneck_im2col": {
+        "block": "inception", "n_filters": 2, "kernel_size": 4,
+        "block_depth": 1, "algorithm": "im2col",
+    },
+    "inception_bottleneck_scipy": {
+        "block": "inception", "n_filters": 2, "kernel_size": 4,
+        "block_depth": 2, "image_shape": (SIDE, SIDE, 2), "algorithm": "scipy",
+    },
+    "inception_after_conv_regressor_im2col": {
+        "block": ["conv", "inception"], "n_filters": (2, 1), "kernel_size": 4,
+        "block_depth": 1, "padding": "same", "task": "regression",
+        "algorithm": "im2col",
+    },
+    "dilated_im2col": {
+        "n_filters": (3, 2), "dilation": [2, (1, 2)], "padding": "same",
+        "batch_norm": True, "algorithm": "im2col",
+    },
+    "dilated_scipy": {
+        "dilation": 2, "pooling": "mean", "task": "multiclass",
+        "algorithm": "scipy",
+    },
+}  # fmt: skip
 
 
 def _fit(name):
