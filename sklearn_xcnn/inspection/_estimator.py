@@ -180,4 +180,3 @@ def _a(estimator):
 def _nest(inside, where):
     """Append ``inside`` to the path of wrappers ``where`` found so far."""
     return f" as {inside}" + (f", itself{where.removeprefix(' as')}" if where else "")
-
