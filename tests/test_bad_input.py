@@ -951,6 +951,20 @@ def test_grad_cam_needs_a_convolutional_block():
         _saliency(method="grad_cam")(clf)
 
 
+def test_filter_display_convolution_out_of_range():
+    # a residual unit of two convolutions and a 1x1 conv shortcut holds 3
+    needs("matplotlib").use("Agg")
+    from sklearn_xcnn.inspection import FilterDisplay
+
+    clf = fit_quietly(_estimator(block="residual", block_depth=2), _X(), _y())
+    with pytest.raises(
+        ValueError,
+        match=r"FilterDisplay.from_estimator: convolution=3 is out of range: "
+        r"block 0 \('residual'\) holds 3 convolution\(s\)\.",
+    ):
+        FilterDisplay.from_estimator(clf, convolution=3)
+
+
 
 # -------------------------------------------------------------- series
 def _series_data(n_channels=2, n_timepoints=24):
