@@ -552,3 +552,35 @@ def test_display_of_a_series_draws_a_band(pyplot):
     (line,) = display.lines_[0]
     assert_allclose(line.get_ydata(), S[0])
     assert display.ax_[0, 0].get_title().startswith("target output 0")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(block="residual", n_filters=(3, 3), kernel_size=3, block_depth=2),
+        dict(block="inception", n_filters=(2,), kernel_size=6, block_depth=1),
+    ],
+    ids=["residual", "inception"],
+)
+def test_series_network_gradient_matches_finite_differences(params):
+    """A series preset with compound blocks: its map is one (1, T, C) image
+    per series, the gradient of the predicted class's log-odds."""
+    from sklearn_xcnn.series import FCNClassifier
+
+    X = np.random.RandomState(0).normal(size=(20, 2, 12))  # (n, C, T)
+    est = fit_quietly(
+        FCNClassifier(activation="tanh", max_iter=3, random_state=0, **params),
+        X, np.arange(20) % 2,
+    )  # fmt: skip
+    maps = saliency_maps(est, X[:2])
+    assert maps.shape == (2, 1, 12, 2)
+    sign = np.sign(est.decision_function(X[:2]))
+    numeric = np.empty((2, 2, 12))
+    for i, c, t in np.ndindex(numeric.shape):
+        step = np.zeros((1, 2, 12))
+        step[0, c, t] = EPS
+        up = est.decision_function(X[i : i + 1] + step)[0]
+        down = est.decision_function(X[i : i + 1] - step)[0]
+        numeric[i, c, t] = sign[i] * (up - down) / (2 * EPS)
+    analytic = maps[:, 0].transpose(0, 2, 1)  # (n, T, C) -> (n, C, T)
+    assert _relative_error(analytic.reshape(2, -1), numeric.reshape(2, -1)) < 1e-6
