@@ -56,7 +56,7 @@ class Ragged:
         self.group_of = np.array([which[x.shape] for x in images], dtype=np.intp)
         self.position = np.empty(len(images), dtype=np.intp)
         self.groups = []
-        for g, shape in enumerate(shapes):
+        for g in range(len(shapes)):
             rows = np.flatnonzero(self.group_of == g)
             self.position[rows] = np.arange(len(rows))
             stacked = np.stack([images[i] for i in rows])  # (n_g, H, W, C)
