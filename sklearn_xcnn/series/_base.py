@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._core._network import param_shapes
 from .._input import as_int_tuple, readable_conversion_errors
 from .._ragged import Ragged
+from ..augment._base import check_augment
 from ._convert import (
     checked_series,
     groups_by_length,
@@ -145,6 +146,7 @@ class SeriesMixin:
         if not isinstance(X, Ragged):
             return X
         specs = [self._fit_spec(shape[1], spec, X) for shape in X.image_shapes]
+        check_augment(self.augment, X.image_shapes[0], self.solver)  # the shortest
         return X.with_specs(specs)
 
     def _fit_spec(self, n_timepoints, spec, X):

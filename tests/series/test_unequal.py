@@ -341,3 +341,11 @@ def test_a_failed_ragged_fit_leaves_the_model_as_it_was():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(ValueError, match="only with global_pooling"):
             FCNClassifier(**SMALL, global_pooling=None).fit(X, y)
+
+
+def test_augmentation_is_checked_against_the_shortest_series():
+    from sklearn_xcnn.augment import RandomTimeShift
+
+    X, y = _ragged()  # lengths 9, 14 and 20
+    with pytest.raises(ValueError, match=r"augment\[0\] = RandomTimeShift"):
+        FCNClassifier(**SMALL, augment=[RandomTimeShift(12)]).fit(X, y)
