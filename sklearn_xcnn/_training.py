@@ -8,6 +8,11 @@ vector in place and record into the state; the estimator publishes the
 state's fitted attributes (``loss_curve_``, ``n_iter_``, ...) when a call
 ends. They never validate
 input.
+
+The images are an array ``(n, H, W, C)``, or a :class:`~._ragged.Ragged` of
+several shapes (series of unequal length): the loops reach a batch's images
+and the spec for their shape through :mod:`._ragged`, whose batches never
+mix shapes.
 """
 
 import time
