@@ -1,12 +1,15 @@
 """Series of unequal length: batching by length against padding to the longest.
 
-Generated task: univariate noisy series (noise sd 0.3) of random lengths,
-each holding one bump of 6 steps, up (class 1) or down (class 0), at a random
-place anywhere in it. ``--lengths`` distinct lengths are drawn from
-``--shortest`` .. ``--longest`` (``--lengths 0``: every length in the range,
-one draw per series). Two systems, each an ``FCNClassifier`` with
-``n_filters=--filters`` (kernels 8/5/3, batch norm, global mean pooling),
-Adam at ``1e-2``, batches of 16, exactly ``--epochs`` epochs:
+Generated tasks (``--task``), univariate series of random lengths:
+``bump``: noise (sd 0.3) holding one bump of 6 steps, up (class 1) or down
+(class 0), at a random place anywhere in it; ``energy``: white noise of sd
+0.7 (class 0) or 1.0 (class 1), a task where the zeros of padding dilute what
+is measured (the series' energy) by the share of padding. ``--lengths``
+distinct lengths are drawn from ``--shortest`` .. ``--longest``
+(``--lengths 0``: every length in the range, one draw per series). Two
+systems, each an ``FCNClassifier`` with ``n_filters=--filters`` (kernels
+8/5/3, batch norm, global mean pooling), Adam at ``1e-2``, batches of 16,
+exactly ``--epochs`` epochs:
 
 * **by length**: fitted on the list of series as they are (batches of one
   length each, see the time-series chapter of the user guide);
@@ -21,7 +24,8 @@ all measured in one run; and how much padding moves the predicted
 probabilities: each model's mean |p(list) - p(padded)| on the held-out
 series, and the share of predictions that change.
 
-Run ``python benchmarks/bench_unequal.py [--train 200] [--epochs 8] [--lengths 8]``.
+Run ``python benchmarks/bench_unequal.py [--task bump] [--train 200]
+[--epochs 8] [--lengths 8]``.
 """
 
 import argparse
@@ -36,15 +40,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_xcnn.series import FCNClassifier
 
 
-def make_series(n, lengths, longest, random_state):
-    """``n`` bump series and their labels; ``lengths`` to draw from, or
-    None for any length up to ``longest``."""
+def make_series(task, n, lengths, longest, random_state):
+    """``n`` series of ``task`` and their labels; ``lengths`` to draw from,
+    or None for any length up to ``longest``."""
     rng = np.random.RandomState(random_state)
     y = rng.randint(2, size=n)
     X = []
     bump = np.r_[0.5, 1, 1, 1, 1, 0.5]
     for label in y:
         T = rng.choice(lengths) if lengths is not None else rng.randint(8, longest + 1)
+        if task == "energy":
+            X.append((1.0 if label else 0.7) * rng.standard_normal((1, T)))
+            continue
         x = 0.3 * rng.standard_normal((1, T))
         start = rng.randint(0, T - len(bump) + 1)
         x[0, start : start + len(bump)] += (1.5 if label else -1.5) * bump
@@ -74,7 +81,8 @@ def _fit(system, data, args, seed):
     per_epoch = (time.perf_counter() - start) / clf.n_iter_
     padded_test = pad(X_test, args.longest)
     own = X_test if system == "by length" else padded_test
-    p_list, p_pad = clf.predict_proba(X_test), clf.predict_proba(padded_test)
+    # as a list: the longest training series may be shorter than --longest
+    p_list, p_pad = clf.predict_proba(X_test), clf.predict_proba(list(padded_test))
     return dict(
         seconds=per_epoch,
         accuracy=clf.score(own, y_test),
@@ -85,6 +93,7 @@ def _fit(system, data, args, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=["bump", "energy"], default="bump")
     parser.add_argument("--train", type=int, default=200)
     parser.add_argument("--test", type=int, default=200)
     parser.add_argument("--shortest", type=int, default=40)
@@ -105,8 +114,10 @@ def main():
             span = np.arange(args.shortest, args.longest + 1)
             lengths = np.sort(rng.choice(span, args.lengths - 1, replace=False))
             lengths = np.r_[lengths, args.longest]
-        X, y = make_series(args.train, lengths, args.longest, seed)
-        X_test, y_test = make_series(args.test, lengths, args.longest, 1000 + seed)
+        X, y = make_series(args.task, args.train, lengths, args.longest, seed)
+        X_test, y_test = make_series(
+            args.task, args.test, lengths, args.longest, 1000 + seed
+        )
         data = (X, y, X_test, y_test)
         order = systems if seed % 2 == 0 else systems[::-1]
         for system in order:
@@ -118,7 +129,8 @@ def main():
         else f"any length in 8..{args.longest}"
     )
     print(
-        f"{args.train} training and {args.test} held-out series, {what}; "
+        f"task {args.task}: {args.train} training and {args.test} held-out "
+        f"series, {what}; "
         f"FCN {tuple(args.filters)}, {args.epochs} epochs, seeds 0..{args.seeds - 1}"
         ": median [min-max]"
     )
