@@ -206,8 +206,9 @@ def make_estimator(key, seed, params):
 
 
 def fit_ours(key, seed, params, data):
-    """Fit one of our estimators; a result dict, or None where it cannot
-    fit series of unequal length yet."""
+    """Fit one of our estimators: a result dict, or ``{"refused": why}``
+    where ``fit`` refuses a list of series of unequal length (not supported
+    yet, or series too short for the kernels)."""
     from sklearn.exceptions import ConvergenceWarning
 
     X_train, y_train, X_test, y_test = data
@@ -218,15 +219,22 @@ def fit_ours(key, seed, params, data):
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X_train, y_train)
     except ValueError as error:
-        if not isinstance(X_train, np.ndarray) and "unequal" in str(error):
-            return None
-        raise
+        if isinstance(X_train, np.ndarray):
+            raise
+        return {"refused": refusal(str(error))}
     fit_time = time.perf_counter() - start
     return {
         "accuracy": float(clf.score(X_test, y_test)),
         "fit_time": fit_time,
         "epochs": _epochs(clf),
     }
+
+
+def refusal(message):
+    """The table's short words for ``fit``'s refusal ``message``."""
+    if "unequal" in message:
+        return "not supported yet"
+    return "refused: " + message.split(". ")[0]
 
 
 def _epochs(clf):
@@ -274,7 +282,7 @@ def run(args):
 
 
 def _progress(name, key, runs):
-    done = [r for r in runs if r is not None]
+    done = [r for r in runs if r is not None and "accuracy" in r]
     text = ", ".join(f"{r['accuracy']:.4f} in {r['fit_time']:.1f} s" for r in done)
     print(f"  {name} {key}: {text or 'not run'}", file=sys.stderr, flush=True)
 
@@ -299,7 +307,7 @@ def rows(results):
 
 
 def _median(runs, field):
-    if not runs or runs[0] is None:
+    if not runs or runs[0] is None or field not in runs[0]:
         return None
     return statistics.median(r[field] for r in runs)
 
@@ -311,8 +319,8 @@ def _row(dataset, key, runs, rocket_acc):
         "MiniRocket (aeon)" if key == "MiniRocket" else key,
     ]
     published = dataset.published.get(key)
-    if runs[0] is None:
-        reason = "not supported yet" if key != "MiniRocket" else "equal lengths only"
+    if runs[0] is None or "refused" in runs[0]:
+        reason = runs[0]["refused"] if runs[0] else "equal lengths only"
         return [*head, reason, "-", "-", _fmt(published), _fmt(rocket_acc), "-"]
     accuracy = [r["accuracy"] for r in runs]
     times = [r["fit_time"] for r in runs]

@@ -167,7 +167,10 @@ def test_rows_say_what_did_not_run(series_bench):
             "FCN": [fit, dict(fit, accuracy=0.96)],
             "MiniRocket": [dict(fit, accuracy=1.0, epochs=None)] * 2,
         },
-        "JapaneseVowels": {"FCN": [None, None], "MiniRocket": [None, None]},
+        "JapaneseVowels": {
+            "FCN": [{"refused": "not supported yet"}] * 2,
+            "MiniRocket": [None, None],
+        },
     }
     rows = series_bench.rows(results)
     assert rows[0][:4] == ["GunPoint", "univariate", "FCN", "0.9300 [0.9000-0.9600]"]
@@ -175,6 +178,16 @@ def test_rows_say_what_did_not_run(series_bench):
     assert rows[1][2:4] == ["MiniRocket (aeon)", "1.0000 [1.0000-1.0000]"]
     assert rows[2][3] == "not supported yet"
     assert rows[3][3] == "equal lengths only"
+
+
+def test_refusal_words(series_bench):
+    message = (
+        "X[68] has 7 time point(s): too short for this FCNClassifier, whose "
+        "kernels need series of at least 8. Drop or pad the short series."
+    )
+    assert series_bench.refusal(message) == "refused: " + message.split(". ")[0]
+    unequal = "FCNClassifier cannot be fitted on series of unequal length yet"
+    assert series_bench.refusal(unequal) == "not supported yet"
 
 
 def test_quick_cut_keeps_every_class(series_bench):
