@@ -234,7 +234,7 @@ def refusal(message):
     """The table's short words for ``fit``'s refusal ``message``."""
     if "unequal" in message:
         return "not supported yet"
-    return "refused: " + message.split(". ")[0]
+    return "refused: " + message.split(". ")[0].split(", ")[0]
 
 
 def _epochs(clf):
