@@ -283,7 +283,11 @@ def run(args):
 
 def _progress(name, key, runs):
     done = [r for r in runs if r is not None and "accuracy" in r]
-    text = ", ".join(f"{r['accuracy']:.4f} in {r['fit_time']:.1f} s" for r in done)
+    text = ", ".join(
+        f"{r['accuracy']:.4f} in {r['fit_time']:.1f} s"
+        + (f" ({r['epochs']} epochs)" if r["epochs"] else "")
+        for r in done
+    )
     print(f"  {name} {key}: {text or 'not run'}", file=sys.stderr, flush=True)
 
 
