@@ -54,8 +54,7 @@ _FCN_TRAINING = """\
 {solver}
 
     alpha : float, default=0.0
-        Strength of the L2 penalty on the weights; none in the published
-        FCN.
+        Strength of the L2 penalty on the weights; none in the published FCN.
 
     batch_size : int or "auto", default=16
         Mini-batch size of ``"adam"`` and ``"sgd"`` (aeon's default), cut to
