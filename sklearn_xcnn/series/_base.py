@@ -45,7 +45,7 @@ def along_time(value, name, n_blocks):
     """
     if isinstance(value, str):
         return value
-    if np.ndim(value) == 0:
+    if not isinstance(value, tuple | list | np.ndarray):  # (may be ragged)
         return _one_along_time(value, name)
     values = list(value)
     if len(values) != n_blocks:
@@ -66,7 +66,7 @@ def _one_along_time(value, name):
                 f"at each end of the series), got {value!r}."
             )
         return (0, int(value))
-    if name.startswith("kernel_size") and np.ndim(value) == 1:
+    if name.startswith("kernel_size") and isinstance(value, tuple | list):
         # one length per convolution of a compound block: (8, 5, 3)
         return tuple(_one_along_time(k, f"{name}[{i}]") for i, k in enumerate(value))
     (k,) = as_int_tuple(value, name)

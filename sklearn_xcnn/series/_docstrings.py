@@ -309,6 +309,9 @@ _ENSEMBLE_ATTRIBUTES = """\
         The fitted networks, each a single-network estimator with this
         estimator's parameters (less ``n_networks``) and its own seed.
 
+    n_iter_ : int
+        The most epochs any network ran in the last call to ``fit``.
+
     n_features_in_ : int
         Number of values (time points times channels) per series.
 

@@ -109,6 +109,7 @@ class NetworkEnsemble(BaseEstimator):
         """Store fitted ``members`` and show the first one's shared
         attributes (dropping those of an earlier fit it lacks)."""
         self.estimators_ = members
+        self.n_iter_ = max(member.n_iter_ for member in members)
         for name in _SHARED_ATTRIBUTES:
             if hasattr(members[0], name):
                 setattr(self, name, getattr(members[0], name))
@@ -238,6 +239,30 @@ class EnsembleClassifierMixin(ClassifierMixin):
         """)
     def predict_proba(self, X):
         return self._average("predict_proba", X)
+
+    @_doc("""Logits of the averaged probabilities.
+
+        Not the mean of the networks' logits: the logit (log-odds) of the
+        probabilities that ``predict_proba`` gives, so that the largest
+        score is the predicted class.
+
+{predict}
+
+        Returns
+        -------
+        scores : ndarray of shape (n_cases,) or (n_cases, n_classes)
+            For two classes, ``log(p1 / p0)`` (positive means
+            ``classes_[1]``); for a multilabel ``y``, the log-odds of each
+            label; otherwise ``log(p)`` of each class.
+        """)
+    def decision_function(self, X):
+        proba = self.predict_proba(X)
+        first = self.estimators_[0]
+        if first.n_outputs_ == 1:  # two classes
+            return np.log(proba[:, 1]) - np.log(proba[:, 0])
+        if first.out_activation_ == "logistic":  # multilabel
+            return np.log(proba) - np.log1p(-np.minimum(proba, 1 - 1e-16))
+        return np.log(proba)
 
     @_doc("""Logarithm of the averaged probability estimates.
 

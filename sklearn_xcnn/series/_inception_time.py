@@ -249,7 +249,7 @@ class InceptionTimeClassifier(EnsembleClassifierMixin, NetworkEnsemble):
     >>> X = np.concatenate([sines, np.sign(sines)])[:, None, :]  # (60, 1, 40)
     >>> y = np.repeat(["sine", "square"], 30)
     >>> clf = InceptionTimeClassifier(n_filters=4, kernel_size=8, block_depth=2,
-    ...                               n_networks=2, max_iter=10, random_state=0)
+    ...                               n_networks=2, max_iter=30, random_state=0)
     >>> clf.fit(X, y).score(X, y)
     1.0
     >>> len(clf.estimators_)
