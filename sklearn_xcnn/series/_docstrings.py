@@ -234,9 +234,7 @@ _RESNET_ARCHITECTURE = """\
     block_depth : int or list of int, default=3
         Convolutions in each residual unit (modules of an inception block).
 
-{dilation}""".format(
-    sizes=_SIZES_ALONG_TIME, dilation=parameter_entries("dilation")
-)
+{dilation}""".format(sizes=_SIZES_ALONG_TIME, dilation=parameter_entries("dilation"))
 
 _INCEPTION_ARCHITECTURE = """\
     n_filters : int or tuple of int, default=(32, 32)
@@ -262,9 +260,7 @@ _INCEPTION_ARCHITECTURE = """\
         last of them: two blocks of three are the published depth of 6 with
         a shortcut every third module.
 
-{dilation}""".format(
-    sizes=_SIZES_ALONG_TIME, dilation=parameter_entries("dilation")
-)
+{dilation}""".format(sizes=_SIZES_ALONG_TIME, dilation=parameter_entries("dilation"))
 
 # the FCN's training entries, with words that hold for every preset
 _PRESET_TRAINING = _FCN_TRAINING.replace("the published FCN", "the published networks")
@@ -276,7 +272,8 @@ _REGIME_POINTER = """\
     time-series chapter of the user guide). aeon 1.x trains this network
     for 1 500 epochs."""
 
-_RESNET_NOTES = """\
+_RESNET_NOTES = (
+    """\
     The network is three residual units of 64, 128 and 128 filters, each
     three convolutions ``[correlate -> batch norm -> relu]`` of lengths 8, 5
     and 3 ('same' padding; the last relu after the shortcut is added), with
@@ -286,9 +283,12 @@ _RESNET_NOTES = """\
     2017). ``network_summary`` shows it; ``filters_`` holds the
     convolutions of each unit in order, its shortcut's last.
 
-""" + _REGIME_POINTER
+"""
+    + _REGIME_POINTER
+)
 
-_INCEPTION_NOTES = """\
+_INCEPTION_NOTES = (
+    """\
     Each network is two inception blocks of three modules (depth 6): a
     module is a 1x1 bottleneck of 32 filters (when its input has more than
     one channel), three convolutions of 32 filters of lengths 40, 20 and 10
@@ -311,7 +311,9 @@ _INCEPTION_NOTES = """\
     ``estimators_``: inspect one with its own attributes (``filters_``,
     ``loss_curve_``, ``network_summary``).
 
-""" + _REGIME_POINTER
+"""
+    + _REGIME_POINTER
+)
 
 _N_NETWORKS = """\
     n_networks : int, default=5
@@ -336,8 +338,12 @@ _ENSEMBLE_ATTRIBUTES = """\
         Channels of the training series.
 
     n_timepoints_ : int
-        Length of the training series; arrays given to ``predict`` must have
-        it, lists of series may have any length the kernels allow."""
+        Length of the training series, the longest of them when they are of
+        unequal length; arrays given to ``predict`` must have it, lists of
+        series may have any length the kernels allow.
+
+    series_lengths_ : ndarray of shape (n_lengths,)
+        The distinct lengths of the training series, in increasing order."""
 
 SERIES_PIECES.update(
     {

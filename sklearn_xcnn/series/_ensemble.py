@@ -37,6 +37,7 @@ _SHARED_ATTRIBUTES = (
     "feature_names_in_",
     "n_channels_",
     "n_timepoints_",
+    "series_lengths_",
 )
 
 N_NETWORKS_CONSTRAINT = [Interval(Integral, 1, None, closed="left")]

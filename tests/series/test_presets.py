@@ -350,3 +350,13 @@ def test_unfitted_ensemble_refuses_to_predict():
 
     with pytest.raises(NotFittedError):
         _tiny().predict(_series()[0])
+
+
+def test_ensemble_fits_series_of_unequal_length():
+    X, y = _series(n=12)
+    series = [x[:, : 14 + i % 3] for i, x in enumerate(X)]
+    clf = fit_quietly(_tiny(), series, y)
+    assert_array_equal(clf.series_lengths_, [14, 15, 16])
+    assert clf.n_timepoints_ == 16
+    mean = sum(m.predict_proba(series) for m in clf.estimators_) / 2
+    assert_array_equal(clf.predict_proba(series), mean)
