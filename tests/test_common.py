@@ -119,8 +119,11 @@ def _set_checking_parameters(estimator, variant):
             "learning_rate_init": 1e-2,
             "max_iter": 200,
         }
-        if "n_networks" in preset:  # an ensemble: two networks show the mean
-            small.update(n_networks=2, block_depth=1)
+        if "n_networks" in preset:
+            # an ensemble: two networks of one inception module show the mean
+            n_filters = n_filters[:1]
+            small.update(n_filters=n_filters, n_networks=2, block_depth=1)
+            small["kernel_size"] = _preset_kernels(preset, 1, variant)
         variant = {**small, **variant, "n_filters": n_filters}
     return estimator.set_params(**variant)
 
@@ -146,15 +149,19 @@ def _preset_kernels(preset, n_layers, variant):
 SERIES_VARIANTS = [0, 2, 4, 5, 6]
 
 
-# The presets of compound blocks (ResNet; InceptionTime, which fits two
-# networks per fit and is checked with inception blocks of one module) cost
-# two to three FCNs a fit: they are checked with their own defaults and the
-# L-BFGS variant only; the other paths (SGD, the FFT engine, augmentation)
-# are the code checked above for the image estimators and the FCN.
+# The presets of compound blocks cost two to three FCNs a fit. ResNet is
+# checked with its defaults and the L-BFGS variant; InceptionTime, which fits
+# two networks (of one inception module each, for the checks) per fit, with
+# its defaults only: its networks are the code checked everywhere else, and
+# the ensemble's own code does not depend on the solver. The other paths
+# (SGD, the FFT engine, augmentation) are checked above for the image
+# estimators and the FCN.
 COMPOUND_VARIANTS = [0, 2]
 
 
 def _variants(cls):
+    if "n_networks" in cls().get_params():
+        return [VARIANTS[0]]
     if cls().get_params().get("block") in ("residual", "inception"):
         return [VARIANTS[i] for i in COMPOUND_VARIANTS]
     if cls.__module__.startswith("sklearn_xcnn.series"):
