@@ -14,9 +14,14 @@ page of the documentation for what the exported graph contains.
 
 from skl2onnx import to_onnx as _skl2onnx_to_onnx
 
-from .._classifier import CNNClassifier
-from .._regressor import CNNRegressor
-from ._converters import CLASSIFIER_OPTIONS, REGRESSOR_OPTIONS, register_converters
+from ._converters import (
+    CLASSIFIER_OPTIONS,
+    OPTIONS_BY_CLASS,
+    REGRESSOR_OPTIONS,
+    members_of,
+    register_converters,
+)
+from ._series import series_initial_types
 
 __all__ = ["to_onnx"]
 
@@ -36,10 +41,7 @@ def _options_by_model(options):
         if value not in known[name]:
             raise ValueError(f"Option {name}={value!r} must be one of {known[name]}.")
     by_model = {}
-    for cls, allowed in (
-        (CNNClassifier, CLASSIFIER_OPTIONS),
-        (CNNRegressor, REGRESSOR_OPTIONS),
-    ):
+    for cls, allowed in OPTIONS_BY_CLASS.items():
         chosen = {k: v for k, v in options.items() if k in allowed}
         if chosen:
             by_model[cls] = chosen
@@ -107,6 +109,11 @@ def to_onnx(model, X, *, target_opset=None, **options):
     >>> bool(np.allclose(proba, pipe.predict_proba(X), atol=1e-5))
     True
     """
+    initial_types = series_initial_types(model, X, members_of)
     return _skl2onnx_to_onnx(
-        model, X, target_opset=target_opset, options=_options_by_model(options)
+        model,
+        X if initial_types is None else None,
+        initial_types=initial_types,
+        target_opset=target_opset,
+        options=_options_by_model(options),
     )

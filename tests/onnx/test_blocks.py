@@ -21,7 +21,9 @@ from ._helpers import (  # noqa: E402
     export,
     fit_quietly,
     images,
+    perturb_batch_norm,
     run,
+    spread_logits,
 )
 
 # (image_shape, estimator parameters); the networks are tiny and barely fitted:
@@ -103,20 +105,6 @@ CASES = {
 }
 
 
-def _perturbed(est, seed=0):
-    """``est`` with every batch-norm scale (some negative), running mean and
-    variance far from 1 and 0, so that a misplaced one shows."""
-    rng = np.random.RandomState(seed)
-    for scale, mean, var in zip(
-        est.batch_norm_scales_, est.batch_norm_means_, est.batch_norm_vars_
-    ):
-        F = scale.shape[0]
-        scale[...] = rng.uniform(0.5, 2, F) * np.where(np.arange(F) % 2, -1, 1)
-        mean[...] = rng.normal(0, 0.5, F)
-        var[...] = rng.uniform(0.05, 3, F)
-    return est
-
-
 def _fitted(cls, case, activation="relu", seed=0):
     image_shape, params = CASES[case]
     X = images(30, image_shape, seed)
@@ -129,7 +117,7 @@ def _fitted(cls, case, activation="relu", seed=0):
     else:
         y = np.stack([X[:, 0], X[:, 1] - X[:, 2]], axis=1)
     est = fit_quietly(cls(**{**settings, **params}), X, y)
-    return _perturbed(est, seed), X
+    return spread_logits(perturb_batch_norm(est, seed), X), X
 
 
 @pytest.mark.parametrize("mode", ["fold", "node"])
