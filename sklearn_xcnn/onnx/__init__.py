@@ -1,9 +1,10 @@
 """Export fitted networks, alone or inside pipelines, to ONNX.
 
 Importing this module registers converters for
-:class:`~sklearn_xcnn.CNNClassifier` and :class:`~sklearn_xcnn.CNNRegressor`
-with skl2onnx (the ``onnx`` extra: ``pip install sklearn-xcnn[onnx]``), so
-that ``skl2onnx.to_onnx`` converts them and any pipeline that holds them.
+:class:`~sklearn_xcnn.CNNClassifier`, :class:`~sklearn_xcnn.CNNRegressor`
+and the series estimators of :mod:`sklearn_xcnn.series` with skl2onnx (the
+``onnx`` extra: ``pip install sklearn-xcnn[onnx]``), so that
+``skl2onnx.to_onnx`` converts them and any pipeline that holds them.
 Importing :mod:`sklearn_xcnn` itself does not import skl2onnx.
 
 The classifier's converter takes skl2onnx's classifier options ``zipmap``
@@ -52,21 +53,27 @@ def to_onnx(model, X, *, target_opset=None, **options):
     """Convert a fitted network, or a pipeline holding networks, to ONNX.
 
     A thin wrapper around :func:`skl2onnx.to_onnx` that applies ``options``
-    to every :class:`~sklearn_xcnn.CNNClassifier` and
-    :class:`~sklearn_xcnn.CNNRegressor` in ``model``. Calling
-    ``skl2onnx.to_onnx`` directly after ``import sklearn_xcnn.onnx`` does the
-    same, with options given skl2onnx's way.
+    to every network estimator in ``model`` (:class:`~sklearn_xcnn.CNNClassifier`,
+    :class:`~sklearn_xcnn.CNNRegressor`, the series estimators) and, for a
+    3-D sample of series, leaves the time axis free when the graph allows it.
+    Calling ``skl2onnx.to_onnx`` directly after ``import sklearn_xcnn.onnx``
+    does the same, with options given skl2onnx's way and the sample's length
+    fixed.
 
     Parameters
     ----------
     model : estimator
         A fitted :class:`~sklearn_xcnn.CNNClassifier`,
-        :class:`~sklearn_xcnn.CNNRegressor`, or a fitted pipeline (any model
-        skl2onnx converts) that contains them.
-    X : ndarray of shape (n_samples, n_features)
-        Sample input; only its dtype and width are used. ``float32`` gives a
-        float32 graph input, ``float64`` a double input that the graph casts
-        to float32 on entry.
+        :class:`~sklearn_xcnn.CNNRegressor`, series estimator of
+        :mod:`sklearn_xcnn.series`, or a fitted pipeline (any model skl2onnx
+        converts) that contains them.
+    X : ndarray of shape (n_samples, n_features) or (n_samples, n_channels, \
+            n_timepoints)
+        Sample input; only its dtype and shape past the first axis are used.
+        ``float32`` gives a float32 graph input, ``float64`` a double input
+        that the graph casts to float32 on entry. A 3-D sample of series
+        gives a free time axis where every series network of ``model`` ends
+        in global pooling, with no pooling in its blocks and stride 1.
     target_opset : int, default=None
         ONNX opset (11 or later); skl2onnx's latest tested one by default.
     **options
