@@ -169,10 +169,6 @@ def calculate_classifier_output_shapes(operator):
     n = operator.inputs[0].get_first_dimension()
     classes, is_string = label_classes(operator.scope_inst, est)
     multilabel = _is_multilabel(networks[0].spec)
-    if multilabel and type(est) in ENSEMBLE_MEMBERS:
-        raise ValueError(
-            f"sklearn_xcnn.onnx cannot export a multilabel {type(est).__name__}."
-        )
     label_shape = [n, len(classes)] if multilabel else [n]
     label_type = StringTensorType if is_string else Int64TensorType
     operator.outputs[0].type = label_type(shape=label_shape)
@@ -256,7 +252,7 @@ def convert_classifier(scope, operator, container):
     One network: its probabilities; labels from the logits, as in
     ``predict`` (multilabel: labels 0/1, int64, where the logit is positive).
     An ensemble: the mean of its members' probabilities, the label at its
-    argmax.
+    argmax (multilabel: 0/1 where the mean exceeds 0.5).
     """
     g, est, specs, logits = _all_logits(
         scope, operator, container, {"batch_norm": "fold"}
@@ -272,6 +268,11 @@ def convert_classifier(scope, operator, container):
     else:
         probas = [_probabilities(g, spec, z)[0] for spec, z in zip(specs, logits)]
         p = g.node("Mean", probas, hint="mean_proba")
+        if _is_multilabel(specs[0]):
+            _to_output(g, operator, p, proba)
+            above = g.node("Greater", [p, g.const("half", 0.5)])
+            g.node("Cast", [above], out=label, to=TensorProto.INT64)
+            return
         index = g.node("ArgMax", [p], hint="class_index", axis=1, keepdims=0)
     _to_output(g, operator, p, proba)
     classes, _ = label_classes(scope, est)

@@ -186,7 +186,10 @@ class _EnsembleClassifier(ClassifierMixin, _MeanOfNetworks):
         return np.mean([m.predict_proba(X) for m in self.estimators_], axis=0)
 
     def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        if self.estimators_[0].out_activation_ == "logistic" and proba.shape[1] > 2:
+            return (proba > 0.5).astype(int)  # multilabel
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class _EnsembleRegressor(RegressorMixin, _MeanOfNetworks):
@@ -218,6 +221,16 @@ def test_ensemble_classifier_averages_its_members(ensembles, n_classes):
     # the members differ: the mean is not any one of them
     probas = [m.predict_proba(X) for m in ens.estimators_]
     assert not np.allclose(probas[0], probas[1], atol=1e-3)
+
+
+def test_multilabel_ensemble(ensembles):
+    """Each label where the mean of the members' probabilities exceeds 0.5."""
+    X = series(24, 1, 18)
+    Y = np.stack([X[:, 0, -1] > X[:, 0, 0], X[:, 0, 5] > 0, X[:, 0, 9] < 0], axis=1)
+    ens = _EnsembleClassifier(n_networks=2).fit(X, Y.astype(int))
+    outputs = run(to_onnx(ens, X[:1], zipmap=False), X)
+    assert_classifier_matches(ens, X, outputs)
+    assert outputs["label"].dtype == np.int64
 
 
 def test_ensemble_regressor_averages_its_members(ensembles):
