@@ -92,18 +92,19 @@ def _fitted_networks(operator):
     return est, members, networks
 
 
-def _check_input(operator, member, networks):
-    """The input must be what ``member`` reads: rows of ``H * W * C`` values
-    for an image network, series for a series estimator."""
+def _check_input(operator, members, networks):
+    """The input must be what the (first) member reads: rows of ``H * W * C``
+    values for an image network, series for a series estimator."""
     check_input_and_output_types(operator, good_input_types=_INPUT_TYPES)
     shape = operator.inputs[0].type.shape
+    name, member = type(operator.raw_operator).__name__, members[0]
     if is_series_estimator(member):
-        check_series_input(shape, member, networks)
+        check_series_input(shape, member, networks, name)
         return
     n_pixels = int(np.prod(member.image_shape_))
     if len(shape) == 2 and isinstance(shape[1], int) and shape[1] != n_pixels:
         raise ValueError(
-            f"{type(member).__name__} was fitted on images of shape "
+            f"{name} was fitted on images of shape "
             f"{tuple(member.image_shape_)} ({n_pixels} values per row) but its "
             f"ONNX input has {shape[1]} columns."
         )
@@ -165,7 +166,7 @@ def calculate_classifier_output_shapes(operator):
     or an ensemble)."""
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
     est, members, networks = _fitted_networks(operator)
-    _check_input(operator, members[0], networks)
+    _check_input(operator, members, networks)
     n = operator.inputs[0].get_first_dimension()
     classes, is_string = label_classes(operator.scope_inst, est)
     multilabel = _is_multilabel(networks[0].spec)
@@ -180,7 +181,7 @@ def calculate_regressor_output_shapes(operator):
     or an ensemble)."""
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
     _, members, networks = _fitted_networks(operator)
-    _check_input(operator, members[0], networks)
+    _check_input(operator, members, networks)
     n = operator.inputs[0].get_first_dimension()
     n_outputs = networks[0].spec.layer_units[-1]
     operator.outputs[0].type = _output_tensor_type(operator)([n, n_outputs])

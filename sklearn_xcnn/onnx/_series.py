@@ -49,7 +49,7 @@ def any_length(spec):
     return True
 
 
-def check_series_input(shape, est, networks):
+def check_series_input(shape, est, networks, name):
     """Refuse an input type ``shape`` that ``est`` cannot read (ValueError).
 
     Parameters
@@ -57,12 +57,14 @@ def check_series_input(shape, est, networks):
     shape : list
         The input's shape, ``None`` or a name where unknown.
     est : estimator
-        The series estimator, named in the errors.
+        A series estimator (an ensemble's first member).
     networks : list of FittedNetwork
         The networks that read the input (several for an ensemble), all
         fitted on ``est``'s layout.
+    name : str
+        The exported model's class, named in the errors.
     """
-    name, C, T = type(est).__name__, est.n_channels_, est.n_timepoints_
+    C, T = est.n_channels_, est.n_timepoints_
     if len(shape) == 3:
         channels, length = shape[1], shape[2]
         if isinstance(channels, int) and channels != C:

@@ -233,6 +233,13 @@ def test_multilabel_ensemble(ensembles):
     assert outputs["label"].dtype == np.int64
 
 
+def test_ensemble_input_errors_name_the_ensemble(ensembles):
+    ens = _EnsembleRegressor(n_networks=2).fit(series(12, 1, 18), np.arange(12.0))
+    types = [("X", skl2onnx.common.data_types.FloatTensorType([None, 2, 18]))]
+    with pytest.raises(ValueError, match="_EnsembleRegressor was fitted on series"):
+        skl2onnx.to_onnx(ens, initial_types=types)
+
+
 def test_ensemble_regressor_averages_its_members(ensembles):
     X = series(24, 1, 18)
     ens = _EnsembleRegressor(n_networks=2).fit(X, X[:, 0, -1])
