@@ -5,7 +5,7 @@ import pytest
 
 from ..conftest import needs
 
-needs("onnx")
+onnx = needs("onnx")
 needs("onnxruntime")
 skl2onnx = needs("skl2onnx")
 
@@ -248,3 +248,15 @@ def test_ensemble_regressor_averages_its_members(ensembles):
         np.testing.assert_allclose(
             outputs["variable"][:, 0], ens.predict(X), rtol=TOL, atol=TOL
         )
+
+
+@pytest.mark.parametrize("opset", [11, 13, None])
+@pytest.mark.parametrize("network", ["residual", "inception"])
+def test_target_opsets(network, opset):
+    """The compound kinds and the series input from the oldest opset the
+    graph needs (11) to skl2onnx's default, batch norm as nodes too."""
+    clf, X = _fit(FCNClassifier, network, n_channels=2)
+    for mode in ("fold", "node"):
+        onx = to_onnx(clf, X[:1], target_opset=opset, zipmap=False, batch_norm=mode)
+        onnx.checker.check_model(onx, full_check=True)
+        assert_classifier_matches(clf, X, run(onx, X))
