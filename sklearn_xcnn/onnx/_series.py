@@ -10,12 +10,14 @@ last, which is ``(n, C, 1, T)`` in ONNX's NCHW. So the graph takes:
   transformers pass them on): the same ``Reshape``, with one channel.
 
 The time axis may be left free (``None`` in the input type; :func:`to_onnx
-<sklearn_xcnn.onnx.to_onnx>` does so for a 3-D sample) when the graph does
-not depend on the length: the network ends in global pooling, its blocks do
-not pool and every convolution has stride 1 (its padding, 'same' or not, is
-then the same for every length). The graph computes what the estimator
-predicts for series of every length the estimator accepts; it does not
-refuse series shorter than the network's kernels, which the estimator does.
+<sklearn_xcnn.onnx.to_onnx>` does so for a 3-D sample), or fixed at another
+length than the model's ``n_timepoints_`` (the longest it was fitted on),
+when the graph does not depend on the length: the network ends in global
+pooling, its blocks do not pool and every convolution has stride 1 (its
+padding, 'same' or not, is then the same for every length). The graph
+computes what the estimator predicts for series of every length the
+estimator accepts; it does not refuse series shorter than the network's
+kernels, which the estimator does.
 """
 
 import numpy as np
@@ -85,15 +87,14 @@ def check_series_input(shape, est, networks, name):
             f"{name} takes ONNX inputs (n, n_channels, n_timepoints) or (n, "
             f"n_timepoints) for univariate series; got a {len(shape)}-D input."
         )
-    if isinstance(length, int) and length == T:
+    if length == T or all(any_length(n.spec) for n in networks):
         return
-    if isinstance(length, int) or not all(any_length(n.spec) for n in networks):
-        raise ValueError(
-            f"{name} was fitted on series of {T} time points and its graph "
-            "takes that length only (a free time axis needs global pooling, "
-            "no pooling in the blocks and stride 1); its ONNX input has "
-            f"{length!r} time points."
-        )
+    raise ValueError(
+        f"{name} was fitted on series of {T} time points and its graph "
+        "takes that length only (another length, or a free time axis, needs "
+        "global pooling, no pooling in the blocks and stride 1); its ONNX input "
+        f"has {length!r} time points."
+    )
 
 
 def _estimators_in(model):

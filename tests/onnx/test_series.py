@@ -127,16 +127,32 @@ def test_fixed_length_without_global_pooling():
     dims = onx.graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_value for d in dims][1:] == [1, 20]
     assert_classifier_matches(clf, X, run(onx, X))
-    free = [("X", skl2onnx.common.data_types.FloatTensorType([None, 1, None]))]
-    with pytest.raises(ValueError, match="takes that length only"):
-        skl2onnx.to_onnx(clf, initial_types=free)
+    for time_axis in (None, 21):
+        shape = [None, 1, time_axis]
+        types = [("X", skl2onnx.common.data_types.FloatTensorType(shape))]
+        with pytest.raises(ValueError, match="20 time points and its graph takes"):
+            skl2onnx.to_onnx(clf, initial_types=types)
+
+
+def test_fitted_on_unequal_lengths():
+    """A model fitted on a list of series of unequal length exports like any
+    other: a free time axis from a 3-D sample, or a fixed length from
+    skl2onnx's own guess, which need not be the training lengths."""
+    rng = np.random.RandomState(0)
+    X = [np.cumsum(rng.normal(size=(2, t)), axis=1) for t in [15, 22, 30] * 8]
+    y = np.arange(len(X)) % 2
+    clf = fit_quietly(FCNClassifier(**NETWORKS["residual"], max_iter=2), X, y)
+    spread_logits(perturb_batch_norm(clf), X)
+    other = series(6, 2, 26)
+    guessed = export(clf, other, {id(clf): {"zipmap": False}})
+    for onx in (to_onnx(clf, other[:1], zipmap=False), guessed):
+        assert_classifier_matches(clf, list(other), run(onx, other))
 
 
 @pytest.mark.parametrize(
     "shape, message",
     [
         ([None, 2, 20], r"1 channel\(s\) but its ONNX input .* has 2"),
-        ([None, 1, 21], "fitted on series of 20 time points"),
         ([None, 1, 20, 1], "got a 4-D input"),
     ],
 )
