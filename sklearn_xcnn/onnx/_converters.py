@@ -75,6 +75,7 @@ def members_of(est):
     members, the estimator itself, or nothing for a model of another kind."""
     for cls, members in ENSEMBLE_MEMBERS.items():
         if type(est) is cls:
+            check_is_fitted(est)
             return list(members(est))
     return [est] if type(est) in OPTIONS_BY_CLASS else []
 

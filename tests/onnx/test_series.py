@@ -11,6 +11,7 @@ skl2onnx = needs("skl2onnx")
 
 import numpy as np  # noqa: E402
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
@@ -247,6 +248,15 @@ def test_multilabel_ensemble(ensembles):
     outputs = run(to_onnx(ens, X[:1], zipmap=False), X)
     assert_classifier_matches(ens, X, outputs)
     assert outputs["label"].dtype == np.int64
+
+
+@pytest.mark.parametrize("cls", [_EnsembleClassifier, _EnsembleRegressor])
+def test_unfitted_ensemble_raises_not_fitted(ensembles, cls):
+    X = series(2, 1, 18)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        to_onnx(cls(), X)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        skl2onnx.to_onnx(cls(), X)
 
 
 def test_ensemble_input_errors_name_the_ensemble(ensembles):
