@@ -16,9 +16,9 @@ A second table does the same for a ResNet-shaped series classifier (three
 residual units of three convolutions, 64/128/128 filters, batch norm, 'same'
 padding, global mean pooling) on 512 univariate random-walk series of
 length 128, fitted for one epoch on 64 of them; the graph takes the
-``(n, 1, 128)`` series with a free time axis (``sklearn_xcnn.onnx.to_onnx``).
-``ResNetClassifier`` when :mod:`sklearn_xcnn.series` has it, else
-``FCNClassifier(block="residual")`` with one kernel (8, 5, 3) per unit.
+``(n, 1, 128)`` series with a free time axis (``sklearn_xcnn.onnx.to_onnx``):
+``ResNetClassifier`` with its published defaults (kernels 8, 5 and 3 in each
+unit).
 
 Export and session creation are not timed; each figure is the best of three
 timed calls after a warm-up, in a fresh process, rounds interleaved (see
@@ -130,14 +130,7 @@ def _fitted_resnet(X, y):
 
     from sklearn_xcnn import series
 
-    settings = dict(max_iter=1, batch_size=16, random_state=0)
-    if hasattr(series, "ResNetClassifier"):
-        clf = series.ResNetClassifier(**settings)
-    else:  # one kernel per unit until the presets have per-conv kernels
-        clf = series.FCNClassifier(
-            n_filters=(64, 128, 128), kernel_size=(8, 5, 3), block="residual",
-            block_depth=3, **settings,
-        )  # fmt: skip
+    clf = series.ResNetClassifier(max_iter=1, batch_size=16, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return clf.fit(X[:N_SERIES_FIT], y[:N_SERIES_FIT])

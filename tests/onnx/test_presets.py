@@ -57,8 +57,6 @@ def test_every_series_estimator_is_registered():
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_matches_on_every_length(name):
-    if not hasattr(series, name):
-        pytest.skip(f"sklearn_xcnn.series has no {name} yet")
     X = _series(18, 24)
     est = _fitted(name, X)
     classifier = name.endswith("Classifier")
