@@ -1150,3 +1150,40 @@ def test_presets_and_kernels_reject_bad_parameters(make, params, exception, matc
     X = _series_data()[0] if make in (_resnet, _inception_time) else _X()
     with pytest.raises(exception, match=match):
         make(**params).fit(X, _y())
+
+
+# ------------------------------------------------------ ONNX export of series
+ONNX_SERIES_CASES = {
+    "free_time_axis_without_global_pooling": (
+        dict(global_pooling=None, hidden_units=4),
+        [None, 2, None],
+        "FCNClassifier was fitted on series of 24 time points and its graph "
+        "takes that length only",
+    ),
+    "another_channel_count": (
+        {},
+        [None, 3, 24],
+        r"FCNClassifier was fitted on series of 2 channel\(s\) but its ONNX "
+        r"input \(n, n_channels, n_timepoints\) has 3",
+    ),
+    "2d_input_for_several_channels": (
+        {},
+        [None, 48],
+        "FCNClassifier was fitted on series of 2 channels: its ONNX input must be 3-D",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "params, shape, match", ONNX_SERIES_CASES.values(), ids=ONNX_SERIES_CASES.keys()
+)
+def test_series_onnx_export_rejects_input_types(params, shape, match):
+    skl2onnx = needs("skl2onnx")
+    needs("onnxruntime")
+    from skl2onnx.common.data_types import FloatTensorType
+
+    import sklearn_xcnn.onnx  # noqa: F401  (registers the converters)
+
+    clf = fit_quietly(_fcn(**params), *_series_data())
+    with pytest.raises(ValueError, match=match):
+        skl2onnx.to_onnx(clf, initial_types=[("X", FloatTensorType(shape))])
