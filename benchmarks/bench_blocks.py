@@ -22,7 +22,9 @@ same data started from our initial parameters; prediction:
 ``inference_mode`` (best of chunks of 256 or all rows). Each figure is the
 best of 3 calls in a fresh process; systems are interleaved in a rotating
 order, ``--repeats`` rounds; ratios are taken within a round, then the
-median [min-max] over rounds is printed with the load average. Before the
+median [min-max] over rounds is printed with the load average. With
+``--threads 1`` the samples per second of CPU time are printed too: on a
+machine loaded by others they move far less than wall-clock figures. Before the
 timings, a worker checks that each twin's logits equal ours at the start
 (eval and training mode).
 
@@ -94,14 +96,23 @@ def _ours(cfg, max_iter):
     return FCNClassifier(**cfg, **TRAINING, max_iter=max_iter)
 
 
+def _timed(func):
+    """``(wall, cpu)`` seconds of ``func()``: the CPU time of this process
+    (with one thread, a figure that other sessions' load hardly changes)."""
+    cpu, start = time.process_time(), time.perf_counter()
+    func()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 def _best(func, calls=3):
-    """Shortest wall-clock seconds of ``calls`` calls of ``func``."""
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """Shortest ``(wall, cpu)`` seconds over ``calls`` calls of ``func``."""
+    times = [_timed(func) for _ in range(calls)]
+    return min(t[0] for t in times), min(t[1] for t in times)
+
+
+def _rates(n, seconds):
+    """Samples per second, wall clock and CPU."""
+    return {"wall": n / seconds[0], "cpu": n / seconds[1]}
 
 
 def _start(cfg, X, y):
@@ -121,11 +132,13 @@ def worker_ours(net, dtype, n_train, n_pred, length, epochs, kernel):
     X, y = _data(max(n_train, n_pred), length, dtype)
     _ours(cfg, 1).fit(X[:32], y[:32])  # warm-up
     _wait_for_workers()
-    start = time.perf_counter()
-    clf = _ours(cfg, epochs).fit(X[:n_train], y[:n_train])
-    train = n_train * epochs / (time.perf_counter() - start)
+    train = _rates(
+        n_train * epochs,
+        _timed(lambda: _ours(cfg, epochs).fit(X[:n_train], y[:n_train])),
+    )
+    clf = _ours(cfg, 1).fit(X[:32], y[:32])
     clf.predict_proba(X[:32])
-    infer = n_pred / _best(lambda: clf.predict_proba(X[:n_pred]))
+    infer = _rates(n_pred, _best(lambda: clf.predict_proba(X[:n_pred])))
     return {"train": train, "infer": infer}
 
 
@@ -150,17 +163,19 @@ def worker_torch(net, dtype, n_train, n_pred, length, epochs, kernel):
     yt = torch.from_numpy(y).long()
     optimizer = torch.optim.Adam(twin.parameters(), lr=TRAINING["learning_rate_init"])
     train_epoch(twin, optimizer, Xt[:32], yt[:32], 16)  # warm-up
-    start = time.perf_counter()
-    for _ in range(epochs):
-        train_epoch(twin, optimizer, Xt[:n_train], yt[:n_train], 16)
-    train = n_train * epochs / (time.perf_counter() - start)
-    infer = {}
+
+    def epochs_():
+        for _ in range(epochs):
+            train_epoch(twin, optimizer, Xt[:n_train], yt[:n_train], 16)
+
+    train = _rates(n_train * epochs, _timed(epochs_))
+    infer = []
     for chunk in (256, n_pred):
         predict_proba(twin, Xt[:32], chunk)
-        infer[chunk] = n_pred / _best(
-            lambda c=chunk: predict_proba(twin, Xt[:n_pred], c)
+        infer.append(
+            _rates(n_pred, _best(lambda c=chunk: predict_proba(twin, Xt[:n_pred], c)))
         )
-    return {"train": train, "infer": max(infer.values())}
+    return {"train": train, "infer": max(infer, key=lambda r: r["wall"])}
 
 
 def worker_check(nets, length, kernel):
@@ -192,15 +207,16 @@ def _ratios(a, b):
     return [x / y for x, y in zip(a, b)]
 
 
-def report(raw, nets, has_torch):
+def report(raw, nets, has_torch, clock):
+    """The table of samples/s by ``clock`` ("wall" or "cpu")."""
     rows = []
     for net in nets:
         for dtype in DTYPES[net]:
             for what, goal in (("train", ">= 1"), ("infer", ">= 2")):
-                o = [r["result"][what] for r in raw[f"{net}:{dtype}:ours"]]
+                o = [r["result"][what][clock] for r in raw[f"{net}:{dtype}:ours"]]
                 row = [f"{net} {dtype}", what, fmt(o, "/s", digits=4), "", ""]
                 if has_torch:
-                    t = [r["result"][what] for r in raw[f"{net}:{dtype}:torch"]]
+                    t = [r["result"][what][clock] for r in raw[f"{net}:{dtype}:torch"]]
                     row[3] = fmt(t, "/s", digits=4)
                     row[4] = fmt(_ratios(o, t), "x", digits=2)
                     row[4] += f" (goal {goal})" if net == "resnet" else ""
@@ -259,7 +275,11 @@ def main():
     systems = ["ours", "torch"] if has_torch else ["ours"]
     names = [f"{net}:{d}:{s}" for net in nets for d in DTYPES[net] for s in systems]
     raw, loads = interleave(SCRIPT, names, args.repeats, *extra)
-    report(raw, nets, has_torch)
+    print("\nSamples per second, wall clock (median [min-max] over rounds)")
+    report(raw, nets, has_torch, "wall")
+    if args.threads == 1:
+        print("\nSamples per second of CPU time (one thread each)")
+        report(raw, nets, has_torch, "cpu")
     print(f"load average during the runs: {min(loads):.2f}-{max(loads):.2f}")
 
 
