@@ -52,11 +52,13 @@ from ._input import (
     as_block_kind,
     as_images,
     as_int_tuple,
+    as_kernel,
     as_padding,
     as_pair,
     as_positive_int,
     check_finite_output,
     check_image_axes,
+    check_kernel_counts,
     per_block,
     readable_conversion_errors,
     resolve_image_shape,
@@ -341,11 +343,13 @@ class BaseCNN(BaseEstimator):
         n_filters = as_int_tuple(self.n_filters, "n_filters", allow_empty=True)
         n_blocks = len(n_filters)
         given = self._block_values(n_blocks)
+        kernels = per_block(given["kernel_size"], "kernel_size", n_blocks, as_kernel)
+        kinds = per_block(self.block, "block", n_blocks, as_block_kind)
+        depths = per_block(self.block_depth, "block_depth", n_blocks, as_positive_int)
+        check_kernel_counts(kernels, kinds, depths, self.kernel_size)
         return {
             "n_filters": n_filters,
-            "kernel_size": per_block(
-                given["kernel_size"], "kernel_size", n_blocks, as_pair
-            ),
+            "kernel_size": kernels,
             "stride": per_block(given["stride"], "stride", n_blocks, as_pair),
             "padding": per_block(given["padding"], "padding", n_blocks, as_padding),
             "pool_size": per_block(given["pool_size"], "pool_size", n_blocks, as_pair),
@@ -359,10 +363,8 @@ class BaseCNN(BaseEstimator):
             "batch_norm": bool(self.batch_norm),
             "algorithm": self.algorithm,
             "dilation": per_block(self.dilation, "dilation", n_blocks, as_pair),
-            "block": per_block(self.block, "block", n_blocks, as_block_kind),
-            "block_depth": per_block(
-                self.block_depth, "block_depth", n_blocks, as_positive_int
-            ),
+            "block": kinds,
+            "block_depth": depths,
         }
 
     def _block_values(self, n_blocks):

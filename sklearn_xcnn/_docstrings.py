@@ -18,7 +18,12 @@ _PIECES = {
         ``(rows, cols)`` pair) per block, e.g. ``[5, 3]``; a tuple of two
         ints is one ``(rows, cols)`` pair for every block. Kernels larger
         than the (padded) map they slide over are clipped to it, so an int
-        kernel on a one-row signal is ``(1, k)``.
+        kernel on a one-row signal is ``(1, k)``. A residual or inception
+        block may take a tuple of kernels, one per convolution: ``block_depth``
+        kernels for a residual unit's convolutions, e.g. ``((1, 8), (1, 5),
+        (1, 3))`` (a tuple holding a pair, or other than two ints, is read so:
+        ``(5, 3, 3)`` is three square kernels), three for an inception
+        module's parallel branches.
 
     stride : int, (int, int) or list, default=1
         Step of the filters along rows and columns; a list holds one entry
@@ -98,7 +103,8 @@ _PIECES = {
           has a 1x1 bottleneck of ``n_filters`` filters (when its input has
           more than one channel), three parallel convolutions of
           ``n_filters`` filters whose kernels are ``kernel_size``, halved
-          and halved again (40, 20 and 10 for ``kernel_size=40``), and a
+          and halved again (40, 20 and 10 for ``kernel_size=40``) or the
+          three kernels given in a tuple, and a
           branch of 3x3 max pooling at stride 1 and a 1x1 convolution; the
           four are concatenated (``4 * n_filters`` maps), normalised and
           activated.

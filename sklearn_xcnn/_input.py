@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._core._inception import N_KERNELS
 from ._core._kinds import BLOCK_KINDS
 
 
@@ -34,6 +35,64 @@ def as_pair(value, name):
             f"{name} must be an int or a (rows, cols) pair, got {value!r}."
         )
     return pair
+
+
+def _is_sequence(value):
+    return isinstance(value, tuple | list | np.ndarray)
+
+
+def as_kernel(value, name):
+    """``value`` as one ``(rows, cols)`` kernel, or as a tuple of kernels (one
+    per convolution of a compound block).
+
+    An int or a tuple of two ints is one kernel; a tuple holding a pair, or
+    holding other than two entries, gives one kernel (an int or a pair) per
+    convolution: ``(8, 5, 3)`` or ``((1, 8), (1, 5), (1, 3))``.
+    """
+    if not _is_sequence(value):
+        return as_pair(value, name)
+    values = tuple(value)
+    if len(values) == 2 and not any(map(_is_sequence, values)):
+        return as_pair(value, name)
+    if not values:
+        raise ValueError(f"{name} must hold at least one kernel, got {value!r}.")
+    return tuple(as_pair(v, f"{name}[{i}]") for i, v in enumerate(values))
+
+
+def check_kernel_counts(kernels, kinds, depths, given):
+    """Raise unless each block's tuple of per-convolution kernels (if any)
+    has one kernel per convolution of its kind.
+
+    ``kernels``, ``kinds`` and ``depths`` are resolved per block (a list) or
+    for every block; ``given`` is the ``kernel_size`` parameter as the user
+    gave it, for the messages.
+    """
+    n_blocks = max(len(v) if isinstance(v, list) else 1 for v in (kernels, kinds,
+                                                                 depths))  # fmt: skip
+    for b in range(n_blocks):
+        kernel, kind, depth = (v[b] if isinstance(v, list) else v
+                               for v in (kernels, kinds, depths))  # fmt: skip
+        if not _is_sequence(kernel[0]):
+            continue
+        if kind == "conv":
+            raise ValueError(
+                f"kernel_size must be an int or a (rows, cols) pair, got {given!r}: "
+                f"block {b} is a 'conv' block, with one convolution; a tuple of "
+                "kernels, one per convolution, is for 'residual' and 'inception' "
+                "blocks."
+            )
+        n_convs = depth if kind == "residual" else N_KERNELS
+        if len(kernel) != n_convs:
+            what = (
+                f"a residual unit of block_depth={depth} convolutions"
+                if kind == "residual"
+                else f"an {kind} module of {n_convs} parallel convolutions"
+            )
+            raise ValueError(
+                f"kernel_size={given!r} gives block {b} {len(kernel)} kernels, one "
+                f"per convolution, but it is {what}: give {n_convs} kernels, or "
+                "one kernel for all."
+            )
 
 
 def as_positive_int(value, name):

@@ -636,15 +636,6 @@ def test_bad_block_parameters(params, message):
             clf.fit(X, y)
 
 
-def test_feature_maps_refuses_a_block_kind_it_cannot_show():
-    from sklearn_xcnn.inspection import feature_maps
-
-    X, y = make_x_or_not_x(n_samples=20, random_state=0)
-    clf = _quiet(CNNClassifier(block="residual", block_depth=1, max_iter=1), X, y)
-    with pytest.raises(ValueError, match="block kind 'residual'"):
-        feature_maps(clf, X[:2])
-
-
 def test_same_padding_of_a_dilated_kernel_is_accepted():
     # 2 taps at dilation 3 span 4 cells: 'same' pads (1, 2), fewer than the
     # span (the taps, 2, are fewer than the padding)

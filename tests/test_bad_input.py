@@ -1097,3 +1097,93 @@ def test_series_without_global_pooling_take_only_the_training_length():
     assert clf.predict(list(X[:2])).shape == (2,)
     with pytest.raises(ValueError, match="was fitted without global_pooling, so"):
         clf.predict(list(X[:2, :, :20]))
+
+
+# ------------------------------------ per-convolution kernels and the presets
+def _resnet(**params):
+    from sklearn_xcnn.series import ResNetClassifier
+
+    return ResNetClassifier(**{"n_filters": (3, 2), "max_iter": 2, **params})
+
+
+def _inception_time(**params):
+    from sklearn_xcnn.series import InceptionTimeClassifier
+
+    small = dict(n_filters=2, kernel_size=6, block_depth=1, n_networks=2, max_iter=2)
+    return InceptionTimeClassifier(**{**small, **params})
+
+
+PRESET_CASES = {
+    "resnet_kernels_per_convolution_count": (
+        _resnet,
+        dict(kernel_size=((8, 5), (8, 5))),
+        ValueError,
+        r"kernel_size=\(\(8, 5\), \(8, 5\)\) gives block 0 2 kernels, one per "
+        "convolution, but it is a residual unit of block_depth=3 convolutions",
+    ),
+    "image_kernels_per_convolution_on_conv": (
+        lambda **p: _estimator(**p),
+        dict(kernel_size=((1, 3), (1, 2))),
+        ValueError,
+        r"kernel_size must be an int or a \(rows, cols\) pair, got .*: block 0 is "
+        "a 'conv' block",
+    ),
+    "inception_branch_kernels_count": (
+        _inception_time,
+        dict(kernel_size=((4, 2),)),
+        ValueError,
+        r"an inception module of 3 parallel convolutions: give 3 kernels",
+    ),
+    "n_networks_zero": (
+        _inception_time,
+        dict(n_networks=0),
+        ValueError,  # InvalidParameterError
+        "'n_networks' parameter of InceptionTimeClassifier must be an int in the range",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "make, params, exception, match", PRESET_CASES.values(), ids=PRESET_CASES.keys()
+)
+def test_presets_and_kernels_reject_bad_parameters(make, params, exception, match):
+    X = _series_data()[0] if make in (_resnet, _inception_time) else _X()
+    with pytest.raises(exception, match=match):
+        make(**params).fit(X, _y())
+
+
+# ------------------------------------------------------ ONNX export of series
+ONNX_SERIES_CASES = {
+    "free_time_axis_without_global_pooling": (
+        dict(global_pooling=None, hidden_units=4),
+        [None, 2, None],
+        "FCNClassifier was fitted on series of 24 time points and its graph "
+        "takes that length only",
+    ),
+    "another_channel_count": (
+        {},
+        [None, 3, 24],
+        r"FCNClassifier was fitted on series of 2 channel\(s\) but its ONNX "
+        r"input \(n, n_channels, n_timepoints\) has 3",
+    ),
+    "2d_input_for_several_channels": (
+        {},
+        [None, 48],
+        "FCNClassifier was fitted on series of 2 channels: its ONNX input must be 3-D",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "params, shape, match", ONNX_SERIES_CASES.values(), ids=ONNX_SERIES_CASES.keys()
+)
+def test_series_onnx_export_rejects_input_types(params, shape, match):
+    skl2onnx = needs("skl2onnx")
+    needs("onnxruntime")
+    from skl2onnx.common.data_types import FloatTensorType
+
+    import sklearn_xcnn.onnx  # noqa: F401  (registers the converters)
+
+    clf = fit_quietly(_fcn(**params), *_series_data())
+    with pytest.raises(ValueError, match=match):
+        skl2onnx.to_onnx(clf, initial_types=[("X", FloatTensorType(shape))])

@@ -114,13 +114,32 @@ def _set_checking_parameters(estimator, variant):
             n_filters = tuple(min(n, n_filters) for n in preset["n_filters"])
         small = {
             "n_filters": n_filters,
-            "kernel_size": tuple(preset["kernel_size"][: len(n_filters)]),
+            "kernel_size": _preset_kernels(preset, len(n_filters), variant),
             "batch_size": "auto",
             "learning_rate_init": 1e-2,
             "max_iter": 200,
         }
+        if "n_networks" in preset:
+            # an ensemble: two networks of one inception module show the mean
+            n_filters = n_filters[:1]
+            small.update(n_filters=n_filters, n_networks=2, block_depth=1)
+            small["kernel_size"] = _preset_kernels(preset, 1, variant)
         variant = {**small, **variant, "n_filters": n_filters}
     return estimator.set_params(**variant)
+
+
+def _preset_kernels(preset, n_layers, variant):
+    """The preset's kernel lengths of its first ``n_layers`` layers (one for
+    all where it has one); where the variant changes the block kinds, each
+    layer's first length (a tuple of lengths per convolution fits only the
+    preset's own kind and depth)."""
+    kernels = preset["kernel_size"]
+    if np.ndim(kernels) == 0:
+        return kernels
+    kernels = tuple(kernels[:n_layers])
+    if "block" in variant:
+        kernels = tuple(k if np.ndim(k) == 0 else k[0] for k in kernels)
+    return kernels
 
 
 # The series presets are the image estimators with other defaults (same
@@ -130,7 +149,21 @@ def _set_checking_parameters(estimator, variant):
 SERIES_VARIANTS = [0, 2, 4, 5, 6]
 
 
+# The presets of compound blocks cost two to three FCNs a fit. ResNet is
+# checked with its defaults and the L-BFGS variant; InceptionTime, which fits
+# two networks (of one inception module each, for the checks) per fit, with
+# its defaults only: its networks are the code checked everywhere else, and
+# the ensemble's own code does not depend on the solver. The other paths
+# (SGD, the FFT engine, augmentation) are checked above for the image
+# estimators and the FCN.
+COMPOUND_VARIANTS = [0, 2]
+
+
 def _variants(cls):
+    if "n_networks" in cls().get_params():
+        return [VARIANTS[0]]
+    if cls().get_params().get("block") in ("residual", "inception"):
+        return [VARIANTS[i] for i in COMPOUND_VARIANTS]
     if cls.__module__.startswith("sklearn_xcnn.series"):
         return [VARIANTS[i] for i in SERIES_VARIANTS]
     return VARIANTS

@@ -9,8 +9,9 @@ module. One module, on input ``x`` of ``C`` channels::
     module(x) = act(concatenate(branches))     # 4 * F channels
 
 with 'same' padding everywhere, ``kernels`` the block's kernel halved twice
-(40, 20, 10 for a kernel of 40) and a 3x3 max pool at stride 1. Batch norm
-of the concatenation, per channel, is batch norm of each branch. The block::
+(40, 20, 10 for a kernel of 40) or three kernels given one per branch, and
+a 3x3 max pool at stride 1. Batch norm of the concatenation, per channel,
+is batch norm of each branch. The block::
 
     out = pool(act(modules(x) + bn(conv_1x1(x))))
 
@@ -34,7 +35,7 @@ from ._layers import (
     unit_backward,
     unit_forward,
 )
-from ._units import conv_unit, pooled_shape
+from ._units import conv_kernels, conv_unit, is_per_conv, pooled_shape
 
 N_KERNELS = 3  # parallel convolutions, besides the max-pool branch
 POOL_WINDOW = 3  # of the max-pool branch, at stride 1
@@ -82,7 +83,16 @@ def branch_kernels(kernel):
     return [tuple(max(1, k // 2**i) for k in kernel) for i in range(N_KERNELS)]
 
 
-def _module(shape, n_filters, kernel, dilation, algorithm):
+def module_kernels(kernel_size):
+    """The branch kernels of a module: those given, one per branch, or the
+    halving rule of :func:`branch_kernels` on one kernel."""
+    if is_per_conv(kernel_size):
+        return conv_kernels(kernel_size, N_KERNELS, "parallel convolutions of an "
+                            "inception module")  # fmt: skip
+    return branch_kernels(tuple(kernel_size))
+
+
+def _module(shape, n_filters, kernels, dilation, algorithm):
     """A :class:`Module` on ``shape`` (H, W, C)."""
     options = (algorithm, True)
     bottleneck = None
@@ -91,7 +101,7 @@ def _module(shape, n_filters, kernel, dilation, algorithm):
         bottleneck = conv_unit(shape, n_filters, 1, "same", (algorithm, False))
         inner = bottleneck.out_shape
     branches = tuple(conv_unit(inner, n_filters, k, "same", options, dilation)
-                     for k in branch_kernels(kernel))  # fmt: skip
+                     for k in kernels)  # fmt: skip
     window = tuple(min(POOL_WINDOW, s) for s in shape[:2])
     pool_conv = conv_unit(shape, n_filters, 1, "same", options)
     return Module(bottleneck, branches, window, pool_conv)
@@ -101,10 +111,10 @@ def build_inception(shape, n_filters, kernel_size, depth, dilation, options, poo
                     pooling):  # fmt: skip
     """The :class:`InceptionSpec` of a block on ``shape`` (H, W, C)."""
     algorithm = options[0]
-    kernel = tuple(kernel_size)
+    kernels = module_kernels(kernel_size)
     modules, in_shape = [], tuple(shape)
     for _ in range(depth):
-        modules.append(_module(in_shape, n_filters, kernel, dilation, algorithm))
+        modules.append(_module(in_shape, n_filters, kernels, dilation, algorithm))
         in_shape = (*shape[:2], (N_KERNELS + 1) * n_filters)
     F = in_shape[2]
     shortcut = conv_unit(shape, F, 1, "same", (algorithm, True))

@@ -26,7 +26,7 @@ from typing import NamedTuple
 from ._inception import build_inception, inception_backward, inception_forward
 from ._plain import conv_backward, conv_forward
 from ._residual import build_residual, residual_backward, residual_forward
-from ._units import _pair, block_spec
+from ._units import _pair, block_spec, is_per_conv
 
 
 class Context(NamedTuple):
@@ -47,6 +47,11 @@ class BlockKind(NamedTuple):
 
 
 def _build_conv(shape, entry):
+    if is_per_conv(entry["kernel_size"]):
+        raise ValueError(
+            f"a 'conv' block has one convolution, so one kernel; got the "
+            f"per-convolution kernels {entry['kernel_size']!r}"
+        )
     return block_spec(
         shape,
         entry["n_filters"],
@@ -60,12 +65,19 @@ def _build_conv(shape, entry):
     )
 
 
+def _kernel(kernel_size):
+    """One ``(kr, kc)`` kernel, or a tuple of them (one per convolution)."""
+    if is_per_conv(kernel_size):
+        return tuple(_pair(k) for k in kernel_size)
+    return _pair(kernel_size)
+
+
 def _compound(build):
     def build_block(shape, entry):
         return build(
             shape,
             entry["n_filters"],
-            _pair(entry["kernel_size"]),
+            _kernel(entry["kernel_size"]),
             entry["depth"],
             _pair(entry["dilation"]),
             (entry["algorithm"], True),

@@ -1,6 +1,7 @@
 """The residual unit, the ``"residual"`` block kind.
 
-``depth`` convolutions with 'same' padding, each followed by batch norm and
+``depth`` convolutions with 'same' padding (one kernel for all, or one
+kernel each, as the time-series ResNet's 8, 5 and 3), each followed by batch norm and
 all but the last by the activation; a shortcut from the unit's input, a 1x1
 convolution with batch norm where the channel count changes and batch norm
 alone where it does not; their sum activated, then pooled as any block::
@@ -28,7 +29,7 @@ from ._layers import (
     unit_backward,
     unit_forward,
 )
-from ._units import conv_unit, pooled_shape
+from ._units import conv_kernels, conv_unit, pooled_shape
 
 
 class ResidualSpec(NamedTuple):
@@ -54,11 +55,16 @@ class ResidualSpec(NamedTuple):
 
 def build_residual(shape, n_filters, kernel_size, depth, dilation, options, pool,
                    pooling):  # fmt: skip
-    """The :class:`ResidualSpec` of a unit on ``shape`` (H, W, C)."""
+    """The :class:`ResidualSpec` of a unit on ``shape`` (H, W, C).
+
+    ``kernel_size`` is one ``(kr, kc)`` kernel for every convolution or a
+    tuple of ``depth`` kernels, one per convolution.
+    """
     algorithm = options[0]
     convs, in_shape = [], tuple(shape)
-    for _ in range(depth):
-        unit = conv_unit(in_shape, n_filters, kernel_size, "same",
+    kernels = conv_kernels(kernel_size, depth, "convolutions of a residual unit")
+    for kernel in kernels:
+        unit = conv_unit(in_shape, n_filters, kernel, "same",
                          (algorithm, True), dilation)  # fmt: skip
         convs.append(unit)
         in_shape = unit.out_shape

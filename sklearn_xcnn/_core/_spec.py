@@ -73,6 +73,9 @@ def build_spec(
         Filters of each block.
     kernel_size, stride, pool_size : int, (int, int) or list of those
         A list holds one value per block; anything else serves every block.
+        A block's ``kernel_size`` may also be a tuple of kernels, one per
+        convolution of a residual unit (``block_depth`` of them) or per
+        parallel branch of an inception module (three).
     pooling : {"max", "mean", "sum"} or None
     hidden_units : tuple of int
     activation : str

@@ -18,6 +18,13 @@ def _size(pair):
     return "x".join(str(v) for v in pair)
 
 
+def _kernels(units, always_each=False):
+    """The kernels of ``units``: one ``"1x8"`` when they share it (unless
+    ``always_each``), else each, ``"1x8/1x5/1x3"``."""
+    sizes = [_size(u.kernel) for u in units]
+    return sizes[0] if len(set(sizes)) == 1 and not always_each else "/".join(sizes)
+
+
 def _unit_params(unit):
     """Filters, intercepts and batch-norm scales of one convolution."""
     F, C = unit.n_filters, unit.in_shape[2]
@@ -28,13 +35,13 @@ def _compound_stages(b, block, spec):
     """The stages of a residual unit or an inception block ``b``."""
     n_params = sum(map(_unit_params, block.conv_units))
     if block.kind == "residual":
-        kernel = _size(block.convs[0].kernel)
+        kernel = _kernels(block.convs)
         short = "1x1 conv" if block.shortcut is not None else "batch norm"
         name = (f"block {b}: residual unit, {len(block.convs)} x {block.n_filters} "
                 f"filters {kernel}, shortcut {short}")  # fmt: skip
         n_params += 0 if block.shortcut is not None else block.n_filters
     else:
-        kernels = "/".join(_size(u.kernel) for u in block.modules[0].branches)
+        kernels = _kernels(block.modules[0].branches, always_each=True)
         name = (f"block {b}: inception, {len(block.modules)} modules of 4 x "
                 f"{block.n_filters} filters {kernels}, shortcut")  # fmt: skip
     dilation = block.conv_units[0].dilation

@@ -46,6 +46,32 @@ def _pair(value):
     return (value, value) if np.ndim(value) == 0 else tuple(int(v) for v in value)
 
 
+def is_per_conv(kernel_size):
+    """Whether ``kernel_size`` is a tuple of kernels, one per convolution of
+    a compound block, rather than one int or ``(rows, cols)`` pair: a tuple
+    holding a pair, or other than two ints."""
+    if not isinstance(kernel_size, tuple | list):
+        return False
+    return len(kernel_size) != 2 or not all(map(np.isscalar, kernel_size))
+
+
+def conv_kernels(kernel_size, n_convs, what):
+    """The ``(kr, kc)`` kernel of each of ``n_convs`` convolutions: one
+    kernel serves them all, a tuple of kernels gives one each.
+
+    ``what`` names the convolutions for the error raised when a tuple holds
+    another number of kernels.
+    """
+    if not is_per_conv(kernel_size):
+        return (_pair(kernel_size),) * n_convs
+    if len(kernel_size) != n_convs:
+        raise ValueError(
+            f"{len(kernel_size)} kernel(s) {tuple(kernel_size)} given for "
+            f"{n_convs} {what}: give one kernel per convolution, or one for all."
+        )
+    return tuple(_pair(k) for k in kernel_size)
+
+
 def _clip_kernel(kernel, size, dilation):
     """Taps of ``kernel`` that fit in ``size`` cells at ``dilation``."""
     return tuple((s - 1) // d + 1 if d * (k - 1) + 1 > s else k

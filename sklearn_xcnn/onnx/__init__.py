@@ -1,9 +1,10 @@
 """Export fitted networks, alone or inside pipelines, to ONNX.
 
 Importing this module registers converters for
-:class:`~sklearn_xcnn.CNNClassifier` and :class:`~sklearn_xcnn.CNNRegressor`
-with skl2onnx (the ``onnx`` extra: ``pip install sklearn-xcnn[onnx]``), so
-that ``skl2onnx.to_onnx`` converts them and any pipeline that holds them.
+:class:`~sklearn_xcnn.CNNClassifier`, :class:`~sklearn_xcnn.CNNRegressor`
+and the series estimators of :mod:`sklearn_xcnn.series` with skl2onnx (the
+``onnx`` extra: ``pip install sklearn-xcnn[onnx]``), so that
+``skl2onnx.to_onnx`` converts them and any pipeline that holds them.
 Importing :mod:`sklearn_xcnn` itself does not import skl2onnx.
 
 The classifier's converter takes skl2onnx's classifier options ``zipmap``
@@ -14,9 +15,14 @@ page of the documentation for what the exported graph contains.
 
 from skl2onnx import to_onnx as _skl2onnx_to_onnx
 
-from .._classifier import CNNClassifier
-from .._regressor import CNNRegressor
-from ._converters import CLASSIFIER_OPTIONS, REGRESSOR_OPTIONS, register_converters
+from ._converters import (
+    CLASSIFIER_OPTIONS,
+    OPTIONS_BY_CLASS,
+    REGRESSOR_OPTIONS,
+    members_of,
+    register_converters,
+)
+from ._series import series_initial_types
 
 __all__ = ["to_onnx"]
 
@@ -36,10 +42,7 @@ def _options_by_model(options):
         if value not in known[name]:
             raise ValueError(f"Option {name}={value!r} must be one of {known[name]}.")
     by_model = {}
-    for cls, allowed in (
-        (CNNClassifier, CLASSIFIER_OPTIONS),
-        (CNNRegressor, REGRESSOR_OPTIONS),
-    ):
+    for cls, allowed in OPTIONS_BY_CLASS.items():
         chosen = {k: v for k, v in options.items() if k in allowed}
         if chosen:
             by_model[cls] = chosen
@@ -50,21 +53,27 @@ def to_onnx(model, X, *, target_opset=None, **options):
     """Convert a fitted network, or a pipeline holding networks, to ONNX.
 
     A thin wrapper around :func:`skl2onnx.to_onnx` that applies ``options``
-    to every :class:`~sklearn_xcnn.CNNClassifier` and
-    :class:`~sklearn_xcnn.CNNRegressor` in ``model``. Calling
-    ``skl2onnx.to_onnx`` directly after ``import sklearn_xcnn.onnx`` does the
-    same, with options given skl2onnx's way.
+    to every network estimator in ``model`` (:class:`~sklearn_xcnn.CNNClassifier`,
+    :class:`~sklearn_xcnn.CNNRegressor`, the series estimators) and, for a
+    3-D sample of series, leaves the time axis free when the graph allows it.
+    Calling ``skl2onnx.to_onnx`` directly after ``import sklearn_xcnn.onnx``
+    does the same, with options given skl2onnx's way and the sample's length
+    fixed.
 
     Parameters
     ----------
     model : estimator
         A fitted :class:`~sklearn_xcnn.CNNClassifier`,
-        :class:`~sklearn_xcnn.CNNRegressor`, or a fitted pipeline (any model
-        skl2onnx converts) that contains them.
-    X : ndarray of shape (n_samples, n_features)
-        Sample input; only its dtype and width are used. ``float32`` gives a
-        float32 graph input, ``float64`` a double input that the graph casts
-        to float32 on entry.
+        :class:`~sklearn_xcnn.CNNRegressor`, series estimator of
+        :mod:`sklearn_xcnn.series`, or a fitted pipeline (any model skl2onnx
+        converts) that contains them.
+    X : ndarray of shape (n_samples, n_features) or (n_samples, n_channels, \
+            n_timepoints)
+        Sample input; only its dtype and shape past the first axis are used.
+        ``float32`` gives a float32 graph input, ``float64`` a double input
+        that the graph casts to float32 on entry. A 3-D sample of series
+        gives a free time axis where every series network of ``model`` ends
+        in global pooling, with no pooling in its blocks and stride 1.
     target_opset : int, default=None
         ONNX opset (11 or later); skl2onnx's latest tested one by default.
     **options
@@ -107,6 +116,11 @@ def to_onnx(model, X, *, target_opset=None, **options):
     >>> bool(np.allclose(proba, pipe.predict_proba(X), atol=1e-5))
     True
     """
+    initial_types = series_initial_types(model, X, members_of)
     return _skl2onnx_to_onnx(
-        model, X, target_opset=target_opset, options=_options_by_model(options)
+        model,
+        X if initial_types is None else None,
+        initial_types=initial_types,
+        target_opset=target_opset,
+        options=_options_by_model(options),
     )

@@ -2,31 +2,18 @@
 
 :func:`add_network` writes the graph that reproduces what prediction computes
 (see :mod:`sklearn_xcnn._core._network`), from rows of pixels to the logits of
-the output layer::
+the output layer; :func:`add_maps_network` does the same from maps already in
+ONNX's NCHW layout (the series estimators' input, see :mod:`._series`)::
 
     rows (n, H*W*C) -> Reshape (n, H, W, C) -> Transpose (n, C, H, W)
-    per block: Conv (zero padding in its ``pads``) [-> BatchNormalization]
-               -> activation -> [Pad] -> MaxPool | AveragePool [-> Mul]
+    per block: the graph of its kind (see :mod:`._blocks`)
     [GlobalAveragePool | GlobalMaxPool] -> Flatten -> [Gemm -> activation]*
     -> Gemm (logits)
 
 ONNX runs the maps in NCHW, so flattening them is the filters x rows x cols
 order of the first dense layer's coefficients. The rows arrive channels last:
 a plain reshape to ``(n, C, H, W)`` would be right only for one channel.
-
-Pooling keeps partial windows at the bottom and right edges. Rather than
-``ceil_mode`` (runtimes disagree on it), the map is padded so that every
-window is whole: with ``-inf`` for max pooling, with zeros for sum and mean
-pooling. Sum pooling is the average of the whole window times its area (ONNX
-has no sum pooling, and ``LpPool`` with ``p=1`` would sum absolute values),
-mean pooling that sum divided by the number of cells each window really has,
-a constant map computed here.
-
-Batch norm at prediction is an affine map per filter with the running
-statistics, ``scale * (z - mean) / sqrt(var + eps) + intercept``: folded into
-the ``Conv`` weights and bias (``batch_norm="fold"``), or kept as a
-``BatchNormalization`` node (``"node"``). Dropout acts only while training and
-adds nothing.
+Dropout acts only while training and adds nothing.
 
 All parameters are stored as float32 initializers and the network runs in
 float32: onnxruntime's CPU provider implements ``Conv`` and ``AveragePool``
@@ -36,9 +23,8 @@ for float32 only.
 import numpy as np
 from onnx import TensorProto, numpy_helper
 
-from .._core._network import BATCH_NORM_GROUP, split_params
-from .._core._norm import BN_EPSILON
-from .._core._pool import pool_output_size, window_counts
+from .._core._network import block_offsets, split_params
+from ._blocks import BLOCK_WRITERS, MODULE_FIELDS, UNIT_FIELDS, BlockParams
 
 # ONNX operator of each activation; None: the identity adds no node. An
 # activation of ACTIVATIONS missing here is refused by check_supported.
@@ -122,22 +108,8 @@ SPEC_FIELDS = {
     "global_pooling",
     "dropout",
 }
-BLOCK_FIELDS = {
-    "in_shape",
-    "n_filters",
-    "kernel",
-    "stride",
-    "padding",
-    "conv_shape",
-    "pool",
-    "out_shape",
-    "engine",
-    "batch_norm",
-    "dilation",
-    "kind",
-}
-# block kinds the exporter writes a graph for
-EXPORTED_KINDS = ("conv",)
+# block kinds the exporter writes a graph for (see ._blocks)
+EXPORTED_KINDS = tuple(BLOCK_WRITERS)
 SUPPORTED_VALUES = {
     "pooling": ("max", "mean", "sum", None),
     "activation": tuple(ONNX_ACTIVATIONS),
@@ -156,13 +128,17 @@ def check_supported(spec):
     """
     unknown = set(spec._fields) - SPEC_FIELDS
     for b, block in enumerate(spec.blocks):
-        if block.kind not in EXPORTED_KINDS:
+        if block.kind not in BLOCK_WRITERS:
             raise ValueError(
                 f"sklearn_xcnn.onnx cannot export block {b}: its block kind "
                 f"{block.kind!r} has no ONNX graph yet (exported kinds: "
                 f"{EXPORTED_KINDS})."
             )
-        unknown |= set(block._fields) - BLOCK_FIELDS
+        unknown |= set(block._fields) - BLOCK_WRITERS[block.kind].fields
+        for unit in block.conv_units:  # the convolutions of compound kinds
+            unknown |= set(unit._fields) - UNIT_FIELDS
+        for module in getattr(block, "modules", ()):
+            unknown |= set(module._fields) - MODULE_FIELDS
     if unknown:
         raise ValueError(
             "sklearn_xcnn.onnx cannot export this network: it does not know the "
@@ -187,89 +163,6 @@ def check_opset(container):
         )
 
 
-def _block_padding(block):
-    """``[top, left, bottom, right]`` zeros around the block input."""
-    (top, bottom), (left, right) = block.padding
-    return [int(top), int(left), int(bottom), int(right)]
-
-
-def _conv(g, x, block, filters, intercepts, batch_norm):
-    """Correlation of one block, batch norm included: ``(n, F, Ho, Wo)``.
-
-    ``batch_norm`` is None without batch norm, else ``(mode, scale, (mean,
-    var))`` with the running statistics.
-    """
-    conv = dict(
-        kernel_shape=list(block.kernel),
-        strides=list(block.stride),
-        pads=_block_padding(block),
-        dilations=list(block.dilation),
-    )
-    if batch_norm is None:
-        w, b = g.const("filters", filters), g.const("filter_intercepts", intercepts)
-        return g.node("Conv", [x, w, b], **conv)
-    mode, scale, (mean, var) = batch_norm
-    if mode == "node":
-        z = g.node("Conv", [x, g.const("filters", filters)], **conv)
-        inputs = [z] + [
-            g.const(hint, value)
-            for hint, value in (
-                ("batch_norm_scale", scale),
-                ("filter_intercepts", intercepts),
-                ("running_mean", mean),
-                ("running_var", var),
-            )
-        ]
-        return g.node("BatchNormalization", inputs, epsilon=BN_EPSILON)
-    # fold: scale * (z - mean) / sqrt(var + eps) + b == gain * z + (b - gain * mean)
-    mean, var, scale = (np.asarray(v, dtype=np.float64) for v in (mean, var, scale))
-    gain = scale / np.sqrt(var + BN_EPSILON)
-    w = g.const("folded_filters", filters * gain[:, None, None, None])
-    b = g.const("folded_intercepts", intercepts - gain * mean)
-    return g.node("Conv", [x, w, b], **conv)
-
-
-def _block_batch_norm(network, groups, b, mode):
-    """``(mode, scale, (mean, var))`` of block ``b``, or None without batch
-    norm."""
-    if not network.spec.blocks[b].batch_norm:
-        return None
-    stats = network.stats[b] if network.stats is not None else None
-    if stats is None:
-        raise ValueError(
-            f"block {b} normalises its maps but the model holds no running "
-            "statistics for it; refit the model."
-        )
-    return mode, groups[BATCH_NORM_GROUP][b], stats
-
-
-def _pool(g, x, kind, conv_shape, pool):
-    """Pool ``x`` (n, F, Ho, Wo) over non-overlapping windows, partial edge
-    windows kept; ``(n, F, ceil(Ho / pr), ceil(Wo / pc))``."""
-    (Ho, Wo), (pr, pc) = conv_shape, pool
-    extra = (
-        pool_output_size(Ho, pr) * pr - Ho,
-        pool_output_size(Wo, pc) * pc - Wo,
-    )
-    if any(extra):  # pad at the bottom and right so every window is whole
-        pads = g.const("pool_pads", [0, 0, 0, 0, 0, 0, *extra], np.int64)
-        fill = g.const("pool_fill", -np.inf if kind == "max" else 0.0)
-        x = g.node("Pad", [x, pads, fill], hint="padded", mode="constant")
-    window = dict(kernel_shape=[pr, pc], strides=[pr, pc])
-    if kind == "max":
-        return g.node("MaxPool", [x], **window)
-    # no pads on the node, so count_include_pad changes nothing here; set, it
-    # keeps the sum right should a runtime fuse the Pad into the pooling
-    x = g.node("AveragePool", [x], count_include_pad=1, **window)
-    if kind == "sum":
-        factor = np.float32(pr * pc)
-    elif any(extra):  # mean over the cells present: area / cells per window
-        factor = (pr * pc / window_counts(conv_shape, pool))[None, None]
-    else:
-        return x
-    return g.node("Mul", [x, g.const(f"{kind}_pool_factor", factor)])
-
-
 def add_network(g, x, network, image_shape, batch_norm="fold"):
     """Add the nodes from rows of pixels ``x`` to the output logits.
 
@@ -284,8 +177,34 @@ def add_network(g, x, network, image_shape, batch_norm="fold"):
     image_shape : (int, int, int)
         ``(H, W, C)`` of the input images.
     batch_norm : {"fold", "node"}, default="fold"
-        Batch norm folded into each block's ``Conv`` weights and bias, or as
-        its own ``BatchNormalization`` node.
+        Batch norm folded into the ``Conv`` weights and bias, or as its own
+        ``BatchNormalization`` node (see :mod:`._blocks`).
+
+    Returns
+    -------
+    logits : str
+        Name of the float32 logits, ``(n, n_outputs)``.
+    """
+    H, W, C = (int(s) for s in image_shape)
+    shape = g.const("image_shape", [-1, H, W, C], np.int64)
+    a = g.node("Reshape", [x, shape], hint="images_nhwc")  # (n, H, W, C)
+    a = g.node("Transpose", [a], hint="images_nchw", perm=[0, 3, 1, 2])  # (n, C, H, W)
+    return add_maps_network(g, a, network, batch_norm)
+
+
+def add_maps_network(g, maps, network, batch_norm="fold"):
+    """Add the nodes from input maps ``(n, C, H, W)`` to the output logits.
+
+    Parameters
+    ----------
+    g : GraphWriter
+    maps : str
+        Name of a float32 tensor ``(n, C, H, W)``: the network's input images
+        in ONNX's layout.
+    network : FittedNetwork
+        ``(spec, params, stats)`` from ``estimator._fitted_network()``.
+    batch_norm : {"fold", "node"}, default="fold"
+        See :func:`add_network`.
 
     Returns
     -------
@@ -296,22 +215,19 @@ def add_network(g, x, network, image_shape, batch_norm="fold"):
     if batch_norm not in BATCH_NORM_MODES:
         raise ValueError(f"batch_norm={batch_norm!r}; use one of {BATCH_NORM_MODES}")
     groups = split_params(network.params, spec)
-    H, W, C = (int(s) for s in image_shape)
-    shape = g.const("image_shape", [-1, H, W, C], np.int64)
-    a = g.node("Reshape", [x, shape], hint="images_nhwc")  # (n, H, W, C)
-    a = g.node("Transpose", [a], hint="images_nchw", perm=[0, 3, 1, 2])  # (n, C, H, W)
-    for b, block in enumerate(spec.blocks):
-        a = _conv(
-            g,
-            a,
-            block,
-            groups["filters"][b],
-            groups["filter_intercepts"][b],
-            _block_batch_norm(network, groups, b, batch_norm),
-        )  # (n, F, Ho, Wo)
-        a = g.activation(a, spec.activation)
-        if spec.pooling is not None and block.pool is not None:
-            a = _pool(g, a, spec.pooling, block.conv_shape, block.pool)
+    params = list(network.params)
+    a = maps
+    for b, (block, (pairs, scales, slots)) in enumerate(
+        zip(spec.blocks, block_offsets(spec))
+    ):
+        handed = BlockParams(
+            params[slice(*pairs)],
+            params[slice(*scales)],
+            None if network.stats is None else network.stats[slice(*slots)],
+            batch_norm,
+            f"block {b}",
+        )
+        a = BLOCK_WRITERS[block.kind].write(g, a, block, spec, handed)
     if spec.global_pooling is not None:  # each map to one value
         op_type = {"mean": "GlobalAveragePool", "max": "GlobalMaxPool"}
         a = g.node(op_type[spec.global_pooling], [a])  # (n, F, 1, 1)

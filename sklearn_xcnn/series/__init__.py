@@ -9,5 +9,14 @@ defaults.
 """
 
 from ._fcn import FCNClassifier, FCNRegressor
+from ._inception_time import InceptionTimeClassifier, InceptionTimeRegressor
+from ._resnet import ResNetClassifier, ResNetRegressor
 
-__all__ = ["FCNClassifier", "FCNRegressor"]
+__all__ = [
+    "FCNClassifier",
+    "FCNRegressor",
+    "InceptionTimeClassifier",
+    "InceptionTimeRegressor",
+    "ResNetClassifier",
+    "ResNetRegressor",
+]

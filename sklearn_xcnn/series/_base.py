@@ -47,11 +47,14 @@ def along_time(value, name, n_blocks):
     """A size given along time as the core's per-block ``(rows, cols)`` value.
 
     An int ``k`` is ``(1, k)`` for every layer (padding: ``(0, k)``); a tuple
-    or list holds one int per layer; padding strings pass as they are.
+    or list holds one int per layer; padding strings pass as they are. A
+    layer's ``kernel_size`` may itself be a tuple of lengths, one per
+    convolution of a residual unit or inception module: ``(8, 5, 3)`` is
+    ``((1, 8), (1, 5), (1, 3))``.
     """
     if isinstance(value, str):
         return value
-    if np.ndim(value) == 0:
+    if not isinstance(value, tuple | list | np.ndarray):  # (may be ragged)
         return _one_along_time(value, name)
     values = list(value)
     if len(values) != n_blocks:
@@ -72,6 +75,9 @@ def _one_along_time(value, name):
                 f"at each end of the series), got {value!r}."
             )
         return (0, int(value))
+    if name.startswith("kernel_size") and isinstance(value, tuple | list):
+        # one length per convolution of a compound block: (8, 5, 3)
+        return tuple(_one_along_time(k, f"{name}[{i}]") for i, k in enumerate(value))
     (k,) = as_int_tuple(value, name)
     return (1, k)
 

@@ -169,3 +169,190 @@ SERIES_PIECES = {
         allow; at ``fit``, series of unequal length are batched by
         length).""",
 }
+
+# ------------------------------------------------- ResNet and InceptionTime
+# (new pieces; the FCN's above are left as they are)
+
+_SIZES_ALONG_TIME = """\
+    stride : int or tuple of int, default=1
+        Step of the filters along time, one per layer or one for all;
+        residual and inception blocks run at stride 1.
+
+    pool_size : int or tuple of int, default=2
+        Length of the pooling windows along time (with ``pooling`` set), one
+        per layer or one for all.
+
+    pooling : {{"max", "mean", "sum"}} or None, default=None
+        Pooling after each layer; the published network has none.
+
+    hidden_units : int or tuple of int, default=()
+        Dense hidden layers after the global pooling; the published network
+        has none.
+
+{activation}
+
+    padding : "same", "valid", int or tuple, default="same"
+        Zeros added at the ends of the input of each "conv" layer (residual
+        and inception blocks always pad "same"); a tuple holds one entry per
+        layer.
+
+    global_pooling : {{"mean", "max"}} or None, default="mean"
+        Reduces each feature map of the last layer to one number, so that the
+        output layer sees one input per filter whatever the length of the
+        series (a fitted model predicts lengths it never saw). ``None``
+        flattens the maps instead and fixes the length.
+
+{dropout}
+
+    batch_norm : bool, default=True
+        Batch norm after the convolution of "conv" layers; residual and
+        inception blocks always normalise.""".format(
+    activation=parameter_entries("activation"),
+    dropout=parameter_entries("dropout"),
+)
+
+_RESNET_ARCHITECTURE = """\
+    n_filters : int or tuple of int, default=(64, 128, 128)
+        Filters of each residual unit (every convolution of the unit has
+        that many), one unit per entry.
+
+    kernel_size : int or tuple, default=((8, 5, 3), (8, 5, 3), (8, 5, 3))
+        Lengths of the filters along time, one entry per unit; an entry that
+        is a tuple gives one length per convolution of its unit (the
+        published 8, 5 and 3), an int one length for all of them. An int
+        serves every unit; ``(8, 5, 3)`` (ints) gives unit 0 kernels of 8,
+        unit 1 of 5 and unit 2 of 3, as for the FCN. Kernels longer than
+        the series are clipped to it at ``fit``.
+
+{sizes}
+
+    block : str or list of str, default="residual"
+        Kind of each layer (see :class:`~sklearn_xcnn.CNNClassifier`):
+        ``"residual"`` units make the ResNet; ``"conv"`` and
+        ``"inception"`` are the other kinds.
+
+    block_depth : int or list of int, default=3
+        Convolutions in each residual unit (modules of an inception block).
+
+{dilation}""".format(sizes=_SIZES_ALONG_TIME, dilation=parameter_entries("dilation"))
+
+_INCEPTION_ARCHITECTURE = """\
+    n_filters : int or tuple of int, default=(32, 32)
+        Filters of each branch of the modules of each inception block, one
+        block per entry; a module outputs ``4 * n_filters`` maps (three
+        convolutions and the max-pool branch) and its 1x1 bottleneck has
+        ``n_filters`` filters (the published bottleneck of 32).
+
+    kernel_size : int or tuple, default=40
+        Length along time of the longest branch kernel: a module's three
+        convolutions have kernels of ``kernel_size``, half and a quarter of
+        it (40, 20 and 10). One entry per block in a tuple; an entry that is
+        a tuple of three ints gives the three branch lengths themselves.
+        Kernels longer than the series are clipped to it at ``fit``.
+
+{sizes}
+
+    block : str or list of str, default="inception"
+        Kind of each layer (see :class:`~sklearn_xcnn.CNNClassifier`).
+
+    block_depth : int or list of int, default=3
+        Inception modules in each block, whose shortcut joins after the
+        last of them: two blocks of three are the published depth of 6 with
+        a shortcut every third module.
+
+{dilation}""".format(sizes=_SIZES_ALONG_TIME, dilation=parameter_entries("dilation"))
+
+# the FCN's training entries, with words that hold for every preset
+_PRESET_TRAINING = _FCN_TRAINING.replace("the published FCN", "the published networks")
+
+_REGIME_POINTER = """\
+    **Training regime.** The defaults of ``solver`` to ``n_iter_no_change``
+    are the series presets' shared regime, the same as
+    :class:`~sklearn_xcnn.series.FCNClassifier`'s (see its Notes and the
+    time-series chapter of the user guide). aeon 1.x trains this network
+    for 1 500 epochs."""
+
+_RESNET_NOTES = (
+    """\
+    The network is three residual units of 64, 128 and 128 filters, each
+    three convolutions ``[correlate -> batch norm -> relu]`` of lengths 8, 5
+    and 3 ('same' padding; the last relu after the shortcut is added), with
+    a shortcut of a 1x1 convolution and batch norm where the channel count
+    changes (units 0 and 1) and batch norm alone where it does not (unit 2),
+    then global mean pooling and the output layer (Wang, Yan and Oates,
+    2017). ``network_summary`` shows it; ``filters_`` holds the
+    convolutions of each unit in order, its shortcut's last.
+
+"""
+    + _REGIME_POINTER
+)
+
+_INCEPTION_NOTES = (
+    """\
+    Each network is two inception blocks of three modules (depth 6): a
+    module is a 1x1 bottleneck of 32 filters (when its input has more than
+    one channel), three convolutions of 32 filters of lengths 40, 20 and 10
+    on it and a max-pool branch (3 steps, stride 1) with a 1x1 convolution of
+    32 filters, concatenated (128 maps), batch norm and relu; a shortcut (1x1
+    convolution and batch norm) joins after every third module; then global
+    mean pooling and the output layer (Ismail Fawaz et al., 2020).
+
+    **Ensemble.** As in the published InceptionTime and aeon 1.x, the
+    estimator is ``n_networks`` such networks trained independently from
+    different random initialisations and shuffles, whose outputs are
+    averaged. Network ``i`` is fitted with a seed drawn ``i``-th from
+    ``random_state``, so an int ``random_state`` makes the ensemble
+    reproducible and the first networks do not depend on ``n_networks``.
+    ``sample_weight`` and ``class_weight`` reach every network;
+    ``warm_start=True`` continues each fitted network (networks added by a
+    larger ``n_networks`` start afresh, a smaller one drops the last);
+    ``partial_fit`` takes one step of every network. A fit that fails
+    leaves a fitted ensemble as it was. Each network is in
+    ``estimators_``: inspect one with its own attributes (``filters_``,
+    ``loss_curve_``, ``network_summary``).
+
+"""
+    + _REGIME_POINTER
+)
+
+_N_NETWORKS = """\
+    n_networks : int, default=5
+        Networks in the ensemble (aeon's ``n_classifiers`` /
+        ``n_regressors``), trained independently and averaged."""
+
+_ENSEMBLE_ATTRIBUTES = """\
+    estimators_ : list of estimator
+        The fitted networks, each a single-network estimator with this
+        estimator's parameters (less ``n_networks``) and its own seed.
+
+    n_iter_ : int
+        The most epochs any network ran in the last call to ``fit``.
+
+    n_features_in_ : int
+        Number of values (time points times channels) per series.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of ``X``, when it was a DataFrame with string columns.
+
+    n_channels_ : int
+        Channels of the training series.
+
+    n_timepoints_ : int
+        Length of the training series, the longest of them when they are of
+        unequal length; arrays given to ``predict`` must have it, lists of
+        series may have any length the kernels allow.
+
+    series_lengths_ : ndarray of shape (n_lengths,)
+        The distinct lengths of the training series, in increasing order."""
+
+SERIES_PIECES.update(
+    {
+        "resnet_architecture": _RESNET_ARCHITECTURE,
+        "inception_architecture": _INCEPTION_ARCHITECTURE,
+        "preset_training": _PRESET_TRAINING,
+        "resnet_notes": _RESNET_NOTES,
+        "inception_notes": _INCEPTION_NOTES,
+        "n_networks": _N_NETWORKS,
+        "ensemble_attributes": _ENSEMBLE_ATTRIBUTES,
+    }
+)

@@ -92,10 +92,12 @@ list of those, or None, default=None
     Examples
     --------
     >>> from sklearn_xcnn.utils.discovery import all_estimators
-    >>> [name for name, _ in all_estimators()]
-    ['CNNClassifier', 'CNNRegressor', 'FCNClassifier', 'FCNRegressor']
+    >>> [name for name, _ in all_estimators()]  # doctest: +NORMALIZE_WHITESPACE
+    ['CNNClassifier', 'CNNRegressor', 'FCNClassifier', 'FCNRegressor',
+     'InceptionTimeClassifier', 'InceptionTimeRegressor', 'ResNetClassifier',
+     'ResNetRegressor']
     >>> [name for name, _ in all_estimators(type_filter="regressor")]
-    ['CNNRegressor', 'FCNRegressor']
+    ['CNNRegressor', 'FCNRegressor', 'InceptionTimeRegressor', 'ResNetRegressor']
     """
     if type_filter is None:
         mixins = None

@@ -63,3 +63,27 @@ def images(n, shape, seed=0, dtype=np.float32):
     """``n`` random images of ``shape`` (H, W, C) as flat rows in [0, 1]."""
     rng = np.random.RandomState(seed)
     return rng.uniform(size=(n, int(np.prod(shape)))).astype(dtype)
+
+
+def perturb_batch_norm(est, seed=0):
+    """``est`` with every batch-norm scale (some negative), running mean and
+    variance far from 1 and 0, so that a misplaced one shows."""
+    rng = np.random.RandomState(seed)
+    for scale, mean, var in zip(
+        est.batch_norm_scales_, est.batch_norm_means_, est.batch_norm_vars_
+    ):
+        F = scale.shape[0]
+        scale[...] = rng.uniform(0.5, 2, F) * np.where(np.arange(F) % 2, -1, 1)
+        mean[...] = rng.normal(0, 0.5, F)
+        var[...] = rng.uniform(0.05, 3, F)
+    return est
+
+
+def spread_logits(est, X):
+    """``est`` with its output layer scaled so that its logits on ``X`` vary
+    by about 2 across the samples: a barely fitted network's probabilities
+    hardly differ from one sample to the next, and a parity test of them
+    would hardly tell two graphs apart."""
+    spread = est._logits(X).std(axis=0).max()
+    est.coefs_[-1] *= 2.0 / max(spread, 1e-12)
+    return est

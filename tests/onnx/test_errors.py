@@ -16,7 +16,7 @@ from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 
 from sklearn_xcnn import CNNClassifier, CNNRegressor  # noqa: E402
 from sklearn_xcnn._base import FittedNetwork  # noqa: E402
-from sklearn_xcnn.onnx import _graph  # noqa: E402
+from sklearn_xcnn.onnx import _blocks, _graph  # noqa: E402
 
 from ._helpers import fit_quietly, images  # noqa: E402
 
@@ -78,9 +78,30 @@ def test_unknown_architecture_field_raises(monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["residual", "inception"])
-def test_block_kind_without_a_graph_raises(kind):
+def test_block_kind_without_a_graph_raises(monkeypatch, kind):
+    """A block kind added to the core without a writer is refused."""
     X = images(20, (5, 5, 1))
     clf = CNNClassifier(**SMALL, block=kind, block_depth=1, random_state=0)
     clf = fit_quietly(clf, X, np.arange(20) % 2)
+    writers = {k: v for k, v in _blocks.BLOCK_WRITERS.items() if k != kind}
+    monkeypatch.setattr(_graph, "BLOCK_WRITERS", writers)
     with pytest.raises(ValueError, match=f"block kind '{kind}' has no ONNX graph"):
+        skl2onnx.to_onnx(clf, X[:1])
+
+
+@pytest.mark.parametrize("kind", ["residual", "inception"])
+def test_unknown_field_of_a_compound_block_raises(monkeypatch, kind):
+    """A field added to a compound kind's spec after its writer is refused,
+    as is one added to the convolutions inside it."""
+    X = images(20, (5, 5, 1))
+    clf = CNNClassifier(**SMALL, block=kind, block_depth=1, random_state=0)
+    clf = fit_quietly(clf, X, np.arange(20) % 2)
+    writer = _blocks.BLOCK_WRITERS[kind]
+    narrowed = writer._replace(fields=writer.fields - {"shortcut"})
+    monkeypatch.setitem(_blocks.BLOCK_WRITERS, kind, narrowed)
+    with pytest.raises(ValueError, match=r"does not know .*'shortcut'"):
+        skl2onnx.to_onnx(clf, X[:1])
+    monkeypatch.setitem(_blocks.BLOCK_WRITERS, kind, writer)
+    monkeypatch.setattr(_graph, "UNIT_FIELDS", _graph.UNIT_FIELDS - {"dilation"})
+    with pytest.raises(ValueError, match=r"does not know .*'dilation'"):
         skl2onnx.to_onnx(clf, X[:1])
