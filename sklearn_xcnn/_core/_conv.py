@@ -200,6 +200,32 @@ def _im2col_forward(x, w, stride, pool_order):
     return out.reshape(x.shape[0], Ho, Wo, -1), cols
 
 
+# prediction correlates in groups of images whose patch matrix has at most
+# this many entries: a large matrix is written once and read once, from
+# freshly mapped memory, where a group's stays in cache. A series ResNet's
+# 128x128 convolution of kernel 8 on 128 series of 256 points took 2.4x
+# (float32) and 3.5x (float64) the CPU time in one matrix as in groups of
+# 16 series (benchmarks/README.md, issue 22)
+PREDICT_PATCH_ENTRIES = 2**22
+
+
+def _im2col_predict(x, w, stride):
+    """:func:`_im2col_forward` without a cache, in groups of images."""
+    n, H, W, C = x.shape
+    F, _, kr, kc = w.shape
+    Ho, Wo = _output_shape(x.shape, w.shape, stride)
+    per_image = Ho * Wo * kr * kc * C
+    group = max(1, PREDICT_PATCH_ENTRIES // per_image)
+    if group >= n:
+        return _im2col_forward(x, w, stride, None)[0]
+    filters = np.ascontiguousarray(_filter_matrix(w))  # (kr * kc * C, F)
+    out = np.empty((n, Ho, Wo, F), dtype=np.result_type(x, w))
+    for start in range(0, n, group):
+        cols = patch_matrix(x[start : start + group], (kr, kc), stride)
+        np.matmul(cols, filters, out=out[start : start + group].reshape(-1, F))
+    return out
+
+
 def _filter_gradient(dout, cols, w_shape):
     """``dw`` (F, C, kr, kc) from ``dout`` in the row order of ``cols``."""
     return _as_filters(cols.T @ dout.reshape(-1, w_shape[0]), w_shape)
@@ -290,18 +316,32 @@ def _fft_shape(x_shape):
 
 def _scipy_forward(x, w, stride):
     """Correlation as products of spectra: ``X * conj(W)``, summed over
-    channels at each frequency, then back; returns ``(out, xf, wf)``."""
+    channels at each frequency, then back; returns ``(out, xf, wf)``.
+
+    The spectra are laid out for the products: ``xf`` (n, Hf, Wk, C) read
+    as ``(Hf, Wk, n, C)``, ``wf`` (Hf, Wk, C, F) contiguous, so that every
+    frequency's ``(n, C) @ (C, F)`` (and the backward's products) is a BLAS
+    call on matrices as they lie in memory.
+    """
     n, H, W, C = x.shape
     F, C, kr, kc = w.shape
     sr, sc = stride
     shape = _fft_shape(x.shape)
     xf = sp_fft.rfft2(x, s=shape, axes=(1, 2))  # (n, Hf, Wk, C)
-    wf = sp_fft.rfft2(w, s=shape, axes=(2, 3))  # (F, C, Hf, Wk)
+    wf = _filter_spectra(w, shape)  # (Hf, Wk, C, F)
     # at every frequency (Hf, Wk): (n, C) @ (C, F)
-    prod = np.matmul(xf.transpose(1, 2, 0, 3), wf.conj().transpose(2, 3, 1, 0))
+    prod = np.matmul(xf.transpose(1, 2, 0, 3), np.conjugate(wf))  # (Hf, Wk, n, F)
     full = sp_fft.irfft2(prod, s=shape, axes=(0, 1))  # (Hf, Wf, n, F)
     out = full[: H - kr + 1 : sr, : W - kc + 1 : sc].transpose(2, 0, 1, 3)
     return np.ascontiguousarray(out, dtype=np.result_type(x, w)), xf, wf
+
+
+def _filter_spectra(w, shape):
+    """Spectra of filters ``(F, C, kr, kc)`` at FFT size ``shape``, laid out
+    ``(Hf, Wk, C, F)``: transformed from ``(kr, kc, C, F)`` over the first
+    axes, so that no transposed copy of the spectra is needed."""
+    taps = np.ascontiguousarray(w.transpose(2, 3, 1, 0))  # (kr, kc, C, F)
+    return sp_fft.rfft2(taps, s=shape, axes=(0, 1))
 
 
 def _dilate(dout, full_shape, stride):
@@ -324,12 +364,12 @@ def _scipy_backward(dout, x_shape, xf, wf, w_shape, stride, need_dx):
     df = sp_fft.rfft2(d, s=shape, axes=(1, 2))  # (n, Hf, Wk, F)
     df_t = df.transpose(1, 2, 0, 3)  # (Hf, Wk, n, F)
     # at every frequency: (C, n) @ (n, F), then (n, F) @ (F, C)
-    g = np.matmul(xf.transpose(1, 2, 3, 0), df_t.conj())  # (Hf, Wk, C, F)
+    g = np.matmul(xf.transpose(1, 2, 3, 0), np.conjugate(df_t))  # (Hf, Wk, C, F)
     dw = sp_fft.irfft2(g, s=shape, axes=(0, 1))[:kr, :kc]  # (kr, kc, C, F)
     dw = np.ascontiguousarray(dw.transpose(3, 2, 0, 1), dtype=dout.dtype)
     if not need_dx:
         return None, dw
-    gx = np.matmul(df_t, wf.transpose(2, 3, 0, 1))  # (Hf, Wk, n, C)
+    gx = np.matmul(df_t, wf.swapaxes(2, 3))  # (Hf, Wk, n, C)
     dx = sp_fft.irfft2(gx, s=shape, axes=(0, 1))[:H, :W].transpose(2, 0, 1, 3)
     return np.ascontiguousarray(dx, dtype=dout.dtype), dw
 
@@ -365,6 +405,8 @@ def correlate_forward(
     stride, dilation = tuple(stride), tuple(dilation)
     w = dilate_filters(w, dilation)
     conv_shape = _output_shape(x.shape, w.shape, stride)
+    if engine == "im2col" and not keep_cache and pool_order is None:
+        return _im2col_predict(x, w, stride), None
     if engine == "im2col":
         out, cols = _im2col_forward(x, w, stride, pool_order)
         cache = (engine, x.shape, cols, None, w, stride)
@@ -434,7 +476,11 @@ def choose_engine(image_shape, kernel, stride=(1, 1)):
     faster at 3x3 and on a par at 5x5; the FFT engine from 7x7 on, 1.2-9x
     faster once the map has at least ``32 * max(8, C)`` cells (16x16 for up
     to 8 channels). A stride ``s`` divides im2col's work by ``s**2`` but not
-    the FFT's.
+    the FFT's. Kernels of one row (or column), those of series, follow their
+    own crossover (issue 22, CPU time of one thread, batch 16, series of 64
+    to 1 024 points, 32 to 128 channels): the FFT engine from
+    :data:`FFT_TAPS_1D` taps on, 1.2-3x faster at 24 to 40 taps, while at
+    16 it is 0.7-1.2x im2col's speed.
 
     Parameters
     ----------
@@ -449,6 +495,11 @@ def choose_engine(image_shape, kernel, stride=(1, 1)):
     """
     H, W, C = image_shape
     (kr, kc), (sr, sc) = kernel, stride
+    if min(kr, kc) == 1:  # one row of taps: a series' kernel
+        return "scipy" if kr * kc >= FFT_TAPS_1D * sr * sc else "im2col"
     if kr * kc >= 49 * sr * sc and H * W >= 32 * max(8, C):
         return "scipy"
     return "im2col"
+
+
+FFT_TAPS_1D = 24  # taps of a one-row kernel from which the FFT engine is used

@@ -115,31 +115,30 @@ def same_max_pool_forward(x, window):
     """The largest cell of the ``window`` (pr, pc) around every cell of ``x``
     (n, H, W, C), at stride 1: ``(out (n, H, W, C), cache)``. The window is
     placed as a 'same' correlation places its kernel; cells off the edge are
-    left out (padded with minus infinity)."""
+    left out (padded with minus infinity). Only the maximum is taken here:
+    the backward finds the winning cells (prediction never needs them)."""
     n, H, W, C = x.shape
     (t, _), (left, _) = [same_padding(s, k, 1) for s, k in zip((H, W), window)]
     padded = np.full((n, H + window[0] - 1, W + window[1] - 1, C), -np.inf, x.dtype)
     padded[:, t : t + H, left : left + W] = x
     out = padded[:, :H, :W].copy()
-    argmax = np.zeros(out.shape, dtype=np.uint8)
-    for k, (p, q) in enumerate(_offsets(window)):
-        if k == 0:
-            continue
-        candidate = padded[:, p : p + H, q : q + W]
-        better = candidate > out
-        np.copyto(out, candidate, where=better)
-        argmax[better] = k
-    return out, (argmax, window, (t, left))
+    for p, q in _offsets(window)[1:]:
+        np.maximum(out, padded[:, p : p + H, q : q + W], out=out)
+    return out, (padded, out, window, (t, left))
 
 
 def same_max_pool_backward(d, cache):
     """Gradient of :func:`same_max_pool_forward`: each cell's gradient goes
-    to the cell that won its window."""
-    argmax, window, (t, left) = cache
+    to the cell that won its window (the first offset holding the maximum)."""
+    padded_x, out, window, (t, left) = cache
     n, H, W, C = d.shape
     padded = np.zeros((n, H + window[0] - 1, W + window[1] - 1, C), d.dtype)
-    for k, (p, q) in enumerate(_offsets(window)):
-        padded[:, p : p + H, q : q + W] += np.where(argmax == k, d, 0)
+    open_ = np.ones(d.shape, dtype=bool)  # cells whose winner is not found yet
+    for p, q in _offsets(window):
+        won = padded_x[:, p : p + H, q : q + W] == out
+        won &= open_
+        open_ &= ~won
+        padded[:, p : p + H, q : q + W] += np.where(won, d, 0)
     return padded[:, t : t + H, left : left + W].copy()
 
 

@@ -18,6 +18,13 @@ from sklearn_xcnn._core._network import build_spec
         ((8, 8, 1), (7, 7), (1, 1), "im2col"),
         ((64, 64, 1), (7, 7), (2, 2), "im2col"),  # a stride shrinks im2col's work
         ((64, 64, 1), (15, 15), (2, 2), "scipy"),
+        # series (one-row kernels): their own crossover, at 24 taps
+        ((1, 256, 128), (1, 8), (1, 1), "im2col"),
+        ((1, 256, 32), (1, 20), (1, 1), "im2col"),
+        ((1, 256, 32), (1, 24), (1, 1), "scipy"),
+        ((1, 64, 32), (1, 40), (1, 1), "scipy"),  # whatever the length
+        ((1, 256, 1), (1, 40), (1, 2), "im2col"),  # a stride: taps per step
+        ((1, 256, 1), (1, 1), (1, 1), "im2col"),
     ],
 )
 def test_crossover(image, kernel, stride, expected):

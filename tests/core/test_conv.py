@@ -206,3 +206,18 @@ def test_backward_with_an_unformed_term(engine, need_dx, pool):
         assert_allclose(dx_t, dx, rtol=1e-12, atol=1e-12)
     else:
         assert dx_t is None
+
+
+@pytest.mark.parametrize("group_entries", [1, 100, 10**9])
+def test_prediction_in_groups_of_images(monkeypatch, group_entries):
+    # without a cache, im2col correlates groups of images (one image each,
+    # a few, or all): the same output as the training pass
+    monkeypatch.setattr(_conv, "PREDICT_PATCH_ENTRIES", group_entries)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 1, 12, 3))
+    w = rng.normal(size=(4, 3, 1, 3))
+    expected, _ = correlate_forward(x, w, (1, 2), "im2col", keep_cache=True)
+    out, cache = correlate_forward(x, w, (1, 2), "im2col", keep_cache=False)
+    assert cache is None
+    assert_allclose(out, expected, rtol=1e-12)
+    assert_allclose(out, _reference(x, w, (1, 2)), rtol=1e-10)
