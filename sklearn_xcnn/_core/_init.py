@@ -3,10 +3,15 @@
 :func:`init_params` draws weights and intercepts Glorot-uniform as
 scikit-learn's MLP does: ``U(-b, b)`` with ``b = sqrt(factor / (fan_in +
 fan_out))``, ``factor`` being 2 for the logistic activation and 6 otherwise
-(for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``). The
-output layer is drawn at a tenth of that scale, so that a fresh network
-predicts nearly uniform probabilities (or values near zero) and the first
-steps do not start from confident mistakes. Batch-norm scales start at one.
+(for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``;
+:func:`weight_bound`). The output layer is drawn at a share of that scale
+(``OUTPUT_SCALE``): half of it for a classifier, a tenth for a regressor.
+Half keeps a fresh classifier's probabilities near uniform, so the first
+steps do not start from confident mistakes, yet large enough that the
+gradients reaching the hidden layers are not cut tenfold (a tenth made the
+first epochs slow, issue 21); a regressor at a tenth predicts about its
+intercepts, which start at the mean of the targets
+(:func:`start_at_the_mean`). Batch-norm scales start at one.
 
 A ReLU unit whose pre-activation is negative on every sample receives no
 gradient and never recovers; one that fires on a few samples only is not far
@@ -18,8 +23,8 @@ negative, so on more than half. The weights keep their drawn magnitudes
 (nothing grows with the scale of the data) and their distribution, which is
 symmetric about zero.
 
-A regression network starts its output intercepts at the mean of the
-targets (:func:`start_at_the_mean`).
+The user guide (section "The start") gives the measurements behind these
+choices, He's bound for ReLU layers among the starts tried.
 """
 
 import numpy as np
@@ -32,16 +37,12 @@ from ._pad import pad_images
 from ._pool import global_pool_forward, pool_forward
 from ._spec import block_offsets, n_conv_params, n_weighted_params, param_shapes
 
-# bound of the output layer's initial weights, relative to Glorot's, for a
-# classification (softmax or logistic) and a regression (identity) output
-OUTPUT_SCALE = {"classification": 0.5, "regression": 0.3}
-# initial intercepts: drawn at this share of their layer's weight bound
-INTERCEPT_SCALE = 0.0
-# "he" or "glorot" for the hidden ReLU layers (experiments)
-RELU_INIT = "he"
+# scale of the output layer's initial weights, relative to Glorot's, by the
+# network's task (the user guide's "The start" gives the measurements)
+OUTPUT_SCALE = {"classification": 0.5, "regression": 0.1}
 # a ReLU unit firing on fewer than this share of the first batch is moved so
 # that it fires on about half of it
-MIN_ACTIVE = 0.01
+MIN_ACTIVE = 0.5
 
 
 def _fans(shape):
@@ -52,17 +53,9 @@ def _fans(shape):
 
 
 def weight_bound(activation, fan_in, fan_out):
-    """Half-width ``b`` of the uniform draw ``U(-b, b)`` of a layer whose units
-    apply ``activation``.
-
-    He's bound ``sqrt(6 / fan_in)`` for ReLU units (it keeps the mean square
-    of the activations about constant from layer to layer, as half of each
-    unit's inputs are cut); Glorot's ``sqrt(6 / (fan_in + fan_out))`` for
-    tanh and the identity, and scikit-learn's ``sqrt(2 / (fan_in + fan_out))``
-    for the logistic activation.
-    """
-    if activation == "relu" and RELU_INIT == "he":
-        return np.sqrt(6.0 / fan_in)
+    """Half-width ``b`` of the uniform draw ``U(-b, b)`` of a layer whose
+    units apply ``activation``: Glorot's ``sqrt(6 / (fan_in + fan_out))``,
+    with 2 instead of 6 for the logistic activation (scikit-learn's MLP)."""
     factor = 2.0 if activation == "logistic" else 6.0
     return np.sqrt(factor / (fan_in + fan_out))
 
@@ -86,30 +79,22 @@ def init_params(spec, random_state, dtype):
     params = []
     for i in range(0, n_weighted, 2):
         w_shape, b_shape = shapes[i], shapes[i + 1]
-        if i == n_weighted - 2:  # the output layer: Glorot's bound, scaled
-            bound = weight_bound("identity", *_fans(w_shape)) * OUTPUT_SCALE[task]
-        else:
-            bound = weight_bound(spec.activation, *_fans(w_shape))
+        bound = weight_bound(spec.activation, *_fans(w_shape))
+        if i == n_weighted - 2:  # the output layer
+            bound *= OUTPUT_SCALE[task]
         params.append(random_state.uniform(-bound, bound, w_shape).astype(dtype))
-        b = bound * INTERCEPT_SCALE
-        params.append(random_state.uniform(-b, b, b_shape).astype(dtype))
+        params.append(random_state.uniform(-bound, bound, b_shape).astype(dtype))
     params += [np.ones(shape, dtype=dtype) for shape in shapes[n_weighted:]]
     return params
 
 
-def _revive(fires, weights, w, intercept):
-    """Flip the sign of the units that fire (``fires`` (m, F), True where a
-    unit's output is positive somewhere on a row) on less than
-    ``MIN_ACTIVE`` of the rows' ``weights`` (m,): their weights ``w`` (unit
-    along the first axis for filters, the last for coefficients) and
-    ``intercept`` (F,), in place. A flipped unit fires where it was negative.
-
-    Returns
-    -------
-    weak : ndarray of shape (F,)
-        True for the flipped units.
-    """
-    active = weights @ fires / weights.sum()
+def _revive(z, weights, w, intercept):
+    """Flip the sign of the units whose pre-activations ``z`` (m, F) (the
+    intercepts included) are positive on less than ``MIN_ACTIVE`` of the
+    rows' ``weights`` (m,): their weights ``w`` (unit along the first axis
+    for filters, the last for coefficients) and ``intercept`` (F,), in place.
+    A flipped unit fires where it was negative."""
+    active = weights @ (z > 0) / weights.sum()
     weak = active < MIN_ACTIVE
     if weak.any():
         intercept[weak] *= -1
@@ -162,9 +147,11 @@ def revive_dead_units(params, X, spec, sample_weight=None):
             dilation=block.dilation,
         )
         if not block.batch_norm:
-            z += bias  # (n, h, w, F)
-            weak = _revive((z > 0).any(axis=(1, 2)), weights, w, bias)
-            z[..., weak] *= -1  # z + bias of the flipped units
+            cells = np.repeat(weights, z.shape[1] * z.shape[2])
+            flat = z.reshape(-1, block.n_filters)
+            flat += bias
+            weak = _revive(flat, cells, w, bias)
+            flat[:, weak] *= -1  # z + bias of the flipped units
             a = relu(z)
         else:  # batch statistics at the start: centred, unit variance
             scale = params[offsets[1][0]]
@@ -180,10 +167,8 @@ def revive_dead_units(params, X, spec, sample_weight=None):
         a = a.transpose(0, 3, 1, 2).reshape(a.shape[0], -1)
     dense = params[n_conv_params(spec) : n_weighted_params(spec)]
     for i in range(0, len(dense) - 2, 2):  # hidden layers; the output is linear
-        z = a @ dense[i] + dense[i + 1]  # (n, F)
-        weak = _revive(z > 0, weights, dense[i], dense[i + 1])
-        z[:, weak] *= -1
-        a = relu(z)
+        _revive(a @ dense[i] + dense[i + 1], weights, dense[i], dense[i + 1])
+        a = relu(a @ dense[i] + dense[i + 1])
     return params
 
 
