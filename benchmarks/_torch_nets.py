@@ -214,7 +214,10 @@ class TorchTwin:
     """The PyTorch twin of ``CNNClassifier(**params)``, trained the same way.
 
     The network is built from our ``NetworkSpec`` and starts from our initial
-    parameters (:func:`our_start`). Training follows ``solver="adam"`` with a
+    parameters (:func:`our_start`), or with ``start="torch"`` from PyTorch's
+    own default initialisation of its layers (seeded by
+    ``torch.manual_seed(random_state)``), to compare the two starts under
+    one training. Training follows ``solver="adam"`` with a
     constant rate: mini-batches of ``batch_size`` (``min(200, n)`` for
     "auto"), reshuffled every epoch, Adam with our ``beta_1``, ``beta_2``,
     ``epsilon``, the L2 penalty on the weights as coupled weight decay, the

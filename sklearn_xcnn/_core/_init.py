@@ -5,13 +5,15 @@ scikit-learn's MLP does: ``U(-b, b)`` with ``b = sqrt(factor / (fan_in +
 fan_out))``, ``factor`` being 2 for the logistic activation and 6 otherwise
 (for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``;
 :func:`weight_bound`). The output layer is drawn at a share of that scale
-(``OUTPUT_SCALE``): half of it for a classifier, a tenth for a regressor.
-Half keeps a fresh classifier's probabilities near uniform, so the first
-steps do not start from confident mistakes, yet large enough that the
-gradients reaching the hidden layers are not cut tenfold (a tenth made the
-first epochs slow, issue 21); a regressor at a tenth predicts about its
-intercepts, which start at the mean of the targets
-(:func:`start_at_the_mean`). Batch-norm scales start at one.
+(:func:`output_scale`): half of it for a classifier of plain blocks, a
+tenth for one with batch norm or compound blocks and for a regressor. Half
+keeps a fresh classifier's probabilities near uniform, so the first steps do
+not start from confident mistakes, yet large enough that the gradients
+reaching the hidden layers are not cut tenfold (a tenth made the first
+epochs slow, issue 21); normalised maps are larger, so their networks keep a
+tenth. A regressor at a tenth predicts about its intercepts, which start at
+the mean of the targets (:func:`start_at_the_mean`). Batch-norm scales start
+at one.
 
 A ReLU unit whose pre-activation is negative on every sample receives no
 gradient and never recovers; one that fires on a few samples only is not far
@@ -37,9 +39,10 @@ from ._pad import pad_images
 from ._pool import global_pool_forward, pool_forward
 from ._spec import block_offsets, n_conv_params, n_weighted_params, param_shapes
 
-# scale of the output layer's initial weights, relative to Glorot's, by the
-# network's task (the user guide's "The start" gives the measurements)
-OUTPUT_SCALE = {"classification": 0.5, "regression": 0.1}
+# scale of the output layer's initial weights, relative to Glorot's: for a
+# classifier without and with normalised blocks, and for a regressor (the
+# user guide's "The start" gives the measurements)
+OUTPUT_SCALE = {"plain": 0.5, "normalised": 0.1, "regression": 0.1}
 # a ReLU unit firing on fewer than this share of the first batch is moved so
 # that it fires on about half of it
 MIN_ACTIVE = 0.5
@@ -60,6 +63,21 @@ def weight_bound(activation, fan_in, fan_out):
     return np.sqrt(factor / (fan_in + fan_out))
 
 
+def output_scale(spec):
+    """The output layer's share of Glorot's bound (``OUTPUT_SCALE``).
+
+    A classifier whose blocks are all plain (no batch norm, no compound
+    block) gets half; one with a normalised block a tenth: its last maps are
+    of unit scale (more for a residual sum), so the same share gives larger
+    first logits, and a half there slowed the first epochs. A regressor a
+    tenth.
+    """
+    if spec.out_activation == "identity":
+        return OUTPUT_SCALE["regression"]
+    normalised = any(b.kind != "conv" or b.batch_norm for b in spec.blocks)
+    return OUTPUT_SCALE["normalised" if normalised else "plain"]
+
+
 def init_params(spec, random_state, dtype):
     """Draw initial parameters (see the module docstring).
 
@@ -75,13 +93,12 @@ def init_params(spec, random_state, dtype):
     """
     shapes = param_shapes(spec)
     n_weighted = n_weighted_params(spec)
-    task = "regression" if spec.out_activation == "identity" else "classification"
     params = []
     for i in range(0, n_weighted, 2):
         w_shape, b_shape = shapes[i], shapes[i + 1]
         bound = weight_bound(spec.activation, *_fans(w_shape))
         if i == n_weighted - 2:  # the output layer
-            bound *= OUTPUT_SCALE[task]
+            bound *= output_scale(spec)
         params.append(random_state.uniform(-bound, bound, w_shape).astype(dtype))
         params.append(random_state.uniform(-bound, bound, b_shape).astype(dtype))
     params += [np.ones(shape, dtype=dtype) for shape in shapes[n_weighted:]]

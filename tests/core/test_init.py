@@ -10,7 +10,7 @@ from sklearn_xcnn._core._network import build_spec, init_params, loss_and_grad
 from sklearn_xcnn._core._spec import n_weighted_params
 
 
-def _spec(activation="relu", out_activation="softmax", n_outputs=10):
+def _spec(activation="relu", out_activation="softmax", n_outputs=10, **options):
     """Two blocks of 16 and 32 filters on 28x28 images, 128 hidden units."""
     return build_spec(
         (28, 28, 1),
@@ -24,6 +24,7 @@ def _spec(activation="relu", out_activation="softmax", n_outputs=10):
         n_outputs,
         out_activation,
         "im2col",
+        **options,
     )
 
 
@@ -60,18 +61,26 @@ def test_hidden_layers_are_drawn_at_glorot_bound(activation, factor):
 
 
 @pytest.mark.parametrize(
-    "out_activation, n_outputs, scale",
-    [("softmax", 10, 0.5), ("logistic", 1, 0.5), ("identity", 3, 0.1)],
+    "out_activation, n_outputs, options, scale",
+    [
+        ("softmax", 10, {}, 0.5),
+        ("logistic", 1, {}, 0.5),
+        ("softmax", 10, {"batch_norm": True}, 0.1),
+        ("softmax", 10, {"batch_norm": [False, True]}, 0.1),
+        ("softmax", 10, {"block": "residual"}, 0.1),
+        ("identity", 3, {}, 0.1),
+        ("identity", 3, {"batch_norm": True}, 0.1),
+    ],
 )
-def test_output_layer_scale_by_task(out_activation, n_outputs, scale):
-    """Half of Glorot's bound for a classifier, a tenth for a regressor."""
-    spec = _spec(out_activation=out_activation, n_outputs=n_outputs)
+def test_output_layer_scale(out_activation, n_outputs, options, scale):
+    """Half of Glorot's bound for a classifier of plain blocks, a tenth for
+    one with a normalised block and for a regressor."""
+    spec = _spec(out_activation=out_activation, n_outputs=n_outputs, **options)
     params = init_params(spec, np.random.RandomState(0), np.float64)
     w = params[n_weighted_params(spec) - 2]  # (128, n_outputs)
     assert w.shape == (128, n_outputs)
     _check_uniform(w, scale * np.sqrt(6 / (128 + n_outputs)))
-    task = "regression" if out_activation == "identity" else "classification"
-    assert _init.OUTPUT_SCALE[task] == scale
+    assert _init.output_scale(spec) == scale
 
 
 def test_first_step_reaches_the_hidden_layers(monkeypatch):
@@ -86,7 +95,7 @@ def test_first_step_reaches_the_hidden_layers(monkeypatch):
     Y = np.eye(10)[rng.randint(10, size=64)]
     grads, losses = {}, {}
     for scale in (0.1, 0.5):
-        monkeypatch.setitem(_init.OUTPUT_SCALE, "classification", scale)
+        monkeypatch.setitem(_init.OUTPUT_SCALE, "plain", scale)
         params = init_params(spec, np.random.RandomState(0), np.float64)
         losses[scale], g = loss_and_grad(params, X, Y, spec, alpha=0.0)[:2]
         grads[scale] = np.linalg.norm(g[0])  # the first filter bank
