@@ -9,7 +9,7 @@ three kinds of saliency map with
 gradients and Grad-CAM, see :ref:`saliency`) and checks each one with a
 deletion curve: delete the most salient pixels first and watch the
 probability of the answer fall, faster than in a random order if the map is
-faithful.
+faithful. The same is done for a residual network, then on digits.
 """
 
 # %%
@@ -17,9 +17,12 @@ faithful.
 # ----------------------
 # The network of :ref:`sphx_glr_auto_examples_plot_x_or_not_x.py`: four 3x3
 # filters, 2x2 max pooling, three ReLU units, fitted by L-BFGS.
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from sklearn_xcnn import CNNClassifier
@@ -68,6 +71,40 @@ for method in METHODS:
         deletion=curve,
     ).plot()
     display.figure_.suptitle(f"X-or-not-X: {method}")
+    print(f"{method:>20}: area {curve.area:.3f} (random order {curve.random_area:.3f})")
+
+# %%
+# A residual network
+# ------------------
+# The same X's through a residual unit (see :ref:`block_kinds`): two paths
+# of 4 filters, a 3x3 convolution with batch norm and a 1x1 convolution
+# shortcut, added and activated, then pooled. Its maps keep the images' 5x5
+# size ('same' padding), so Grad-CAM, which weighs the unit's activated
+# output maps, has the image's own resolution: no interpolation. Integrated
+# gradients light up the strokes again; Grad-CAM's map is fine but not
+# sharp, warm on some background pixels too (it weighs whole maps, never a
+# single pixel's own effect). Each method's deletion curve still falls far
+# faster than the random order (areas printed below).
+res = CNNClassifier(
+    block="residual", n_filters=4, block_depth=1, hidden_units=3,
+    learning_rate_init=0.01, max_iter=60, random_state=7,
+)  # fmt: skip
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)  # 60 epochs suffice
+    res.fit(X_train, y_train)
+print(f"residual test accuracy: {res.score(X_test, y_test):.3f}")
+res_xs = X_test[(y_test == "X") & (res.predict(X_test) == "X")]
+for method in METHODS:
+    curve = deletion_curve(res, res_xs, target="X", method=method, random_state=0)
+    display = SaliencyDisplay(
+        res_xs[:2].reshape(-1, 5, 5),
+        saliency_maps(res, res_xs[:2], target="X", method=method),
+        method=method,
+        targets=["X"] * 2,
+        scores=res.predict_proba(res_xs[:2])[:, 1],
+        deletion=curve,
+    ).plot()
+    display.figure_.suptitle(f"X-or-not-X, residual unit: {method}")
     print(f"{method:>20}: area {curve.area:.3f} (random order {curve.random_area:.3f})")
 
 # %%

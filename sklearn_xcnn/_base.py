@@ -65,6 +65,7 @@ from ._input import (
 from ._memory import check_training_memory, steady_heap, training_rows
 from ._optimizers import OPTIMIZERS
 from ._persistence import check_state_version, restore, snapshot, versioned_state
+from ._ragged import head
 from ._schedules import SCHEDULES, check_schedule
 from ._training import (
     FULL_BATCH_CHUNK,
@@ -394,6 +395,14 @@ class BaseCNN(BaseEstimator):
             )
         check_augment(self.augment, self.image_shape_, self.solver)
 
+    def _training_images(self, X, spec):
+        """Hook: the validated training images as the fit loops take them,
+        for the network ``spec``: ``X`` itself here. A subclass whose images
+        come in several shapes (series of unequal length) returns a
+        :class:`~._ragged.Ragged` whose groups carry the spec of their shape,
+        or raises where the network cannot take them."""
+        return X
+
     def _check_block_kinds(self):
         """Refuse a stride on a compound block (residual, inception): its
         shortcut adds maps of the input's size."""
@@ -496,9 +505,11 @@ class BaseCNN(BaseEstimator):
         random_state = check_random_state(self.random_state)
         params = init_params(spec, random_state, dtype)
         with np.errstate(over="ignore", invalid="ignore"):
-            rows = slice(_REVIVE_ROWS)
+            rows, first, first_spec = head(
+                self._training_images(X, spec), spec, _REVIVE_ROWS
+            )
             weights = None if sample_weight is None else sample_weight[rows]
-            revive_dead_units(params, X[rows], spec, weights)
+            revive_dead_units(params, first, first_spec, weights)
         start_at_the_mean(params, Y, spec, sample_weight)
         self._store_params(params, spec)
         self._store_stats(init_stats(spec, dtype))
@@ -554,6 +565,7 @@ class BaseCNN(BaseEstimator):
             self._training.random_state = check_random_state(self.random_state)
         spec = self._network_spec()
         self._check_architecture(spec)
+        X = self._training_images(X, spec)
         if self.verbose >= 2:
             print(format_stages(describe(spec)))
         if not first:

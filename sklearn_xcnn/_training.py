@@ -8,6 +8,11 @@ vector in place and record into the state; the estimator publishes the
 state's fitted attributes (``loss_curve_``, ``n_iter_``, ...) when a call
 ends. They never validate
 input.
+
+The images are an array ``(n, H, W, C)``, or a :class:`~._ragged.Ragged` of
+several shapes (series of unequal length): the loops reach a batch's images
+and the spec for their shape through :mod:`._ragged`, whose batches never
+mix shapes.
 """
 
 import time
@@ -34,6 +39,7 @@ from ._core._norm import update_running_stats
 from ._memory import predict_chunk_rows
 from ._parallel import n_parts, parallel, run_parts, split_rows, work_per_sample
 from ._progress import Progress, _warn_interrupted, interrupt_guard
+from ._ragged import Ragged, chunks, epoch_batches, take
 from .augment._base import augment_batch
 
 # rows per forward pass outside training: keeps activations in cache and
@@ -100,7 +106,10 @@ def predict_rows(params, X, spec, stats=None, rows=None):
 def predict_logits(params, X, spec, runner=None, rows=None, stats=None):
     """:func:`predict_rows`, split into parts of at most ``PART_ROWS`` rows
     computed at once when there are many rows (see :mod:`._parallel`; on
-    ``runner`` when given)."""
+    ``runner`` when given). A :class:`~._ragged.Ragged` ``X`` is predicted
+    shape by shape, each through its group's spec."""
+    if isinstance(X, Ragged):
+        return _predict_ragged(params, X, spec, runner, rows, stats)
     n = X.shape[0] if rows is None else len(rows)
     if runner is None:
         work = n * work_per_sample(spec)
@@ -117,6 +126,19 @@ def predict_logits(params, X, spec, runner=None, rows=None, stats=None):
 
     parts = batch_slices(n, size)
     return np.concatenate(run_parts([call(s) for s in parts], runner))
+
+
+def _predict_ragged(params, X, spec, runner, rows, stats):
+    """:func:`predict_logits` of the rows ``rows`` (all when None) of a
+    :class:`~._ragged.Ragged` ``X``, group by group."""
+    out = None
+    n = len(X) if rows is None else len(rows)
+    for where, images, group_spec in chunks(X, spec, n, rows):
+        part = predict_logits(params, images, group_spec, runner, stats=stats)
+        if out is None:
+            out = np.empty((n, part.shape[1]), dtype=part.dtype)
+        out[where] = part
+    return out
 
 
 def part_loss_and_grad(params, X, Y, spec, alpha, sample_weight, masks, keep_stats,
@@ -267,21 +289,22 @@ def population_stats(params, X, spec, sample_weight=None):
     """Batch-norm statistics of all the training rows, for L-BFGS's fit.
 
     Per norm slot (see :func:`._core._spec.norm_slots`), the mean over the
-    chunks of :data:`FULL_BATCH_CHUNK` rows
-    (which L-BFGS normalises with) of their means and unbiased variances,
-    weighted by the chunks' total sample weights; None for "conv" blocks
-    without batch norm.
+    chunks of :data:`FULL_BATCH_CHUNK` rows (of one shape each, see
+    :func:`~._ragged.chunks`; L-BFGS normalises with them) of their means
+    and unbiased variances, weighted by the chunks' total sample weights;
+    None for "conv" blocks without batch norm.
     """
     totals, weights = None, 0.0
-    for s in batch_slices(X.shape[0], FULL_BATCH_CHUNK):
+    for s, images, chunk_spec in chunks(X, spec, FULL_BATCH_CHUNK):
         sw = None if sample_weight is None else sample_weight[s]
-        weight = (s.stop - s.start) if sw is None else float(sw.sum())
+        weight = images.shape[0] if sw is None else float(sw.sum())
         if weight == 0:
             continue
         batch = []
         forward(
-            params, X[s], spec, keep_cache=True, batch_stats=batch, sample_weight=sw
-        )
+            params, images, chunk_spec, keep_cache=True, batch_stats=batch,
+            sample_weight=sw,
+        )  # fmt: skip
         weights += weight
         part = [(mean * weight, var * weight) for mean, var in batch]
         totals = (
@@ -295,11 +318,38 @@ def population_stats(params, X, spec, sample_weight=None):
 
 def full_batch_loss_and_grad(params, X, Y, spec, alpha, sample_weight, runner=None):
     """:func:`loss_and_grad` over all rows, in chunks to bound memory (at least
-    one per part when on ``runner``)."""
+    one per part when on ``runner``).
+
+    For a :class:`~._ragged.Ragged` ``X``, each shape's rows are computed
+    through their own spec without the penalty; the losses and gradients are
+    averaged with the shapes' total sample weights and the L2 penalty is
+    added once, so that the loss is the weighted mean loss of all the rows.
+    """
+    if isinstance(X, Ragged):
+        return _ragged_loss_and_grad(params, X, Y, spec, alpha, sample_weight, runner)
     n = X.shape[0]
     size = min(FULL_BATCH_CHUNK, -(-n // (1 if runner is None else runner.n)))
     parts = batch_slices(n, size)
     return loss_and_grad_parts(params, X, Y, spec, alpha, sample_weight, parts, runner)
+
+
+def _ragged_loss_and_grad(params, X, Y, spec, alpha, sample_weight, runner):
+    """:func:`full_batch_loss_and_grad` of a :class:`~._ragged.Ragged` ``X``."""
+    results, weights = [], []
+    for where, images, group_spec in chunks(X, spec, len(X)):
+        sw = None if sample_weight is None else sample_weight[where]
+        weight = len(where) if sw is None else float(sw.sum())
+        if weight > 0:
+            results.append(
+                full_batch_loss_and_grad(
+                    params, images, Y[where], group_spec, 0.0, sw, runner
+                )
+            )
+            weights.append(weight)
+    total = sum(weights)
+    loss = sum(r[0] * (w / total) for r, w in zip(results, weights))
+    grads = _weighted_sum([r[1] for r in results], [w / total for w in weights])
+    return add_l2_penalty(params, loss, grads, alpha, total, spec)
 
 
 def _snapshot(flat, stats):
@@ -497,17 +547,18 @@ class _Epochs:
         )
 
     def images(self, idx):
-        """The training images of the batch of rows ``idx``, augmented."""
-        Xb = self.data[0][idx]
+        """The training images of the batch of rows ``idx``, augmented, and
+        the spec for their shape (see :func:`~._ragged.take`)."""
+        Xb, spec = take(self.data[0], idx, self.settings.spec)
         if not self.augment:
-            return Xb
-        return augment_batch(self.augment, Xb, self.augment_random_state)
+            return Xb, spec
+        return augment_batch(self.augment, Xb, self.augment_random_state), spec
 
-    def step(self, Xb, Yb, swb, runner, masks, computed=None):
-        """Loss of one batch, split over the cores when it pays; its
-        gradient is left in ``gbuf``. ``computed``: see
+    def step(self, Xb, spec, Yb, swb, runner, masks, computed=None):
+        """Loss of one batch through ``spec``, split over the cores when it
+        pays; its gradient is left in ``gbuf``. ``computed``: see
         :func:`loss_and_grad_parts`."""
-        spec, alpha = self.settings.spec, self.settings.params["alpha"]
+        alpha = self.settings.params["alpha"]
         batch_stats = [] if has_batch_norm(spec) else None
         parts = split_rows(Xb.shape[0], self.threads)
         loss, _ = loss_and_grad_parts(
@@ -522,15 +573,15 @@ class _Epochs:
 
     def _batches(self, order):
         """``(rows, sample weights, weight, count)`` of the epoch's batches
-        that weigh something."""
+        that weigh something (of one shape each, see
+        :func:`~._ragged.epoch_batches`)."""
         X, _, sw, rows = self.data
-        for s in batch_slices(self.n, self.batch_size):
-            idx = order[s] if order is not None else s
-            idx = idx if rows is None else rows[idx]
+        for idx in epoch_batches(X, order, rows, self.batch_size):
+            count = idx.stop - idx.start if isinstance(idx, slice) else len(idx)
             swb = None if sw is None else sw[idx]
-            weight = (s.stop - s.start) if swb is None else float(swb.sum())
+            weight = count if swb is None else float(swb.sum())
             if weight > 0:
-                yield idx, swb, weight, s.stop - s.start
+                yield idx, swb, weight, count
 
     def run(self, runner, interrupted):
         """One pass over the data; returns the sample-weighted mean batch loss.
@@ -567,8 +618,8 @@ class _Epochs:
             for k, (idx, swb, weight, _) in enumerate(batches):
                 masks = pending.pop().result() if pending else draw(k)
                 computed = (lambda k=k: draw_next(k)) if ahead else None
-                Xb = self.images(idx)
-                loss = self.step(Xb, Y[idx], swb, runner, masks, computed)
+                Xb, spec_b = self.images(idx)
+                loss = self.step(Xb, spec_b, Y[idx], swb, runner, masks, computed)
                 self.check(loss, epoch)
                 state.optimizer.update_params(self.flat, self.gbuf)
                 total_loss += loss * weight

@@ -951,6 +951,20 @@ def test_grad_cam_needs_a_convolutional_block():
         _saliency(method="grad_cam")(clf)
 
 
+def test_filter_display_convolution_out_of_range():
+    # a residual unit of two convolutions and a 1x1 conv shortcut holds 3
+    needs("matplotlib").use("Agg")
+    from sklearn_xcnn.inspection import FilterDisplay
+
+    clf = fit_quietly(_estimator(block="residual", block_depth=2), _X(), _y())
+    with pytest.raises(
+        ValueError,
+        match=r"FilterDisplay.from_estimator: convolution=3 is out of range: "
+        r"block 0 \('residual'\) holds 3 convolution\(s\)\.",
+    ):
+        FilterDisplay.from_estimator(clf, convolution=3)
+
+
 
 # -------------------------------------------------------------- series
 def _series_data(n_channels=2, n_timepoints=24):
@@ -981,11 +995,32 @@ def _rng_list(*shapes):
 
 
 SERIES_FIT_CASES = {
-    "unequal_lengths": Case(
+    "unequal_lengths_without_global_pooling": Case(
         _rng_list((2, 20), (2, 24)) * 15,
         _y(),
         ValueError,
-        "FCNClassifier cannot be fitted on series of unequal length yet",
+        "FCNClassifier fits series of unequal length only with global_pooling",
+        params=dict(global_pooling=None),
+    ),
+    "nan_in_ragged_list": Case(
+        _rng_list((2, 20), (2, 24)) * 14
+        + [np.ones((2, 20)), np.r_[np.ones((1, 31)), np.full((1, 31), np.nan)]],
+        _y(),
+        ValueError,
+        r"X\[29\] holds NaN or infinity: series of unequal length are given",
+    ),
+    "channels_differ_in_ragged_list": Case(
+        _rng_list((2, 20), (2, 24)) * 14 + _rng_list((2, 20), (1, 24)),
+        _y(),
+        ValueError,
+        r"X\[29\] has 1 channel\(s\) but X\[0\] has 2: the series of a fit",
+    ),
+    "series_too_short_in_ragged_list": Case(
+        _rng_list((2, 20), (2, 24)) * 14 + _rng_list((2, 20), (2, 2)),
+        _y(),
+        ValueError,
+        r"X\[29\] has 2 time point\(s\): too short for this FCNClassifier, "
+        "whose kernels need series of at least 4",
     ),
     "X_4d": Case(
         np.ones((N, 1, 24, 2)), _y(), ValueError, "got a 4-D array of shape"

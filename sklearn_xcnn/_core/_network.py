@@ -35,7 +35,7 @@ from ._init import init_params  # noqa: F401  (re-exported: part of the core API
 from ._kinds import BLOCK_KINDS, Context
 from ._loss import LOSSES
 from ._norm import fold_batch_norm
-from ._pool import global_pool_backward, global_pool_forward
+from ._pool import global_pool_backward, global_pool_forward, pool_forward
 from ._spec import (  # noqa: F401  (re-exported: the network's layout)
     BATCH_NORM_GROUP,
     PARAM_GROUPS,
@@ -55,6 +55,7 @@ from ._spec import (  # noqa: F401  (re-exported: the network's layout)
     split_params,
     unpack,
 )
+from ._units import conv_unit
 
 
 def forward(
@@ -140,38 +141,144 @@ def fold_network(params, spec, stats):
     """The network as it predicts, with batch norm folded into the blocks.
 
     At prediction batch norm is a fixed affine map per filter (the running
-    ``stats``), so it folds into the filters and intercepts (see
-    :func:`._norm.fold_batch_norm`). The folded network computes the same
-    logits in either mode of :func:`forward`; its ``keep_cache=True`` pass
-    without dropout masks is the prediction with the caches that
-    :func:`backward` needs (for the gradient of a prediction with respect
-    to the input, say).
+    ``stats``), so it folds into the filters and intercepts of the
+    convolution before it (see :func:`fold_block`). The folded network
+    computes the same logits in either mode of :func:`forward`; its
+    ``keep_cache=True`` pass without dropout masks is the prediction with
+    the caches that :func:`backward` needs (for the gradient of a
+    prediction with respect to the input, say).
 
     Returns
     -------
     params : list of ndarray
-        Without batch-norm scales.
+        Without the batch-norm scales of "conv" blocks. A compound block
+        keeps its scales in place (its layout counts one per norm slot),
+        but none of its convolutions reads them any more.
     spec : NetworkSpec
-        Every block with ``batch_norm=False``.
+        Every convolution with ``batch_norm=False``.
     """
-    compound = sorted({block.kind for block in spec.blocks} - {"conv"})
-    if compound:
-        raise ValueError(
-            f"Networks with {' and '.join(map(repr, compound))} blocks cannot be "
-            "folded for prediction-mode gradients yet; only 'conv' blocks can."
-        )
     if not has_batch_norm(spec):
         return list(params), spec
-    folded = list(params[: n_weighted_params(spec)])
-    scales = iter(params[n_weighted_params(spec) :])  # one per normalised block
-    for b, block in enumerate(spec.blocks):
-        if block.batch_norm:
-            w, shift = params[2 * b], params[2 * b + 1]
-            folded[2 * b : 2 * b + 2] = fold_batch_norm(
-                w, shift, next(scales), stats[b]
-            )
-    blocks = tuple(block._replace(batch_norm=False) for block in spec.blocks)
-    return folded, spec._replace(blocks=blocks)
+    pairs, scales, blocks = [], [], []
+    for block, (p, s, slots) in zip(spec.blocks, block_offsets(spec)):
+        block_pairs, block_scales, block = fold_block(
+            params[slice(*p)], params[slice(*s)], stats[slice(*slots)], block
+        )
+        pairs += block_pairs
+        scales += block_scales
+        blocks.append(block)
+    dense = list(params[n_conv_params(spec) : n_weighted_params(spec)])
+    return pairs + dense + scales, spec._replace(blocks=tuple(blocks))
+
+
+def fold_block(pairs, scales, stats, block):
+    """One block as it predicts: batch norm folded into its convolutions.
+
+    Every convolution followed by batch norm gets the filters and
+    intercepts of :func:`._norm.fold_batch_norm` and ``batch_norm=False``.
+    The shortcut of a residual unit whose channel count does not change is
+    batch norm alone, ``g * (x - mean)`` per channel with ``g = scale /
+    sqrt(var + eps)``: it becomes a 1x1 convolution with the diagonal
+    filters ``g`` and the intercepts ``-mean * g``, appended to the pairs.
+
+    Parameters
+    ----------
+    pairs : list of ndarray
+        The block's ``[filters, intercepts, ...]``, one pair per convolution
+        (``block.conv_units``).
+    scales : list of ndarray
+        Its batch-norm scales, one per normalising slot.
+    stats : list
+        Its running ``(mean, var)`` per norm slot (None where none).
+    block : BlockSpec, ResidualSpec or InceptionSpec
+
+    Returns
+    -------
+    pairs : list of ndarray
+    scales : list of ndarray
+        Empty for a "conv" block; a compound block's, unchanged, which
+        nothing reads once folded.
+    block : spec of the block
+        Without batch norm.
+    """
+    if not any(F is not None for F in block.norm_slots):
+        return list(pairs), list(scales), block
+    folded = list(pairs)
+    slots = iter(range(len(scales)))  # the norm slots, in the units' order
+    for u, unit in enumerate(block.conv_units):
+        if unit.batch_norm:
+            i = next(slots)
+            w, b = pairs[2 * u : 2 * u + 2]
+            folded[2 * u : 2 * u + 2] = fold_batch_norm(w, b, scales[i], stats[i])
+    folded_block = _without_batch_norm(block)
+    for i in slots:  # a residual unit's shortcut of batch norm alone
+        F = block.n_filters
+        eye = np.eye(F, dtype=scales[i].dtype).reshape(F, F, 1, 1)
+        folded += fold_batch_norm(eye, np.zeros_like(scales[i]), scales[i], stats[i])
+        unit = conv_unit(block.in_shape, F, 1, "same",
+                         (block.convs[0].engine, False))  # fmt: skip
+        folded_block = folded_block._replace(shortcut=unit)
+    return folded, ([] if block.kind == "conv" else list(scales)), folded_block
+
+
+def _without_batch_norm(part):
+    """``part`` of a block spec with every convolution's batch norm off."""
+    if isinstance(part, BlockSpec):
+        return part._replace(batch_norm=False)
+    if isinstance(part, tuple):
+        items = [_without_batch_norm(p) for p in part]
+        return type(part)(*items) if hasattr(part, "_fields") else tuple(items)
+    return part
+
+
+def block_maps(x, params, block, spec):
+    """One block of a network without batch norm (see :func:`fold_network`)
+    as it predicts: its activated maps before pooling, and its output.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, H, W, C)
+    params : (list, list)
+        The block's pairs and scales, as :func:`fold_block` returns them.
+    block : spec of the block, without batch norm
+    spec : NetworkSpec
+
+    Returns
+    -------
+    activated : ndarray of shape (n, Ho, Wo, F)
+        After the activation (a compound block's: of the sum of its main
+        path and its shortcut), before pooling.
+    out : ndarray of shape (n, Hp, Wp, F)
+        ``activated`` pooled as the block pools (``activated`` itself
+        without pooling).
+    """
+    # the same block with its pooling left out; max pooling commutes with
+    # the bias and the (non-decreasing) activation, so pooling after them
+    # gives the block's own output
+    unpooled = spec._replace(pooling=None)
+    ctx = Context(False, None, None, None, None)
+    kind = BLOCK_KINDS[block.kind]
+    activated, _ = kind.forward(x, params, block._replace(pool=None), unpooled, ctx)
+    if spec.pooling is None:
+        return activated, activated
+    return activated, pool_forward(activated, block.pool, spec.pooling)[0]
+
+
+def network_block_maps(params, X, spec):
+    """:func:`block_maps` of every block of a network without batch norm.
+
+    Returns
+    -------
+    maps : list of (ndarray, ndarray)
+        Per block, its activated maps ``(n, Ho, Wo, F)`` and its output
+        ``(n, Hp, Wp, F)``.
+    """
+    maps, a = [], X
+    for block, (pairs, scales, _) in zip(spec.blocks, block_offsets(spec)):
+        params_b = (params[slice(*pairs)], params[slice(*scales)])
+        activated, a = block_maps(a, params_b, block, spec)
+        maps.append((activated, a))
+    return maps
 
 
 def backward(delta, params, caches, spec, input_grad=False):

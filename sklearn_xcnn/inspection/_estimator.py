@@ -180,14 +180,3 @@ def _a(estimator):
 def _nest(inside, where):
     """Append ``inside`` to the path of wrappers ``where`` found so far."""
     return f" as {inside}" + (f", itself{where.removeprefix(' as')}" if where else "")
-
-
-def require_conv_blocks(network, caller):
-    """Refuse a fitted network with blocks other than plain convolutional
-    ones ("residual", "inception"), which ``caller`` cannot look into yet."""
-    for b, block in enumerate(network.spec.blocks):
-        if block.kind != "conv":
-            raise ValueError(
-                f"{caller} does not support block kind {block.kind!r} yet "
-                f"(block {b}); it supports networks of 'conv' blocks."
-            )

@@ -7,12 +7,12 @@ from sklearn.utils import Bunch
 from .._classifier import probabilities
 from .._core._activations import ACTIVATIONS
 from .._core._conv import correlate_forward
-from .._core._network import BATCH_NORM_GROUP, split_params
+from .._core._network import block_maps, block_offsets, fold_block, split_params
 from .._core._norm import batch_norm_forward
 from .._core._pad import pad_images
 from .._core._pool import global_pool_forward, pool_forward
 from .._docstrings import fill_doc
-from ._estimator import require_conv_blocks, resolve_network
+from ._estimator import resolve_network
 
 
 def _filters_first(a):
@@ -66,9 +66,33 @@ def _block_stages(x, weights, stats, block, activation, pooling):
     return stages, out
 
 
+def _compound_stages(x, params, stats, block, spec):
+    """Run one compound block (a residual unit, an inception block) as it
+    predicts, through the core (batch norm folded with the running
+    ``stats``).
+
+    Returns
+    -------
+    stages : Bunch
+        ``input``, ``(n, C, H, W)``, ``activated``, ``(n, F, H, W)``, and
+        ``pooled``, ``(n, F, Hp, Wp)``.
+    out : ndarray of shape (n, Hp, Wp, F)
+    """
+    pairs, scales, folded = fold_block(*params, stats, block)
+    activated, out = block_maps(x, (pairs, scales), folded, spec)
+    stages = Bunch(
+        kind=block.kind,
+        input=_filters_first(x),
+        activated=_filters_first(activated),
+        pooled=_filters_first(out),
+    )
+    return stages, out
+
+
 def run_blocks(network, x):
-    """Run the convolutional blocks of a fitted ``network`` in the plain
-    order (see :func:`_block_stages`).
+    """Run the blocks of a fitted ``network`` as it predicts: plain
+    convolutional blocks in the plain order (see :func:`_block_stages`),
+    compound blocks through the core (see :func:`_compound_stages`).
 
     Parameters
     ----------
@@ -87,16 +111,21 @@ def run_blocks(network, x):
     """
     spec = network.spec
     params = [p.astype(x.dtype, copy=False) for p in network.params]
-    groups = split_params(params, spec)
-    scales = groups.get(BATCH_NORM_GROUP) or [None] * len(spec.blocks)
     blocks = []
-    for i, block in enumerate(spec.blocks):
-        weights = groups["filters"][i], groups["filter_intercepts"][i], scales[i]
-        stages, x = _block_stages(
-            x, weights, network.stats[i], block, spec.activation, spec.pooling
-        )
+    for block, (pairs, scales, slots) in zip(spec.blocks, block_offsets(spec)):
+        stats = network.stats[slice(*slots)]
+        if block.kind == "conv":
+            w, b = params[slice(*pairs)]
+            scale = params[scales[0]] if block.batch_norm else None
+            stages, x = _block_stages(
+                x, (w, b, scale), stats[0], block, spec.activation, spec.pooling
+            )
+            stages.kind = "conv"
+        else:
+            block_params = (params[slice(*pairs)], params[slice(*scales)])
+            stages, x = _compound_stages(x, block_params, stats, block, spec)
         blocks.append(stages)
-    return blocks, x, groups
+    return blocks, x, split_params(params, spec)
 
 
 def _outputs(estimator, spec, logits):
@@ -117,7 +146,9 @@ def feature_maps(estimator, X):
     The network of a fitted :class:`~sklearn_xcnn.CNNClassifier` or
     :class:`~sklearn_xcnn.CNNRegressor` is re-run step by step in the order
     of its definition, ``pad -> correlate -> + bias (or batch norm) ->
-    activation -> pool`` for each convolutional block, then flatten (or
+    activation -> pool`` for each plain convolutional block (a residual
+    unit or an inception block gives its input, its activated maps and
+    their pooling), then flatten (or
     global pooling), the hidden layers and the output layer, keeping every
     intermediate array. Batch norm uses the running statistics and dropout
     does nothing, as in prediction. (For max pooling the estimator
@@ -142,7 +173,9 @@ def feature_maps(estimator, X):
         images : ndarray of shape (n_samples, channels, height, width)
             The validated input, channels-first.
         blocks : list of Bunch
-            One per convolutional block ``b``, each with
+            One per block ``b``, each with ``kind``, the block kind
+            (``"conv"``, ``"residual"`` or ``"inception"``). A plain
+            convolutional block (``"conv"``) has
 
             - ``padded``, shape ``(n_samples, C, H', W')``: the block's input
               with its padding of zeros (``H' = H`` without padding);
@@ -157,6 +190,18 @@ def feature_maps(estimator, X):
             - ``pooled``, shape ``(n_samples, F, ceil(Ho / pr), ceil(Wo / pc))``:
               ``activated`` pooled over windows of ``pool_size``, partial
               windows included; equal to ``activated`` when ``pooling=None``.
+
+            A residual unit or an inception block (see :ref:`block_kinds`)
+            has
+
+            - ``input``, shape ``(n_samples, C, H, W)``: the block's input;
+            - ``activated``, shape ``(n_samples, F, H, W)``: its feature
+              maps, the activation of its main path plus its shortcut (``F =
+              n_filters`` for a residual unit, ``4 * n_filters`` for an
+              inception block, whose maps come in four groups of
+              ``n_filters``: the three kernels' branches, then the pool
+              branch); they are what Grad-CAM weighs;
+            - ``pooled``: as for a plain block.
         flattened : ndarray of shape (n_samples, n_flat)
             The input of the first dense layer: the last block's pooled maps
             flattened as filters x rows x cols, the order of the rows of
@@ -187,6 +232,7 @@ def feature_maps(estimator, X):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn_xcnn import CNNClassifier
     >>> from sklearn_xcnn.datasets import make_x_or_not_x
     >>> from sklearn_xcnn.inspection import feature_maps
@@ -205,9 +251,24 @@ def feature_maps(estimator, X):
     >>> bool((stages.proba == clf.predict_proba(X[:2])).all())
     True
 
+    A residual unit's feature maps are those of the sum of its main path
+    and its shortcut, after the activation:
+
+    >>> res = CNNClassifier(block="residual", n_filters=3, block_depth=2,
+    ...                     hidden_units=3, solver="lbfgs", max_iter=30,
+    ...                     random_state=0)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # 30 iterations do not converge
+    ...     res = res.fit(X, y)
+    >>> stages = feature_maps(res, X[:2])
+    >>> stages.blocks[0].kind, stages.blocks[0].activated.shape
+    ('residual', (2, 3, 5, 5))
+    >>> bool(np.allclose(stages.proba, res.predict_proba(X[:2])))
+    True
+
     A regressor's stages end in its predictions:
 
-    >>> import numpy as np
     >>> from sklearn_xcnn import CNNRegressor
     >>> ink = X.mean(axis=1)  # the share of black pixels of each image
     >>> reg = CNNRegressor(n_filters=2, hidden_units=3, solver="lbfgs",
@@ -221,7 +282,6 @@ def feature_maps(estimator, X):
     estimator, X = resolve_network(estimator, X, caller="feature_maps")
     network = estimator._fitted_network()  # as fitted, whatever set_params did
     spec = network.spec
-    require_conv_blocks(network, "feature_maps")
     x = estimator._validate_images(X, reset=False)  # (n, H, W, C)
     images = _filters_first(x)
     blocks, x, groups = run_blocks(network, x)

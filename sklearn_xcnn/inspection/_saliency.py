@@ -5,7 +5,9 @@ classifier's logit for the class ``target`` (minus the single logit for the
 negative class of a binary classifier), or a regressor's output ``target``.
 The gradients come from the core's backward pass
 (``backward(..., input_grad=True)``) run on the network as it predicts:
-batch norm folded with its running statistics, no dropout.
+batch norm folded with its running statistics, no dropout. Every block
+kind is covered: plain (dilated or not) convolutional blocks, residual
+units and inception blocks.
 """
 
 from numbers import Integral
@@ -17,12 +19,17 @@ from sklearn.base import is_classifier
 from sklearn.utils import Bunch, check_random_state
 
 from .._classifier import probabilities
-from .._core._network import backward, fold_network, forward, n_conv_params
+from .._core._network import (
+    backward,
+    fold_network,
+    forward,
+    n_conv_params,
+    network_block_maps,
+)
 from .._core._pool import pool_backward, pool_forward
 from .._docstrings import fill_doc
 from .._training import batch_slices
-from ._estimator import require_conv_blocks, resolve_network
-from ._feature_maps import run_blocks
+from ._estimator import resolve_network
 
 METHODS = ("gradient", "integrated_gradients", "grad_cam")
 
@@ -35,7 +42,6 @@ def _network_and_images(estimator, X, caller):
     images ``(n, H, W, C)``."""
     estimator, X = resolve_network(estimator, X, caller=caller)
     network = estimator._fitted_network()
-    require_conv_blocks(network, caller)
     return estimator, network, estimator._validate_images(X, reset=False)
 
 
@@ -130,15 +136,18 @@ def _activated_gradient(folded, spec, activated, weights):
     return d_pooled if pool_cache is None else pool_backward(d_pooled, pool_cache)
 
 
-def _grad_cam(network, folded, spec, images, weights):
-    """Grad-CAM of the last block, upsampled to the images, ``(n, H, W, C)``."""
+def _grad_cam(folded, spec, images, weights):
+    """Grad-CAM of the last block, upsampled to the images, ``(n, H, W, C)``.
+
+    The last block's activated maps (of a residual unit or an inception
+    block: the activation of its main path plus its shortcut) come from the
+    core as it predicts (see :func:`.._core._network.block_maps`)."""
     if not spec.blocks:
         raise ValueError(
             "method='grad_cam' needs a convolutional block, and the estimator "
             "has none (n_filters=()); use method='gradient' instead."
         )
-    blocks, _, _ = run_blocks(network, images)
-    activated = blocks[-1].activated.transpose(0, 2, 3, 1)  # (n, Ho, Wo, F)
+    activated = network_block_maps(folded, images, spec)[-1][0]  # (n, Ho, Wo, F)
     alphas = _activated_gradient(folded, spec, activated, weights).mean(axis=(1, 2))
     cam = np.maximum(np.einsum("nhwf,nf->nhw", activated, alphas), 0)
     return np.repeat(_upsample(cam, images.shape[1:3])[..., None], images.shape[3], 3)
@@ -186,7 +195,6 @@ def _prepare(estimator, X, target, caller, baseline=0.0):
     weights, column = _target_weights(estimator, logits, target)
     return Bunch(
         estimator=estimator,
-        network=network._replace(params=params),
         images=images,
         folded=folded,
         spec=spec,
@@ -204,7 +212,7 @@ def _maps(setup, method, n_steps):
         return _input_gradient(*args)
     if method == "integrated_gradients":
         return _integrated_gradients(*args, setup.baseline, n_steps)
-    return _grad_cam(setup.network, *args)
+    return _grad_cam(*args)
 
 
 def _target_labels(setup):
@@ -229,7 +237,8 @@ def saliency_maps(
     class, so that a positive map always means "more of the target". A
     multilabel classifier's target is a label index (by default the label
     of highest logit). The network is the one that predicts: batch norm
-    with its running statistics, no dropout.
+    with its running statistics, no dropout. Every block kind is covered
+    (plain, dilated, residual units, inception blocks).
 
     Parameters
     ----------
@@ -255,8 +264,10 @@ default="gradient"
           ``1 / n_steps`` (up to 25% at 50 steps and 1% at 1000 on the
           X-or-not-X network of the example). Check it by comparing the
           sums with the outputs, and raise ``n_steps`` if needed.
-        - ``"grad_cam"``: the last convolutional block's activated feature
-          maps ``A_f`` (after the activation, before pooling), weighted by
+        - ``"grad_cam"``: the last block's activated feature maps ``A_f``
+          (after the activation, before pooling; for a residual unit or an
+          inception block, the activation of the sum of its main path and
+          its shortcut, the maps that leave the block), weighted by
           the mean over their cells of the target output's gradient with
           respect to them, ``alpha_f``, summed over the filters and passed
           through a ReLU: ``max(sum_f alpha_f * A_f, 0)``. That map is

@@ -6,8 +6,14 @@ entry and sizes read along time.
 things and nothing else:
 
 * input: ``_validate_images`` reads aeon's layouts (:mod:`._convert`) as
-  images ``(n, 1, n_timepoints, n_channels)`` and records ``n_channels_`` and
-  ``n_timepoints_``;
+  images ``(n, 1, n_timepoints, n_channels)`` and records ``n_channels_``,
+  ``n_timepoints_`` and ``series_lengths_``;
+* series of unequal length (a list) at ``fit`` and ``partial_fit``: they
+  stay at their own lengths, grouped by length in a
+  :class:`~sklearn_xcnn._ragged.Ragged` whose groups each run through the
+  network built for their length (``_training_images``); the fit loops
+  then make batches of one length each. The network must end in global
+  pooling, so that its weights do not depend on the length;
 * sizes: ``kernel_size``, ``stride``, ``pool_size`` and ``padding`` are
   lengths along time (an int ``k`` is the ``(1, k)`` kernel) and a tuple holds
   one value per layer, as in aeon;
@@ -23,10 +29,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core._network import param_shapes
 from .._input import as_int_tuple, readable_conversion_errors
+from .._ragged import Ragged
+from ..augment._base import check_augment
 from ._convert import (
     checked_series,
     groups_by_length,
     is_series_list,
+    series_lengths,
     series_rows,
 )
 
@@ -71,10 +80,20 @@ class SeriesMixin:
     """aeon's layouts and sizes along time for a network estimator."""
 
     # ----------------------------------------------------------------- input
+    def _validate_xy(self, X, y, reset):
+        """As the family's, with a list of series of unequal length (or, for
+        a fitted model, of lengths other than ``n_timepoints_``) read as a
+        :class:`~sklearn_xcnn._ragged.Ragged` of images."""
+        if is_series_list(X) and self._is_ragged(X, reset):
+            X = self._ragged_images(X, reset)
+        return super()._validate_xy(X, y, reset)
+
     def _validate_images(self, X, reset):
-        """Validate series ``X`` and return them as ``(n, 1, T, C)`` images."""
-        if reset and is_series_list(X):
-            self._refuse_unequal_lengths(X)
+        """Validate series ``X`` and return them as ``(n, 1, T, C)`` images
+        (a :class:`~sklearn_xcnn._ragged.Ragged` from ``_validate_xy``
+        passes as it is)."""
+        if isinstance(X, Ragged):
+            return X
         rows, n_channels = series_rows(X)
         if not reset:
             self._check_layout(n_channels, rows)
@@ -90,19 +109,93 @@ class SeriesMixin:
         n_timepoints = rows.shape[1] // n_channels
         if reset:
             self.n_channels_, self.n_timepoints_ = n_channels, n_timepoints
+            self.series_lengths_ = np.array([n_timepoints])
             self.image_shape_ = (1, n_timepoints, n_channels)
         return rows.reshape(rows.shape[0], 1, n_timepoints, n_channels)
 
-    def _refuse_unequal_lengths(self, X):
-        lengths = {x.shape[-1] for x in X}
-        if len(lengths) > 1:
-            raise ValueError(
-                f"{type(self).__name__} cannot be fitted on series of unequal "
-                f"length yet (the list holds lengths {min(lengths)} to "
-                f"{max(lengths)}). Fit on series of one length (resample or "
-                "crop them); a fitted model predicts lists of series of any "
-                "length."
+    # ------------------------------------------------------ unequal lengths
+    def _is_ragged(self, X, reset):
+        """Whether the list ``X`` is fitted length by length: lengths differ,
+        or (for a fitted model) are not the training length."""
+        lengths = series_lengths(X)
+        return len(lengths) > 1 or (not reset and lengths != {self.n_timepoints_})
+
+    def _ragged_images(self, X, reset):
+        """The list ``X`` as a :class:`~sklearn_xcnn._ragged.Ragged` of
+        images ``(1, T_i, C)``, checked (one channel count, finite); a
+        first fit records the longest length as ``n_timepoints_`` (and
+        ``n_features_in_``, the width of an array it predicts) and every
+        length in ``series_lengths_``."""
+        n_channels = self.n_channels_ if not reset else None
+        series = checked_series(X, n_channels)  # (T_i, C) each
+        if reset:
+            lengths = sorted({len(x) for x in series})
+            n_channels, longest = series[0].shape[1], lengths[-1]
+            self.n_channels_, self.n_timepoints_ = n_channels, longest
+            self.series_lengths_ = np.array(lengths)
+            self.image_shape_ = (1, longest, n_channels)
+            self.n_features_in_ = longest * n_channels
+            self.__dict__.pop("feature_names_in_", None)  # a list has none
+        return Ragged([x[None] for x in series])
+
+    def _training_images(self, X, spec):
+        """A :class:`~sklearn_xcnn._ragged.Ragged` ``X`` with the network
+        built for each of its lengths; refused where those networks would
+        not share the weights of ``spec`` (no global pooling, or a series
+        too short for the kernels)."""
+        if not isinstance(X, Ragged):
+            return X
+        specs = [self._fit_spec(shape[1], spec, X) for shape in X.image_shapes]
+        check_augment(self.augment, X.image_shapes[0], self.solver)  # the shortest
+        return X.with_specs(specs)
+
+    def _fit_spec(self, n_timepoints, spec, X):
+        """The network ``spec`` built for series of ``n_timepoints``, or an
+        error naming the first series of that length."""
+        name = type(self).__name__
+        lengths = [shape[1] for shape in X.image_shapes]
+        if spec.global_pooling is None:
+            held = (
+                f"lengths {lengths[0]} to {lengths[-1]}"
+                if len(lengths) > 1
+                else f"series of {lengths[0]} time points where it was fitted "
+                f"on {self.n_timepoints_}"
             )
+            raise ValueError(
+                f"{name} fits series of unequal length only with global_pooling "
+                "('mean' or 'max'), which makes its weights independent of the "
+                f"length; with global_pooling=None the dense layer takes series "
+                f"of one length, and X holds {held}. Set global_pooling='mean', "
+                "or resample the series to one length."
+            )
+        found = self._same_weights(n_timepoints, spec)
+        if found is not None:
+            return found
+        first = X.groups[lengths.index(n_timepoints)].rows[0]
+        shortest = next(
+            (
+                t
+                for t in range(n_timepoints + 1, max(lengths) + 1)
+                if self._same_weights(t, spec) is not None
+            ),
+            max(lengths),
+        )
+        raise ValueError(
+            f"X[{first}] has {n_timepoints} time point(s): too short for this "
+            f"{name}, whose kernels need series of at least {shortest}. Drop "
+            "or pad the short series, or use smaller kernel_size."
+        )
+
+    def _same_weights(self, n_timepoints, spec):
+        """The unfitted network spec for ``n_timepoints`` steps if its weights
+        are those of ``spec``, else None."""
+        shape = (1, n_timepoints, self.n_channels_)
+        try:
+            other = self._network_spec(image_shape=shape)
+        except ValueError:
+            return None
+        mine = [tuple(s) for s in param_shapes(spec)]
+        return other if [tuple(s) for s in param_shapes(other)] == mine else None
 
     def _check_layout(self, n_channels, rows):
         """Refuse an array whose channels or length differ from training."""

@@ -101,6 +101,11 @@ def _as_2d(x):
     return x
 
 
+def series_lengths(X):
+    """The set of the lengths of the series of the list ``X``."""
+    return {_as_2d(x).shape[1] for x in X}
+
+
 def checked_series(X, n_channels, dtype=None):
     """Each series of the list ``X`` as ``(n_timepoints_i, n_channels)`` floats,
     finite and with ``n_channels`` channels.
@@ -109,8 +114,9 @@ def checked_series(X, n_channels, dtype=None):
     ----------
     X : list of ndarray
         Of shape ``(n_channels, n_timepoints_i)`` or ``(n_timepoints_i,)``.
-    n_channels : int
-        The channel count every series must have.
+    n_channels : int or None
+        The channel count every series must have (that of a fitted model);
+        None: that of ``X[0]`` (a first fit).
     dtype : dtype or None
         float32 when every series is float32, else float64, when None.
 
@@ -122,12 +128,18 @@ def checked_series(X, n_channels, dtype=None):
         all32 = all(x.dtype == np.float32 for x in X)
         dtype = np.float32 if all32 else np.float64
     series = []
+    fitted = n_channels is not None
+    n_channels = n_channels if fitted else _as_2d(X[0]).shape[0]
     for i, x in enumerate(X):
         x = _as_2d(x)
         if x.shape[0] != n_channels:
             raise ValueError(
                 f"X[{i}] has {x.shape[0]} channel(s) but the model was fitted on "
                 f"series of {n_channels} channel(s)."
+                if fitted
+                else f"X[{i}] has {x.shape[0]} channel(s) but X[0] has "
+                f"{n_channels}: the series of a fit must all have the same "
+                "channels."
             )
         if x.dtype.kind not in "biuf":
             raise ValueError(

@@ -119,8 +119,14 @@ _SERIES_ATTRIBUTES = """\
         Channels of the training series.
 
     n_timepoints_ : int
-        Length of the training series; arrays given to ``predict`` must have
-        it, lists of series may have any length the kernels allow."""
+        Length of the training series, the longest of them when they are of
+        unequal length; arrays given to ``predict`` must have it, lists of
+        series may have any length the kernels allow.
+
+    series_lengths_ : ndarray of shape (n_lengths,)
+        The distinct lengths of the series of the fit that drew the network,
+        in increasing order: one entry for an array, or a list of series of
+        one length."""
 
 _FCN_NOTES = """\
     The network is three blocks ``[correlate -> batch norm -> relu]`` with
@@ -138,7 +144,14 @@ _FCN_NOTES = """\
     family's learning-rate schedules land: these defaults are the ones to
     revisit then. Computation is in the dtype of ``X``: float32 input
     computes in float32, 1.6 to 2.5 times as fast as aeon's float64 (see
-    the time-series chapter of the user guide)."""
+    the time-series chapter of the user guide).
+
+    **Series of unequal length** (a list) are fitted as they are, neither
+    padded nor cropped: grouped by length, in batches of one length each,
+    each run through the network built for its length (global pooling makes
+    the weights the same for all). They need ``global_pooling``; an epoch
+    with many lengths of a few series each runs many small batches (see
+    "Series of unequal length" in the user guide)."""
 
 SERIES_PIECES = {
     "fcn_architecture": _FCN_ARCHITECTURE,
@@ -153,5 +166,6 @@ SERIES_PIECES = {
 (n_cases, n_channels, n_timepoints), or list of ndarray
         Series in aeon's layouts: univariate rows, a 3-D array, or a list of
         ``(n_channels, n_timepoints_i)`` arrays (of any lengths the kernels
-        allow).""",
+        allow; at ``fit``, series of unequal length are batched by
+        length).""",
 }

@@ -1,25 +1,52 @@
 """The input gradient of the network core (``backward(..., input_grad=True)``)
 against central finite differences of the logits with respect to every input
-pixel, for every architecture option of :mod:`.test_architectures`, both
-engines, in training mode (batch statistics, dropout masks) and as the
-network predicts (batch norm folded by ``fold_network``)."""
+pixel, for every architecture option of :mod:`.test_architectures` and every
+block kind (residual units with and without a change of channels, inception
+blocks with and without bottlenecks, dilation), both engines, in training
+mode (batch statistics, dropout masks) and as the network predicts (batch
+norm folded by ``fold_network``). Then every block kind run alone as it
+predicts (``fold_block`` and ``block_maps``) against the kind's own
+prediction pass with the running statistics (the forward assembled by hand
+is in ``tests/inspection/test_feature_maps_block_kinds.py``)."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from sklearn_xcnn._core._kinds import BLOCK_KINDS, Context
 from sklearn_xcnn._core._network import (
     backward,
+    block_maps,
+    block_offsets,
     build_spec,
+    fold_block,
     fold_network,
     forward,
     init_params,
     init_stats,
+    network_block_maps,
 )
+from sklearn_xcnn._core._pool import pool_forward
 
 from .test_architectures import OPTIONS, _setup
 
 EPS = 1e-6
+
+# the block kinds, on the default 6x7x2 images of test_architectures
+KIND_OPTIONS = [
+    # residual: block 0 changes the channels (1x1 conv shortcut), block 1
+    # keeps them (batch norm alone as the shortcut)
+    {"block": "residual", "n_filters": (3, 3), "block_depth": 2},
+    {"block": ["conv", "residual"], "n_filters": (2, 2), "pooling": "mean"},
+    {"block": "residual", "n_filters": (2,), "block_depth": 2, "dilation": 2,
+     "pooling": None, "global_pooling": "mean", "dropout": 0.3},
+    # inception: two channels (bottlenecks), and one channel (none)
+    {"block": "inception", "n_filters": (2,), "kernel_size": 4, "block_depth": 2},
+    {"block": ["conv", "inception"], "n_filters": (1, 2), "kernel_size": 4,
+     "block_depth": 1, "pooling": "sum", "dilation": [1, 2]},
+    # dilated plain blocks
+    {"dilation": [2, (1, 2)], "padding": "same", "batch_norm": True},
+]  # fmt: skip
 
 
 def _numeric_input_gradient(f, X):
@@ -48,7 +75,7 @@ def _random_stats(spec):
     ]
 
 
-@pytest.mark.parametrize("options", OPTIONS)
+@pytest.mark.parametrize("options", OPTIONS + KIND_OPTIONS)
 @pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
 def test_training_input_gradient_matches_finite_differences(options, algorithm):
     spec, params, X, _, masks = _setup(options, algorithm, 2)
@@ -71,7 +98,7 @@ def test_training_input_gradient_matches_finite_differences(options, algorithm):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("options", OPTIONS)
+@pytest.mark.parametrize("options", OPTIONS + KIND_OPTIONS)
 @pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
 def test_prediction_input_gradient_matches_finite_differences(options, algorithm):
     spec, params, X, _, masks = _setup(options, algorithm, 5)
@@ -135,3 +162,27 @@ def test_fold_network_leaves_a_network_without_batch_norm_alone():
     folded, folded_spec = fold_network(params, spec, init_stats(spec, np.float64))
     assert folded_spec == spec
     assert all(a is b for a, b in zip(folded, params))
+
+
+@pytest.mark.parametrize("options", KIND_OPTIONS)
+@pytest.mark.parametrize("algorithm", ["im2col", "scipy"])
+def test_block_maps_are_the_blocks_as_they_predict(options, algorithm):
+    spec, params, X, _, _ = _setup(options, algorithm, 7)
+    stats = _random_stats(spec)
+    a = X
+    for block, (pairs, scales, slots) in zip(spec.blocks, block_offsets(spec)):
+        block_params = (params[slice(*pairs)], params[slice(*scales)])
+        ctx = Context(False, stats[slice(*slots)], None, None, None)
+        expected, _ = BLOCK_KINDS[block.kind].forward(
+            a.copy(), block_params, block, spec, ctx
+        )
+        folded = fold_block(*block_params, stats[slice(*slots)], block)
+        activated, out = block_maps(a, folded[:2], folded[2], spec)
+        assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+        if spec.pooling is not None:
+            assert_allclose(pool_forward(activated, block.pool, spec.pooling)[0], out)
+        assert activated.shape[1:3] == block.conv_shape
+        a = expected
+    folded, folded_spec = fold_network(params, spec, stats)
+    last = network_block_maps(folded, X, folded_spec)[-1][1]
+    assert_allclose(last, a, rtol=1e-10, atol=1e-12)

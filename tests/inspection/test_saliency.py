@@ -6,7 +6,10 @@ the estimator's own outputs (``decision_function`` or ``predict``) with
 respect to each pixel; integrated gradients against the same differences
 along the path, and their completeness; Grad-CAM against the activated maps
 of ``feature_maps`` weighted by finite differences through a pooling and
-dense head written with loops. Then faithfulness on X-or-not-X and digits.
+dense head written with loops. The architectures include every block kind
+(residual units with and without a change of channels, inception blocks with
+and without bottlenecks, dilated blocks) in both engines. Then faithfulness
+on X-or-not-X (the seed network and a residual one) and digits.
 """
 
 import numpy as np
@@ -61,7 +64,45 @@ ARCHITECTURES = {
     "multilabel": {"task": "multilabel", "batch_norm": True},
     "regressor": {"task": "regression"},
     "regressor_multi_output": {"task": "regression_2", "global_pooling": "mean"},
-}
+    # the block kinds, both engines
+    "residual_channel_change_im2col": {
+        "block": "residual", "block_depth": 2, "algorithm": "im2col",
+    },
+    "residual_two_units_scipy": {
+        # block 1 keeps the channels: batch norm alone as the shortcut
+        "block": "residual", "n_filters": (2, 2), "block_depth": 2,
+        "pooling": "mean", "algorithm": "scipy",
+    },
+    "residual_identity_shortcut_im2col": {
+        "block": ["conv", "residual"], "n_filters": (2, 2), "block_depth": 2,
+        "algorithm": "im2col", "dropout": 0.2,
+    },
+    "residual_dilated_multiclass_scipy": {
+        "block": "residual", "block_depth": 2, "dilation": 2, "pooling": None,
+        "global_pooling": "mean", "task": "multiclass", "algorithm": "scipy",
+    },
+    "inception_no_bottleneck_im2col": {
+        "block": "inception", "n_filters": 2, "kernel_size": 4,
+        "block_depth": 1, "algorithm": "im2col",
+    },
+    "inception_bottleneck_scipy": {
+        "block": "inception", "n_filters": 2, "kernel_size": 4,
+        "block_depth": 2, "image_shape": (SIDE, SIDE, 2), "algorithm": "scipy",
+    },
+    "inception_after_conv_regressor_im2col": {
+        "block": ["conv", "inception"], "n_filters": (2, 1), "kernel_size": 4,
+        "block_depth": 1, "padding": "same", "task": "regression",
+        "algorithm": "im2col",
+    },
+    "dilated_im2col": {
+        "n_filters": (3, 2), "dilation": [2, (1, 2)], "padding": "same",
+        "batch_norm": True, "algorithm": "im2col",
+    },
+    "dilated_scipy": {
+        "dilation": 2, "pooling": "mean", "task": "multiclass",
+        "algorithm": "scipy",
+    },
+}  # fmt: skip
 
 
 def _fit(name):
@@ -286,6 +327,43 @@ def test_integrated_gradients_are_exact_for_a_linear_network(x_data):
     assert _completeness_error(est, X[:10], 1).max() < 1e-10
 
 
+BLOCK_KIND_NETWORKS = {
+    "residual": dict(block="residual", block_depth=2),
+    "inception": dict(block="inception", kernel_size=4, block_depth=1),
+    "dilated": dict(dilation=2, padding="same"),
+}
+
+
+@pytest.mark.parametrize("kind", BLOCK_KIND_NETWORKS)
+def test_integrated_gradients_are_complete_for_every_block_kind(x_data, kind):
+    """Measured worst errors over 20 images at 50 and 200 steps: residual
+    1.8e-4 and 1.2e-5, inception 4.1e-3 and 2.6e-4 (the 3x3 max pool of its
+    pool branch puts a few kinks on the path), dilated 4.9e-4 and 3.1e-5."""
+    X, y = x_data
+    est = fit_quietly(
+        CNNClassifier(n_filters=3, hidden_units=3, activation="tanh",
+                      pooling="mean", max_iter=30, random_state=0,
+                      **BLOCK_KIND_NETWORKS[kind]),
+        X, y,
+    )  # fmt: skip
+    coarse = _completeness_error(est, X[:20], 50).max()
+    fine = _completeness_error(est, X[:20], 200).max()
+    assert coarse < 1e-2 and fine < 1e-3 and fine < coarse / 8
+
+
+def test_integrated_gradients_are_exact_for_a_linear_residual_network(x_data):
+    # batch norm at prediction is affine: with the identity activation and
+    # mean pooling the residual network is linear, one step is exact
+    X, y = x_data
+    est = fit_quietly(
+        CNNClassifier(block="residual", n_filters=3, block_depth=2,
+                      hidden_units=3, activation="identity", pooling="mean",
+                      max_iter=5, random_state=0),
+        X, y,
+    )  # fmt: skip
+    assert _completeness_error(est, X[:10], 1).max() < 1e-10
+
+
 def test_integrated_gradients_of_relu_converge(x_clf, x_data):
     X = x_data[0][:30]
     coarse = _completeness_error(x_clf, X, 20).max()
@@ -343,6 +421,40 @@ def test_deleting_salient_pixels_of_an_x_lowers_its_probability(seed_xs, method)
     random = start - curve.random_scores[:, 3].mean()
     assert salient > 2.5 * random and salient > 0.1
     assert curve.area < 0.9 * curve.random_area
+
+
+@pytest.fixture(scope="module")
+def residual_xs():
+    """A residual unit fitted on X-or-not-X (60 Adam epochs, 98% held-out
+    accuracy), and the X's it classifies correctly among the 400 (199)."""
+    X, y = make_x_or_not_x(n_samples=400, noise=0.02, random_state=0)
+    labels = np.where(y == 1, "X", "Not X")
+    X_train, _, y_train, _ = train_test_split(
+        X, labels, stratify=labels, random_state=0
+    )
+    clf = CNNClassifier(
+        block="residual", n_filters=4, block_depth=1, hidden_units=3,
+        learning_rate_init=0.01, max_iter=60, random_state=7,
+    )  # fmt: skip
+    clf = fit_quietly(clf, X_train, y_train)
+    return clf, X[(labels == "X") & (clf.predict(X) == "X")]
+
+
+@pytest.mark.parametrize("method", ["gradient", "integrated_gradients", "grad_cam"])
+def test_deleting_salient_pixels_lowers_a_residual_networks_probability(
+    residual_xs, method
+):
+    """As for the seed network, on a residual network (measured drops after
+    3 pixels: 0.29, 0.47 and 0.36 against 0.04 at random; areas 0.19, 0.14
+    and 0.29 against 0.57)."""
+    clf, Xs = residual_xs
+    assert len(Xs) > 150
+    curve = deletion_curve(clf, Xs, target="X", method=method, random_state=0)
+    start = curve.scores[:, 0].mean()
+    salient = start - curve.scores[:, 3].mean()
+    random = start - curve.random_scores[:, 3].mean()
+    assert salient > 4 * random and salient > 0.2
+    assert curve.area < 0.6 * curve.random_area
 
 
 @pytest.fixture(scope="module")
@@ -440,3 +552,35 @@ def test_display_of_a_series_draws_a_band(pyplot):
     (line,) = display.lines_[0]
     assert_allclose(line.get_ydata(), S[0])
     assert display.ax_[0, 0].get_title().startswith("target output 0")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(block="residual", n_filters=(3, 3), kernel_size=3, block_depth=2),
+        dict(block="inception", n_filters=(2,), kernel_size=6, block_depth=1),
+    ],
+    ids=["residual", "inception"],
+)
+def test_series_network_gradient_matches_finite_differences(params):
+    """A series preset with compound blocks: its map is one (1, T, C) image
+    per series, the gradient of the predicted class's log-odds."""
+    from sklearn_xcnn.series import FCNClassifier
+
+    X = np.random.RandomState(0).normal(size=(20, 2, 12))  # (n, C, T)
+    est = fit_quietly(
+        FCNClassifier(activation="tanh", max_iter=3, random_state=0, **params),
+        X, np.arange(20) % 2,
+    )  # fmt: skip
+    maps = saliency_maps(est, X[:2])
+    assert maps.shape == (2, 1, 12, 2)
+    sign = np.sign(est.decision_function(X[:2]))
+    numeric = np.empty((2, 2, 12))
+    for i, c, t in np.ndindex(numeric.shape):
+        step = np.zeros((1, 2, 12))
+        step[0, c, t] = EPS
+        up = est.decision_function(X[i : i + 1] + step)[0]
+        down = est.decision_function(X[i : i + 1] - step)[0]
+        numeric[i, c, t] = sign[i] * (up - down) / (2 * EPS)
+    analytic = maps[:, 0].transpose(0, 2, 1)  # (n, T, C) -> (n, C, T)
+    assert _relative_error(analytic.reshape(2, -1), numeric.reshape(2, -1)) < 1e-6

@@ -140,3 +140,27 @@ def _show_values(include_values, shape):
     if include_values == "auto":
         return shape[0] * shape[1] <= 16
     return bool(include_values)
+
+
+def _block_convolution(spec, block, convolution, caller):
+    """Index in ``filters_`` of convolution ``convolution`` of block ``block``
+    (both may count from the end), after checking both are in range.
+
+    A plain block holds one convolution; a residual unit or an inception
+    block several, in the order of ``filters_`` (see :ref:`block_kinds`).
+    """
+    n_blocks = len(spec.blocks)
+    if not -n_blocks <= block < n_blocks:
+        raise ValueError(
+            f"block={block} is out of range: the estimator has {n_blocks} "
+            "convolutional block(s)."
+        )
+    block = block % n_blocks
+    first = sum(len(b.conv_units) for b in spec.blocks[:block])
+    n_units = len(spec.blocks[block].conv_units)
+    if not -n_units <= convolution < n_units:
+        raise ValueError(
+            f"{caller}: convolution={convolution} is out of range: block {block} "
+            f"({spec.blocks[block].kind!r}) holds {n_units} convolution(s)."
+        )
+    return first + convolution % n_units

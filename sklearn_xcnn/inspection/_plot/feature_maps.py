@@ -8,6 +8,7 @@ from .._feature_maps import feature_maps
 from ._base import (
     _annotate_cells,
     _bare,
+    _block_convolution,
     _panel_axes,
     _require_matplotlib,
     _show_values,
@@ -73,7 +74,9 @@ class FeatureMapDisplay:
 
     Draws the input image, then one row per filter: the filter, its feature
     map (correlation plus bias, after the activation) and, when the network
-    pools, the pooled map; the title of the input gives the predicted class
+    pools, the pooled map. A residual unit or an inception block makes each
+    of its maps with several convolutions and a shortcut, so its rows show
+    the maps alone (``filters=None``); the title of the input gives the predicted class
     and its probability (for a classifier) or the predicted value (for a
     regressor). Filters and maps are signed (or may be), so each
     uses a diverging colormap centred at zero; all filters share one colour
@@ -86,8 +89,9 @@ class FeatureMapDisplay:
         The input image.
 
     filters : ndarray of shape (n_filters, in_channels, k_rows, k_cols) or \
-(n_filters, k_rows, k_cols)
-        The filters of the block shown.
+(n_filters, k_rows, k_cols), or None
+        The filters of the block shown; None leaves out the filter column
+        (the maps of a residual unit or an inception block).
 
     feature_maps : ndarray of shape (n_filters, rows, cols)
         Each filter's feature map, after the activation.
@@ -122,7 +126,8 @@ default=None
 
     ax_ : ndarray of matplotlib Axes of shape (n_filters, n_stages)
         Row ``f`` shows filter ``f``, its feature map and its pooled map
-        (``n_stages`` is 3, or 2 without ``pooled_maps``).
+        (``n_stages`` is 3, one less without ``pooled_maps`` and one less
+        without ``filters``).
 
     figure_ : matplotlib Figure
         Figure holding the panels.
@@ -134,15 +139,16 @@ default=None
         The drawn filters and maps.
 
     colorbars_ : list of matplotlib Colorbar
-        The filter scale and the map scale (empty without colour bars).
+        The filter scale (with ``filters``) and the map scale (empty without
+        colour bars).
 
     title_ : str
         Title of the input panel, with the predicted class and probability,
         or the predicted value.
 
-    vmax_ : tuple of (float, float)
-        Colour limits of the filters and of the maps: each scale runs from
-        ``-vmax`` to ``vmax``.
+    vmax_ : tuple of (float or None, float)
+        Colour limits of the filters (None without ``filters``) and of the
+        maps: each scale runs from ``-vmax`` to ``vmax``.
 
     See Also
     --------
@@ -179,6 +185,19 @@ default=None
     >>> shown = display.title_.splitlines()[1]
     >>> shown == f"{pipe.predict_proba(X[:1]).max():.0%} {pipe.predict(X[:1])[0]}"
     True
+
+    A residual unit's maps come from several convolutions and a shortcut:
+    its rows show the maps alone, one per filter of the unit:
+
+    >>> import warnings
+    >>> res = CNNClassifier(block="residual", n_filters=3, block_depth=2,
+    ...                     hidden_units=3, max_iter=5, random_state=0)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # 5 epochs do not converge
+    ...     res = res.fit(X, y)
+    >>> display = FeatureMapDisplay.from_estimator(res, X[0])
+    >>> display.ax_.shape  # 3 maps x (feature map, pooled map)
+    (3, 2)
     >>> plt.close("all")
     """
 
@@ -266,21 +285,25 @@ default=None
             The display, with the attributes listed in the class docstring.
         """
         _require_matplotlib("FeatureMapDisplay.plot")
-        filters = _as_filter_bank(self.filters)[:, channel]  # (F, kr, kc)
-        stages = [filters, np.asarray(self.feature_maps, dtype=float)]
+        maps = [np.asarray(self.feature_maps, dtype=float)]
         if self.pooled_maps is not None:
-            stages.append(np.asarray(self.pooled_maps, dtype=float))
-        n_filters = filters.shape[0]
+            maps.append(np.asarray(self.pooled_maps, dtype=float))
+        stages, limits = list(maps), (None, _symmetric_limit(*maps))
+        if self.filters is not None:
+            filters = _as_filter_bank(self.filters)[:, channel]  # (F, kr, kc)
+            stages.insert(0, filters)
+            limits = (_symmetric_limit(filters), limits[1])
+        n_rows = stages[0].shape[0]
         axes, figure = _panel_axes(
-            ax, n_filters, 1 + len(stages), caller="FeatureMapDisplay.plot"
+            ax, n_rows, 1 + len(stages), caller="FeatureMapDisplay.plot"
         )
         self.input_ax_ = _merge_column(axes, 0)
         self.ax_, self.figure_ = axes[:, 1:], figure
         self._draw_input(image_cmap, channel)
-        limits = (_symmetric_limit(stages[0]), _symmetric_limit(*stages[1:]))
+        first_map = 0 if self.filters is None else 1  # the column of the maps
         self.images_ = np.empty(self.ax_.shape, dtype=object)
         for (f, s), panel in np.ndenumerate(self.ax_):
-            limit = limits[min(s, 1)]
+            limit = limits[0 if s < first_map else 1]
             values = stages[s][f]
             self.images_[f, s] = panel.imshow(
                 values, cmap=cmap, vmin=-limit, vmax=limit
@@ -301,20 +324,29 @@ default=None
         self.input_ax_.set_title(self.title_, fontsize=10)
 
     def _label_panels(self, channel):
-        n_channels = _as_filter_bank(self.filters).shape[1]
-        titles = ["filter", self.map_label, self.pooled_label]
-        if n_channels > 1:
-            titles[0] = f"filter (channel {channel})"
+        titles = [self.map_label, self.pooled_label]
+        if self.filters is not None:
+            n_channels = _as_filter_bank(self.filters).shape[1]
+            titles.insert(0, "filter")
+            if n_channels > 1:
+                titles[0] = f"filter (channel {channel})"
         for s, panel in enumerate(self.ax_[0]):
             panel.set_title(titles[s], fontsize=10)
+        row = "filter" if self.filters is not None else "map"
         for f, panel in enumerate(self.ax_[:, 0]):
-            panel.set_ylabel(f"filter {f}")
+            panel.set_ylabel(f"{row} {f}")
             if self.intercepts is not None:
                 bias = float(np.asarray(self.intercepts)[f])
                 panel.set_xlabel(f"bias {bias:.2f}", fontsize=9)
 
     def _colorbars(self):
         kw = {"location": "bottom", "shrink": 0.8, "aspect": 12}
+        if self.filters is None:
+            return [
+                self.figure_.colorbar(
+                    self.images_[0, 0], ax=list(self.ax_.ravel()), label="value", **kw
+                )
+            ]
         return [
             self.figure_.colorbar(
                 self.images_[0, 0], ax=list(self.ax_[:, 0]), label="weight", **kw
@@ -360,8 +392,11 @@ width), (height, width, channels) or a batch of one such image
             shows it as the network sees it.
 
         block : int, default=0
-            Which convolutional block to show; negative values count from the
-            last. The input panel always shows the image itself.
+            Which block to show; negative values count from the last. The
+            input panel always shows the image itself. A residual unit or an
+            inception block shows its activated output maps (the sum of its
+            main path and its shortcut after the activation) and their
+            pooling, without a filter column.
 
         ax : matplotlib Axes or array-like of Axes, default=None
             See :meth:`plot`.
@@ -408,27 +443,24 @@ width), (height, width, channels) or a batch of one such image
                 "FeatureMapDisplay shows one image; X holds "
                 f"{stages.images.shape[0]} samples. Pass a single row or image."
             )
-        n_blocks = len(stages.blocks)
-        if not -n_blocks <= block < n_blocks:
-            raise ValueError(
-                f"block={block} is out of range: the estimator has {n_blocks} "
-                "convolutional block(s)."
-            )
         spec, params, _ = network._fitted_network()
+        first = _block_convolution(spec, block, 0, caller)
         groups = split_params(params, spec)
         maps, pool = stages.blocks[block], spec.blocks[block].pool
         if "proba" in stages:
             outputs = {"proba": stages.proba[0], "classes": network.classes_}
         else:
             outputs = {"prediction": stages.predictions[0]}
+        plain = maps.kind == "conv"  # a compound block's maps have no one filter
         display = cls(
             stages.images[0].transpose(1, 2, 0),  # (H, W, C)
-            groups["filters"][block],
+            groups["filters"][first] if plain else None,
             maps.activated[0],
             None if pool is None else maps.pooled[0],
             **outputs,
-            intercepts=groups["filter_intercepts"][block],
-            map_label=f"feature map\n({spec.activation})",
+            intercepts=groups["filter_intercepts"][first] if plain else None,
+            map_label=f"{'feature map' if plain else maps.kind + ' output'}\n"
+            f"({spec.activation})",
             pooled_label=f"{spec.pooling}-pooled\n{pool[0]}x{pool[1]}" if pool else "",
         )
         return display.plot(

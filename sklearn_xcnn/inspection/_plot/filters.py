@@ -7,6 +7,7 @@ from .._estimator import resolve_network
 from ._base import (
     _annotate_cells,
     _bare,
+    _block_convolution,
     _panel_axes,
     _require_matplotlib,
     _show_values,
@@ -40,8 +41,8 @@ class FilterDisplay:
     ----------
     filters : ndarray of shape (n_filters, in_channels, k_rows, k_cols) or \
 (n_filters, k_rows, k_cols)
-        The filters, as in ``CNNClassifier.filters_[block]`` (or
-        ``CNNRegressor.filters_[block]``).
+        The filters, as in ``CNNClassifier.filters_[i]`` (or
+        ``CNNRegressor.filters_[i]``): one entry per convolution.
 
     intercepts : ndarray of shape (n_filters,), default=None
         The filters' intercepts (biases), shown under the panels.
@@ -174,6 +175,7 @@ class FilterDisplay:
         estimator,
         *,
         block=0,
+        convolution=0,
         ax=None,
         cmap="RdBu_r",
         include_values="auto",
@@ -190,7 +192,15 @@ class FilterDisplay:
             :ref:`inspecting_pipelines`): its network's filters are drawn.
 
         block : int, default=0
-            Which convolutional block; negative values count from the last.
+            Which block; negative values count from the last.
+
+        convolution : int, default=0
+            Which convolution of the block, for a residual unit or an
+            inception block, which hold several: in the order of
+            ``filters_`` (see :ref:`block_kinds`), so 0 is the first
+            convolution on the block's input (an inception module's
+            bottleneck when it has one) and -1 the shortcut's 1x1
+            convolution. A plain block holds one.
 
         ax : matplotlib Axes or array-like of Axes, default=None
             See :meth:`plot`.
@@ -215,7 +225,7 @@ class FilterDisplay:
         Raises
         ------
         ValueError
-            If ``block`` is out of range.
+            If ``block`` or ``convolution`` is out of range.
         TypeError
             If ``estimator`` holds no convolutional network (nor wraps one).
         sklearn.exceptions.NotFittedError
@@ -225,15 +235,10 @@ class FilterDisplay:
         _require_matplotlib(caller)
         estimator, _ = resolve_network(estimator, caller=caller)
         spec, params, _ = estimator._fitted_network()
+        index = _block_convolution(spec, block, convolution, caller)
         groups = split_params(params, spec)
-        n_blocks = len(groups["filters"])
-        if not -n_blocks <= block < n_blocks:
-            raise ValueError(
-                f"block={block} is out of range: the estimator has {n_blocks} "
-                "convolutional block(s)."
-            )
         display = cls(
-            groups["filters"][block], intercepts=groups["filter_intercepts"][block]
+            groups["filters"][index], intercepts=groups["filter_intercepts"][index]
         )
         return display.plot(
             ax=ax,
