@@ -5,15 +5,16 @@ scikit-learn's MLP does: ``U(-b, b)`` with ``b = sqrt(factor / (fan_in +
 fan_out))``, ``factor`` being 2 for the logistic activation and 6 otherwise
 (for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``;
 :func:`weight_bound`). The output layer is drawn at a share of that scale
-(:func:`output_scale`): half of it for a classifier of plain blocks, a
-tenth for one with batch norm or compound blocks and for a regressor. Half
+(:func:`output_scale`): half of it for a classifier of plain blocks whose
+output layer reads 64 units or more, a tenth for any other classifier (with
+batch norm, compound blocks, or fewer units) and for a regressor. Half
 keeps a fresh classifier's probabilities near uniform, so the first steps do
 not start from confident mistakes, yet large enough that the gradients
 reaching the hidden layers are not cut tenfold (a tenth made the first
-epochs slow, issue 21); normalised maps are larger, so their networks keep a
-tenth. A regressor at a tenth predicts about its intercepts, which start at
-the mean of the targets (:func:`start_at_the_mean`). Batch-norm scales start
-at one.
+epochs slow, issue 21); normalised maps are larger, and narrow last layers
+have a large Glorot bound already, so those networks keep a tenth. A
+regressor at a tenth predicts about its intercepts, which start at the mean
+of the targets (:func:`start_at_the_mean`). Batch-norm scales start at one.
 
 A ReLU unit whose pre-activation is negative on every sample receives no
 gradient and never recovers; one that fires on a few samples only is not far
@@ -40,9 +41,11 @@ from ._pool import global_pool_forward, pool_forward
 from ._spec import block_offsets, n_conv_params, n_weighted_params, param_shapes
 
 # scale of the output layer's initial weights, relative to Glorot's: for a
-# classifier without and with normalised blocks, and for a regressor (the
-# user guide's "The start" gives the measurements)
+# wide classifier of plain blocks, any other classifier, and a regressor
+# (the user guide's "The start" gives the measurements)
 OUTPUT_SCALE = {"plain": 0.5, "normalised": 0.1, "regression": 0.1}
+# the least number of units read by an output layer drawn at "plain" scale
+WIDE = 64
 # a ReLU unit firing on fewer than this share of the first batch is moved so
 # that it fires on about half of it
 MIN_ACTIVE = 0.5
@@ -66,16 +69,18 @@ def weight_bound(activation, fan_in, fan_out):
 def output_scale(spec):
     """The output layer's share of Glorot's bound (``OUTPUT_SCALE``).
 
-    A classifier whose blocks are all plain (no batch norm, no compound
-    block) gets half; one with a normalised block a tenth: its last maps are
-    of unit scale (more for a residual sum), so the same share gives larger
-    first logits, and a half there slowed the first epochs. A regressor a
-    tenth.
+    A classifier of plain blocks (no batch norm, no compound block) whose
+    output layer reads at least ``WIDE`` units gets half; any other network
+    a tenth. Measured (user guide, "The start"): half speeds the first
+    epochs of the MNIST-shaped network and of the defaults (64 hidden
+    units), while normalised networks (maps of unit scale, a residual sum
+    larger) and narrow ones (3 to 32 units) learned slower or less from it.
     """
     if spec.out_activation == "identity":
         return OUTPUT_SCALE["regression"]
     normalised = any(b.kind != "conv" or b.batch_norm for b in spec.blocks)
-    return OUTPUT_SCALE["normalised" if normalised else "plain"]
+    wide = spec.layer_units[-2] >= WIDE
+    return OUTPUT_SCALE["plain" if wide and not normalised else "normalised"]
 
 
 def init_params(spec, random_state, dtype):

@@ -10,7 +10,9 @@ from sklearn_xcnn._core._network import build_spec, init_params, loss_and_grad
 from sklearn_xcnn._core._spec import n_weighted_params
 
 
-def _spec(activation="relu", out_activation="softmax", n_outputs=10, **options):
+def _spec(
+    activation="relu", out_activation="softmax", n_outputs=10, hidden=128, **options
+):
     """Two blocks of 16 and 32 filters on 28x28 images, 128 hidden units."""
     return build_spec(
         (28, 28, 1),
@@ -19,7 +21,7 @@ def _spec(activation="relu", out_activation="softmax", n_outputs=10, **options):
         1,
         2,
         "max",
-        (128,),
+        (hidden,),
         activation,
         n_outputs,
         out_activation,
@@ -65,6 +67,9 @@ def test_hidden_layers_are_drawn_at_glorot_bound(activation, factor):
     [
         ("softmax", 10, {}, 0.5),
         ("logistic", 1, {}, 0.5),
+        ("softmax", 10, {"hidden": 64}, 0.5),
+        ("softmax", 10, {"hidden": 63}, 0.1),
+        ("logistic", 1, {"hidden": 3}, 0.1),
         ("softmax", 10, {"batch_norm": True}, 0.1),
         ("softmax", 10, {"batch_norm": [False, True]}, 0.1),
         ("softmax", 10, {"block": "residual"}, 0.1),
@@ -73,13 +78,15 @@ def test_hidden_layers_are_drawn_at_glorot_bound(activation, factor):
     ],
 )
 def test_output_layer_scale(out_activation, n_outputs, options, scale):
-    """Half of Glorot's bound for a classifier of plain blocks, a tenth for
-    one with a normalised block and for a regressor."""
+    """Half of Glorot's bound for a classifier of plain blocks whose output
+    reads 64 units or more, a tenth for one with a normalised block or fewer
+    units and for a regressor."""
     spec = _spec(out_activation=out_activation, n_outputs=n_outputs, **options)
     params = init_params(spec, np.random.RandomState(0), np.float64)
-    w = params[n_weighted_params(spec) - 2]  # (128, n_outputs)
-    assert w.shape == (128, n_outputs)
-    _check_uniform(w, scale * np.sqrt(6 / (128 + n_outputs)))
+    w = params[n_weighted_params(spec) - 2]  # (hidden, n_outputs)
+    hidden = options.get("hidden", 128)
+    assert w.shape == (hidden, n_outputs)
+    _check_uniform(w, scale * np.sqrt(6 / (hidden + n_outputs)))
     assert _init.output_scale(spec) == scale
 
 
