@@ -220,3 +220,40 @@ def test_quick_run_end_to_end(series_bench, capsys):
     out = capsys.readouterr().out
     assert "GunPoint        univariate  FCN" in out
     assert "JapaneseVowels  unequal" in out
+
+
+def test_pytorch_start_systems_run_the_same_network(suite):
+    """``pytorch-ref`` is the twin of ``ref``: the same parameters, only the
+    start differs (PyTorch's own), so it applies where ``ref`` does."""
+    task = suite.TASKS["mnist-like"]
+    assert suite.cnn_params(task, "pytorch-ref") == suite.cnn_params(task, "ref")
+    names = suite.worker_names(["mnist1d", "digits"], ["pytorch-ref"], 1, ["curve"], {})
+    assert names == ["digits|pytorch-ref|curve|0"]
+
+
+def test_twin_from_pytorch_start_differs_from_ours(suite):
+    """``start="torch"`` keeps PyTorch's own draws (reproducible from the
+    seed), ``start="ours"`` loads ours: the first layers differ."""
+    torch = pytest.importorskip(
+        "torch",
+        reason="needs torch, which the benchmarks compare with (never a dependency)",
+    )
+    from _torch_nets import TorchTwin
+
+    X, y = suite.TASKS["x-or-not-x"].load(True)[0][:2]
+    params = dict(suite.cnn_params(suite.TASKS["x-or-not-x"], "best"))
+    params.update(random_state=0, max_iter=1, tol=0.0)
+
+    def first_weights(start):
+        torch.manual_seed(123)  # the twin reseeds: this must not matter
+        twin = TorchTwin(dict(params, max_iter=0), start=start).fit(X, y)
+        conv = next(m for m in twin.net_ if isinstance(m, torch.nn.Conv2d))
+        return conv.weight.detach().numpy().copy()
+
+    ours, theirs = first_weights("ours"), first_weights("torch")
+    assert not np.allclose(ours, theirs)
+    np.testing.assert_array_equal(theirs, first_weights("torch"))
+    fan_in = np.prod(theirs.shape[1:])
+    assert np.abs(theirs).max() <= 1 / np.sqrt(fan_in)  # PyTorch's default bound
+    with pytest.raises(ValueError, match="start"):
+        TorchTwin(params, start="zeros")
