@@ -89,6 +89,10 @@ def test_discovery_leaves_out_a_module_whose_extra_is_missing(monkeypatch):
         "CNNRegressor",
         "FCNClassifier",
         "FCNRegressor",
+        "InceptionTimeClassifier",
+        "InceptionTimeRegressor",
+        "ResNetClassifier",
+        "ResNetRegressor",
     ]
 
 
