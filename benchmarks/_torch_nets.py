@@ -214,10 +214,7 @@ class TorchTwin:
     """The PyTorch twin of ``CNNClassifier(**params)``, trained the same way.
 
     The network is built from our ``NetworkSpec`` and starts from our initial
-    parameters (:func:`our_start`), or with ``start="torch"`` from PyTorch's
-    own default initialisation of its layers (seeded by
-    ``torch.manual_seed(random_state)``), to compare the two starts under
-    one training. Training follows ``solver="adam"`` with a
+    parameters (:func:`our_start`). Training follows ``solver="adam"`` with a
     constant rate: mini-batches of ``batch_size`` (``min(200, n)`` for
     "auto"), reshuffled every epoch, Adam with our ``beta_1``, ``beta_2``,
     ``epsilon``, the L2 penalty on the weights as coupled weight decay, the
@@ -228,14 +225,11 @@ class TorchTwin:
     batch (divided by ``batch_size``, ours by that batch's size).
     """
 
-    def __init__(self, params, start="ours"):
+    def __init__(self, params):
         for key, value in TWIN_FIXED.items():
             if params.get(key, value) != value:
                 raise ValueError(f"the twin needs {key}={value!r}")
-        if start not in ("ours", "torch"):
-            raise ValueError(f"start is 'ours' or 'torch', not {start!r}")
         self.params = params
-        self.start = start
 
     def get(self, key):
         from sklearn_xcnn import CNNClassifier
@@ -246,17 +240,15 @@ class TorchTwin:
         est, images, Y, spec, start = our_start(self.params, X, y)
         self.classes_ = est.classes_
         dtype = torch.float32 if images.dtype == np.float32 else torch.float64
-        seed = self.get("random_state") or 0
-        torch.manual_seed(seed)  # PyTorch's own start (start="torch")
         self.net_ = net_from_spec(spec, dtype)
-        if self.start == "ours":
-            load_params(self.net_, start)
+        load_params(self.net_, start)
         Xt = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
         self._binary = spec.out_activation == "logistic"
         Yt = torch.from_numpy(Y) if self._binary else torch.from_numpy(Y.argmax(1))
         n = Xt.shape[0]
         size = self.get("batch_size")
         batch = min(200, n) if size == "auto" else min(size, n)
+        seed = self.get("random_state") or 0
         generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)  # dropout masks
         alpha = self.get("alpha")

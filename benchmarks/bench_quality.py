@@ -23,10 +23,7 @@ of ``bench_training.py`` where the task has one), ``mlp``
 ``torch-best``, ``torch-ref``: the PyTorch twin of that network
 (``_torch_nets.TorchTwin``: built from our ``NetworkSpec``, started from our
 own initial parameters, trained by Adam under our batch size, penalty and
-stopping rule), and ``pytorch-default``, ``pytorch-best``, ``pytorch-ref``:
-the same twin started from PyTorch's own default initialisation (its layers'
-``reset_parameters``, seeded by ``torch.manual_seed(seed)``), which measures
-our start against PyTorch's. Every model has ``random_state`` = the seed.
+stopping rule). Every model has ``random_state`` = the seed.
 
 Two measurements per system, each in a fresh process, the processes of a
 round in an order that rotates each round (``_harness.interleave``):
@@ -39,16 +36,13 @@ round in an order that rotates each round (``_harness.interleave``):
   ``--epochs-curve``, with ``tol=0`` and ``n_iter_no_change`` out of reach:
   the test accuracy after ``k`` epochs and the samples/s, ours against the
   twin, with the check the issue asks for (ours at least the twin's accuracy
-  less 0.005, median over the seeds, at >= 1.0x its samples/s), and against
-  PyTorch's own start where ``pytorch-*`` ran (ours at least its accuracy
-  less 0.005, median over the seeds).
+  less 0.005, median over the seeds, at >= 1.0x its samples/s).
 
 Figures are medians [min-max] over seeds (and over rounds for times). Run
 ``python benchmarks/bench_quality.py --quick`` for a smoke run (small sets,
 ``max_iter`` capped at 10, curves at 3 epochs), or for example
 ``--tasks mnist-like --systems ref,torch-ref --seeds 3 --epochs-curve 3
---no-fit`` for the 3-epoch twin check alone (add ``pytorch-ref`` for
-PyTorch's own start).
+--no-fit`` for the 3-epoch twin check alone.
 """
 
 import argparse
@@ -209,31 +203,13 @@ TASKS = {
     ),
 }
 CNN_SYSTEMS = ("default", "best", "ref")
-TWIN_PREFIXES = ("torch-", "pytorch-")  # our start, PyTorch's own start
-SYSTEMS = (
-    *CNN_SYSTEMS,
-    "mlp",
-    "svc",
-    *(f"{prefix}{s}" for prefix in TWIN_PREFIXES for s in CNN_SYSTEMS),
-)
-
-
-def _cnn_name(system):
-    """``ref`` for ``ref``, ``torch-ref`` and ``pytorch-ref``."""
-    for prefix in TWIN_PREFIXES:
-        if system.startswith(prefix):
-            return system.removeprefix(prefix)
-    return system
-
-
-def _is_twin(system):
-    return system.startswith(TWIN_PREFIXES)
+SYSTEMS = (*CNN_SYSTEMS, "mlp", "svc", *(f"torch-{s}" for s in CNN_SYSTEMS))
 
 
 def cnn_params(task, system, candidates=None):
     """The ``CNNClassifier`` parameters of a CNN system (or its twin) on a
     task, or None when the task has no such network."""
-    name = _cnn_name(system)
+    name = system.removeprefix("torch-")
     extra = (candidates or {}).get(name)
     if extra is not None:
         return {**task.base, **extra}
@@ -254,11 +230,10 @@ def _model(task, system, seed, candidates, overrides):
         return SVC()
     params = {**cnn_params(task, system, candidates), "random_state": seed}
     params.update(overrides)
-    if _is_twin(system):
+    if system.startswith("torch-"):
         from _torch_nets import TorchTwin
 
-        start = "torch" if system.startswith("pytorch-") else "ours"
-        return TorchTwin(params, start=start)
+        return TorchTwin(params)
     from sklearn_xcnn import CNNClassifier
 
     return CNNClassifier(**params)
@@ -350,7 +325,7 @@ def _twin_problem(task, system, candidates):
 def _twin_runs(name, candidates):
     """False (and a line saying why) for a twin that cannot mirror ours."""
     task_name, system, mode, seed = name.split("|")
-    if not _is_twin(system):
+    if not system.startswith("torch-"):
         return True
     problem = _twin_problem(TASKS[task_name], system, candidates)
     if problem and mode == "fit" and seed == "0":
@@ -431,16 +406,12 @@ def report_curves(raw, tasks, systems, curve):
                     continue
                 key = (task_name, "torch-" + system, "curve")
                 twin = _per_seed(raw, key, f"{k}.accuracy")
-                own = _per_seed(
-                    raw, (task_name, "pytorch-" + system, "curve"), f"{k}.accuracy"
-                )
                 speed = _per_seed(
                     raw, (task_name, system, "curve"), f"{k}.samples_per_s"
                 )
                 twin_speed = _per_seed(raw, key, f"{k}.samples_per_s")
                 row = [task_name, system, str(k), _med(ours.values())]
                 row += [_med(twin.values()) if twin else "-"]
-                row += [_med(own.values()) if own else "-"]
                 row += [
                     _med(speed.values()),
                     _med(twin_speed.values()) if twin else "-",
@@ -451,13 +422,10 @@ def report_curves(raw, tasks, systems, curve):
                     checks.append(
                         _check(task_name, system, ours, twin, speed, twin_speed)
                     )
-                if own and k == 3:
-                    checks.append(_check_start(task_name, system, ours, own))
     if not rows:
         return
     print("\nAccuracy after k epochs (max_iter=k, no early stop), ours vs twin")
-    header = ["task", "network", "k", "ours", "twin", "PyTorch start"]
-    header += ["ours samples/s"]
+    header = ["task", "network", "k", "ours", "twin", "ours samples/s"]
     header += ["twin samples/s", "ours/twin speed"]
     table(rows, header)
     for line in checks:
@@ -465,7 +433,7 @@ def report_curves(raw, tasks, systems, curve):
 
 
 def _is_ours(system):
-    return system not in ("mlp", "svc") and not _is_twin(system)
+    return system not in ("mlp", "svc") and not system.startswith("torch-")
 
 
 def _check(task_name, system, ours, twin, speed, twin_speed):
@@ -480,19 +448,6 @@ def _check(task_name, system, ours, twin, speed, twin_speed):
         f"ours - twin = {acc:+.4f} (>= -0.005), samples/s ours/twin = "
         f"{ratio:.2f}x (>= 1.0): {'PASS' if ok else 'FAIL'}\n"
         f"  ours/twin accuracy by seed: {seeds}"
-    )
-
-
-def _check_start(task_name, system, ours, own):
-    """Our start against PyTorch's own (the same network, the same PyTorch
-    training), at 3 epochs: medians over the seeds."""
-    acc = statistics.median(ours.values()) - statistics.median(own.values())
-    seeds = " ".join(f"{ours[s]:.4f}/{own.get(s, float('nan')):.4f}" for s in ours)
-    return (
-        f"check {task_name}/{system} against PyTorch's own start at 3 epochs "
-        f"({len(ours)} seeds): accuracy ours - PyTorch = {acc:+.4f} (>= -0.005): "
-        f"{'PASS' if acc >= -0.005 else 'FAIL'}\n"
-        f"  ours/PyTorch-start accuracy by seed: {seeds}"
     )
 
 
@@ -544,7 +499,7 @@ def _worker(args):
     warnings.simplefilter("ignore")
     task_name, system, mode, seed = args.worker.split("|")
     options = json.loads(args.worker_arg)
-    if _is_twin(system):
+    if system.startswith("torch-"):
         torch_or_none(options["threads"])  # before NumPy/SciPy/scikit-learn
     for params in options["candidates"].values():
         for key, value in params.items():  # JSON lists -> tuples
@@ -575,7 +530,7 @@ def _systems(args, options):
         systems += [name, "torch-" + name]
     kept = []
     for system in systems:
-        if _is_twin(system) and torch_note():
+        if system.startswith("torch-") and torch_note():
             print(f"skipping {system}: {torch_note()}")
             continue
         kept.append(system)

@@ -406,8 +406,7 @@ _PIECES = {
     starts.
 
     **Start.** Weights are drawn Glorot-uniform (as scikit-learn's MLP), the
-    output layer at half of that scale for a classifier and a tenth for a
-    regressor. ReLU units (filters and hidden
+    output layer at a tenth of that scale. ReLU units (filters and hidden
     units) that fire on fewer than half of the first 256 training rows have
     the sign of their weights and intercept flipped, so that no unit starts
     dead; see the user guide. A regressor starts its output intercepts at

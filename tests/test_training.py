@@ -737,8 +737,7 @@ def test_divergence_keeps_previous_model(digits, method):
     fit_quietly(clf, X, y)
     proba = clf.predict_proba(X)
     state = (list(clf.loss_curve_), clf.n_iter_, clf.t_, clf._optimizer.velocity.copy())
-    # 100: from the start of issue 21, 10 only grows the loss to ~5e3 here
-    clf.set_params(learning_rate_init=100.0)
+    clf.set_params(learning_rate_init=10.0)
     with pytest.raises(training.DivergenceError):
         getattr(clf, method)(X, y)
     assert_array_equal(clf.predict_proba(X), proba)

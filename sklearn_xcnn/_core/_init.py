@@ -3,18 +3,10 @@
 :func:`init_params` draws weights and intercepts Glorot-uniform as
 scikit-learn's MLP does: ``U(-b, b)`` with ``b = sqrt(factor / (fan_in +
 fan_out))``, ``factor`` being 2 for the logistic activation and 6 otherwise
-(for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``;
-:func:`weight_bound`). The output layer is drawn at a share of that scale
-(:func:`output_scale`): half of it for a classifier of plain blocks whose
-output layer reads 64 units or more, a tenth for any other classifier (with
-batch norm, compound blocks, or fewer units) and for a regressor. Half
-keeps a fresh classifier's probabilities near uniform, so the first steps do
-not start from confident mistakes, yet large enough that the gradients
-reaching the hidden layers are not cut tenfold (a tenth made the first
-epochs slow, issue 21); normalised maps are larger, and narrow last layers
-have a large Glorot bound already, so those networks keep a tenth. A
-regressor at a tenth predicts about its intercepts, which start at the mean
-of the targets (:func:`start_at_the_mean`). Batch-norm scales start at one.
+(for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``). The
+output layer is drawn at a tenth of that scale, so that a fresh network
+predicts nearly uniform probabilities (or values near zero) and the first
+steps do not start from confident mistakes. Batch-norm scales start at one.
 
 A ReLU unit whose pre-activation is negative on every sample receives no
 gradient and never recovers; one that fires on a few samples only is not far
@@ -26,8 +18,8 @@ negative, so on more than half. The weights keep their drawn magnitudes
 (nothing grows with the scale of the data) and their distribution, which is
 symmetric about zero.
 
-The user guide (section "The start") gives the measurements behind these
-choices, He's bound for ReLU layers among the starts tried.
+A regression network starts its output intercepts at the mean of the
+targets (:func:`start_at_the_mean`).
 """
 
 import numpy as np
@@ -40,12 +32,8 @@ from ._pad import pad_images
 from ._pool import global_pool_forward, pool_forward
 from ._spec import block_offsets, n_conv_params, n_weighted_params, param_shapes
 
-# scale of the output layer's initial weights, relative to Glorot's: for a
-# wide classifier of plain blocks, any other classifier, and a regressor
-# (the user guide's "The start" gives the measurements)
-OUTPUT_SCALE = {"plain": 0.5, "normalised": 0.1, "regression": 0.1}
-# the least number of units read by an output layer drawn at "plain" scale
-WIDE = 64
+# scale of the output layer's initial weights, relative to Glorot's
+OUTPUT_SCALE = 0.1
 # a ReLU unit firing on fewer than this share of the first batch is moved so
 # that it fires on about half of it
 MIN_ACTIVE = 0.5
@@ -56,31 +44,6 @@ def _fans(shape):
         F, C, kr, kc = shape
         return C * kr * kc, F * kr * kc
     return shape
-
-
-def weight_bound(activation, fan_in, fan_out):
-    """Half-width ``b`` of the uniform draw ``U(-b, b)`` of a layer whose
-    units apply ``activation``: Glorot's ``sqrt(6 / (fan_in + fan_out))``,
-    with 2 instead of 6 for the logistic activation (scikit-learn's MLP)."""
-    factor = 2.0 if activation == "logistic" else 6.0
-    return np.sqrt(factor / (fan_in + fan_out))
-
-
-def output_scale(spec):
-    """The output layer's share of Glorot's bound (``OUTPUT_SCALE``).
-
-    A classifier of plain blocks (no batch norm, no compound block) whose
-    output layer reads at least ``WIDE`` units gets half; any other network
-    a tenth. Measured (user guide, "The start"): half speeds the first
-    epochs of the MNIST-shaped network and of the defaults (64 hidden
-    units), while normalised networks (maps of unit scale, a residual sum
-    larger) and narrow ones (3 to 32 units) learned slower or less from it.
-    """
-    if spec.out_activation == "identity":
-        return OUTPUT_SCALE["regression"]
-    normalised = any(b.kind != "conv" or b.batch_norm for b in spec.blocks)
-    wide = spec.layer_units[-2] >= WIDE
-    return OUTPUT_SCALE["plain" if wide and not normalised else "normalised"]
 
 
 def init_params(spec, random_state, dtype):
@@ -98,12 +61,13 @@ def init_params(spec, random_state, dtype):
     """
     shapes = param_shapes(spec)
     n_weighted = n_weighted_params(spec)
+    factor = 2.0 if spec.activation == "logistic" else 6.0
     params = []
     for i in range(0, n_weighted, 2):
         w_shape, b_shape = shapes[i], shapes[i + 1]
-        bound = weight_bound(spec.activation, *_fans(w_shape))
+        bound = np.sqrt(factor / sum(_fans(w_shape)))
         if i == n_weighted - 2:  # the output layer
-            bound *= output_scale(spec)
+            bound *= OUTPUT_SCALE
         params.append(random_state.uniform(-bound, bound, w_shape).astype(dtype))
         params.append(random_state.uniform(-bound, bound, b_shape).astype(dtype))
     params += [np.ones(shape, dtype=dtype) for shape in shapes[n_weighted:]]
