@@ -24,7 +24,8 @@ package (not even of an extra the tests need). Install it apart and run::
 
 Options: ``--quick`` (a smoke run: three small sets, test sets cut to 60
 cases, 2 epochs; seconds, not a measurement), ``--sets``, ``--estimators``,
-``--seeds`` (``random_state`` 0 .. n-1), ``--params`` (a JSON dict of
+``--seeds`` (``random_state`` 0 .. n-1; ``--first-seed`` starts them
+elsewhere), ``--params`` (a JSON dict of
 parameters given to every one of our estimators: how the training regime of
 ``sklearn_xcnn/series/_regime.py`` was chosen), ``--dtype`` (``float64`` as
 aeon loads, or ``float32``), ``--no-minirocket``, ``--json`` (write the
@@ -227,6 +228,7 @@ def fit_ours(key, seed, params, data):
         "accuracy": float(clf.score(X_test, y_test)),
         "fit_time": fit_time,
         "epochs": _epochs(clf),
+        "load": os.getloadavg()[0],
     }
 
 
@@ -258,7 +260,12 @@ def fit_minirocket(seed, data):
     clf.fit(X_train.astype(np.float64), y_train)
     fit_time = time.perf_counter() - start
     accuracy = float(np.mean(clf.predict(X_test.astype(np.float64)) == y_test))
-    return {"accuracy": accuracy, "fit_time": fit_time, "epochs": None}
+    return {
+        "accuracy": accuracy,
+        "fit_time": fit_time,
+        "epochs": None,
+        "load": os.getloadavg()[0],
+    }
 
 
 # ------------------------------------------------------------------- run
@@ -286,6 +293,7 @@ def _progress(name, key, runs):
     text = ", ".join(
         f"{r['accuracy']:.4f} in {r['fit_time']:.1f} s"
         + (f" ({r['epochs']} epochs)" if r["epochs"] else "")
+        + f", load {r['load']:.2f}"
         for r in done
     )
     print(f"  {name} {key}: {text or 'not run'}", file=sys.stderr, flush=True)
@@ -401,6 +409,9 @@ def parse_args(argv=None):
         "--estimators", help="comma-separated: FCN,ResNet,InceptionTime"
     )
     parser.add_argument("--seeds", type=int, default=1, help="random_state 0..n-1")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds start here (default 0)"
+    )
     parser.add_argument("--params", default="{}", help="JSON parameters for ours")
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--no-minirocket", action="store_true")
@@ -419,7 +430,7 @@ def parse_args(argv=None):
             parser.error(f"{missing} not in sklearn_xcnn.series; there: {found}")
     else:
         args.estimators = found
-    args.seeds = list(range(args.seeds))
+    args.seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     args.params = json.loads(args.params)
     if args.quick:
         args.params = {**args.params, "max_iter": QUICK_MAX_ITER}

@@ -586,7 +586,7 @@ class BaseCNN(BaseEstimator):
             for entry in self._stats(spec)
         ]
         settings = FitSettings(
-            self.get_params(deep=False),
+            self._fit_params(X.shape[0]),
             spec,
             shapes,
             self._validation_score,
@@ -602,6 +602,12 @@ class BaseCNN(BaseEstimator):
         self._store_stats(stats)
         self._architecture = self._architecture_params()
         self._publish()
+
+    def _fit_params(self, n_samples):
+        """The parameters a fit on ``n_samples`` rows trains with: those of
+        ``get_params``, where a subclass may resolve a data-dependent value
+        (the series presets' ``max_iter="auto"``)."""
+        return self.get_params(deep=False)
 
     def _prepare_optimizer(self, flat, incremental):
         """Keep the optimizer for a continued fit when it can go on, else

@@ -84,10 +84,13 @@ _FCN_TRAINING = """\
 
 {plateau}
 
-    max_iter : int, default=100
+    max_iter : int or "auto", default="auto"
         Epochs per call to ``fit`` (the length of the cosine); aeon trains
-        2 000, out of reach on a CPU (see Notes). Reaching it raises a
-        :class:`~sklearn.exceptions.ConvergenceWarning`.
+        1 500 to 2 000, out of reach on a CPU (see Notes). ``"auto"`` gives
+        enough epochs for about 1 000 batches, between 100 and 500: 100
+        epochs from 145 series up at batches of 16, 250 for 50 series, 500
+        for 32 or fewer; the epochs a fit resolved are in ``max_iter_``.
+        Reaching it raises a :class:`~sklearn.exceptions.ConvergenceWarning`.
 
 {middle}
 
@@ -146,7 +149,11 @@ _SERIES_ATTRIBUTES = """\
     series_lengths_ : ndarray of shape (n_lengths,)
         The distinct lengths of the series of the fit that drew the network,
         in increasing order: one entry for an array, or a list of series of
-        one length."""
+        one length.
+
+    max_iter_ : int
+        Epochs the last call to ``fit`` could run: ``max_iter``, or what
+        ``"auto"`` resolved to for the number of series given."""
 
 _FCN_NOTES = """\
     The network is three blocks ``[correlate -> batch norm -> relu]`` with
@@ -157,15 +164,18 @@ _FCN_NOTES = """\
     with kernels ``(1, k)`` gives the same model.
 
     **Training regime.** Adam in batches of 16, the rate annealed by a
-    cosine from ``1e-2`` to 0 over at most 100 epochs, the weights of the
-    lowest training loss kept, stopping after 50 epochs without progress.
+    cosine from ``1e-2`` to 0 over enough epochs for about 1 000 batches
+    (``max_iter="auto"``: 100 to 500 epochs, more for smaller sets), the
+    weights of the lowest training loss kept, stopping after 50 epochs
+    without progress.
     The published FCN trains 2 000 epochs at ``1e-3``, halving the rate on
     plateaus: hours a data set on a CPU. On the UCR/UEA sets aeon ships the
     cosine from ``1e-2`` came closest to the published accuracy in 60 to
-    100 epochs of the configurations measured (the time-series chapter of
-    the user guide lists them). Computation is in the dtype of ``X``: aeon
-    loads float64; float32 input computes in float32, faster for the same
-    accuracy.
+    100 epochs of the configurations measured, and the budget of steps
+    rather than epochs brought the smallest sets closer still (the
+    time-series chapter of the user guide lists them). Computation is in
+    the dtype of ``X``: aeon loads float64; float32 input computes in
+    float32, faster for the same accuracy.
 
     **Series of unequal length** (a list) are fitted as they are, neither
     padded nor cropped: grouped by length, in batches of one length each,

@@ -10,10 +10,18 @@ without a better training loss, 1 500 to 2 000 epochs, the weights of the
 lowest training loss kept) takes hours a data set on a CPU. These defaults
 were chosen with ``bench_series.py --params`` on the small UCR/UEA sets aeon
 ships (GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions; the figures of
-every configuration tried are in ``benchmarks/README.md``): a cosine from
-``1e-2`` over 100 epochs with the best weights kept came closest to the
-published FCN in those epochs.
+every configuration tried are in ``benchmarks/README.md`` and
+``docs/series.rst``): a cosine from ``1e-2`` with the best weights kept came
+closest to the published FCN and ResNet, over an epoch budget that grows as
+the training set shrinks (``max_iter="auto"``, :func:`auto_max_iter`), so
+that a set of a few dozen series gets as many Adam steps as one of a few
+hundred.
 """
+
+import math
+from numbers import Integral
+
+from ..utils._compat import Interval, StrOptions
 
 TRAINING = {
     "solver": "adam",
@@ -23,8 +31,48 @@ TRAINING = {
     "learning_rate_init": 1e-2,
     "plateau_factor": 0.5,
     "plateau_patience": 10,
-    "max_iter": 100,
+    "max_iter": "auto",
     "n_iter_no_change": 50,
     "keep_best_weights": True,
 }
 """Default training parameters of the series presets (name -> value)."""
+
+AUTO_STEPS = 1000
+"""Adam steps (batches) that ``max_iter="auto"`` aims at."""
+
+AUTO_EPOCHS = (100, 500)
+"""Fewest and most epochs ``max_iter="auto"`` gives."""
+
+MAX_ITER_CONSTRAINT = [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})]
+"""``max_iter`` of a series preset: epochs, or ``"auto"``."""
+
+
+def auto_max_iter(n_samples, batch_size):
+    """Epochs of ``max_iter="auto"`` for a fit on ``n_samples`` series.
+
+    Enough epochs for :data:`AUTO_STEPS` batches of ``batch_size`` (cut to
+    ``n_samples``; ``"auto"`` is scikit-learn's ``min(200, n_samples)``),
+    within :data:`AUTO_EPOCHS`: at batches of 16, 100 epochs from 145
+    series up, 500 for 32 series or fewer.
+
+    Parameters
+    ----------
+    n_samples : int
+        Series given to ``fit`` (or to one ``partial_fit`` call).
+    batch_size : int or "auto"
+        The estimator's ``batch_size``.
+
+    Returns
+    -------
+    max_iter : int
+
+    Examples
+    --------
+    >>> from sklearn_xcnn.series._regime import auto_max_iter
+    >>> [auto_max_iter(n, 16) for n in (36, 50, 67, 200, 1000)]
+    [334, 250, 200, 100, 100]
+    """
+    rows = min(200, n_samples) if batch_size == "auto" else batch_size
+    steps_per_epoch = math.ceil(n_samples / max(1, min(rows, n_samples)))
+    low, high = AUTO_EPOCHS
+    return min(high, max(low, math.ceil(AUTO_STEPS / steps_per_epoch)))
