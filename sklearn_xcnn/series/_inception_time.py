@@ -12,7 +12,7 @@ from ._ensemble import (
     EnsembleRegressorMixin,
     NetworkEnsemble,
 )
-from ._regime import TRAINING
+from ._regime import INCEPTION_TRAINING as TRAINING
 
 
 @fill_doc(**SERIES_PIECES)
@@ -29,7 +29,7 @@ class InceptionNetworkClassifier(SeriesMixin, CNNClassifier):
     ----------
     %(inception_architecture)s
 
-    %(preset_training)s
+    %(inception_training)s
 
     %(class_weight)s
 
@@ -115,7 +115,7 @@ class InceptionNetworkRegressor(SeriesMixin, CNNRegressor):
     ----------
     %(inception_architecture)s
 
-    %(preset_training)s
+    %(inception_training)s
 
     %(algorithm)s
 
@@ -206,7 +206,7 @@ class InceptionTimeClassifier(EnsembleClassifierMixin, NetworkEnsemble):
 
     %(n_networks)s
 
-    %(preset_training)s
+    %(inception_training)s
 
     %(class_weight)s
 
@@ -249,7 +249,8 @@ class InceptionTimeClassifier(EnsembleClassifierMixin, NetworkEnsemble):
     >>> X = np.concatenate([sines, np.sign(sines)])[:, None, :]  # (60, 1, 40)
     >>> y = np.repeat(["sine", "square"], 30)
     >>> clf = InceptionTimeClassifier(n_filters=4, kernel_size=8, block_depth=2,
-    ...                               n_networks=2, max_iter=30, random_state=0)
+    ...                               n_networks=2, max_iter=30,
+    ...                               learning_rate_init=1e-2, random_state=0)
     >>> clf.fit(X, y).score(X, y)
     1.0
     >>> len(clf.estimators_)
@@ -332,7 +333,7 @@ class InceptionTimeRegressor(EnsembleRegressorMixin, NetworkEnsemble):
 
     %(n_networks)s
 
-    %(preset_training)s
+    %(inception_training)s
 
     %(algorithm)s
 
