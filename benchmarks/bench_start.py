@@ -51,7 +51,8 @@ Parts (each prints a table; every model has ``random_state`` = the seed):
     defaults and the README's ``clf``; mean over folds, then mean [min-max]
     over the seeds.
 ``mnist1d``
-    MNIST-1D with issue 21's configuration, seed 0.
+    MNIST-1D with issue 21's configuration, seed 0 (``--mnist1d-seeds``
+    for more).
 
 Run ``python benchmarks/bench_start.py`` (every part, every candidate, seeds
 0-4; about an hour on 2 loaded cores), or e.g. ``--parts mnist3
@@ -317,6 +318,9 @@ def main(argv=None):
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--mnist1d-seeds", default="0", help="comma-separated random_state values"
+    )
     args = parser.parse_args(argv)
     candidates = args.candidates.split(",")
     parts = args.parts.split(",")
@@ -325,7 +329,9 @@ def main(argv=None):
         parser.error(f"unknown candidates or parts: {sorted(unknown)}")
     raw = {}
     for part in parts:
-        seeds = range(1) if part == "mnist1d" else range(args.seeds)
+        seeds = range(args.seeds)
+        if part == "mnist1d":
+            seeds = [int(seed) for seed in args.mnist1d_seeds.split(",")]
         columns = candidates + (["pytorch"] if part == "mnist3" else [])
         for seed in seeds:
             for cand in columns:
