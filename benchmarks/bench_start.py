@@ -3,20 +3,24 @@
 A start is the draw of the initial parameters (``sklearn_xcnn/_core/_init.py``)
 and the dead-unit guard. The candidates are selected here, for the
 benchmark only, by changing the private module constants of ``_init`` and
-(for a calibrated output) wrapping the guard; no public parameter. They are:
+(for a calibrated output) wrapping the guard; no public parameter. Every
+change of scale below is to the output layer of a classifier of plain blocks
+that reads at least 64 units and is trained by Adam (every network here);
+other networks keep a tenth of Glorot's bound. The candidates:
 
 ``main``
-    0.2.0: the output layer at a tenth of Glorot's bound (``OUTPUT_SCALE =
-    0.1``), every ReLU unit firing on fewer than half of the first 256 rows
-    sign-flipped (``MIN_ACTIVE = 0.5``).
+    0.2.0: the output layer at a tenth of Glorot's bound, every ReLU unit
+    firing on fewer than half of the first 256 rows sign-flipped
+    (``MIN_ACTIVE = 0.5``).
 ``half``
     last session's reverted start: the output at half of Glorot's bound.
 ``lr``
-    the output at ``clip(LR_REF / learning_rate_init, 0.1, 0.5)`` of
-    Glorot's bound for Adam (``LR_REF = 5e-4``: half at ``1e-3``, a tenth
-    from ``5e-3``), a tenth for the other solvers: Adam moves each weight by
-    about ``learning_rate_init`` per step whatever its gradient, so a small
-    rate needs many steps to grow an output layer drawn small.
+    the start ``_init.py`` now draws: the output at ``clip(LR_REF /
+    learning_rate_init, 0.1, 0.5)`` of Glorot's bound (``LR_REF = 5e-4``:
+    half at ``1e-3``, a sixth at the default ``3e-3``, a tenth from
+    ``5e-3``): Adam moves each weight by about ``learning_rate_init`` per
+    step whatever its gradient, so a small rate needs many steps to grow an
+    output layer drawn small.
 ``lr1``
     the same rule with ``LR1_REF = 1e-3`` and a cap at Glorot's bound:
     all of it at ``1e-3``, half at ``2e-3``, a third at the default
@@ -78,7 +82,6 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "docs")]
 
-LR_REF = 5e-4
 CALIB_STD = 0.2
 NOFLIP_ACTIVE = 0.02
 LR1_REF = 1e-3
@@ -115,14 +118,6 @@ MNIST1D = dict(
 
 
 # ------------------------------------------------------------ the candidates
-def lr_scale(params, ref=LR_REF, cap=0.5):
-    """The ``lr`` candidates' share of Glorot's bound for the output layer."""
-    if params.get("solver", "adam") != "adam":
-        return 0.1
-    rate = params.get("learning_rate_init", 3e-3)
-    return float(np.clip(ref / rate, 0.1, cap))
-
-
 def _calibrated(revive):
     """The guard, then the output weights rescaled so that the first rows'
     logits have standard deviation ``CALIB_STD``."""
@@ -143,53 +138,66 @@ def _calibrated(revive):
     return wrapped
 
 
+_PATCHES = {  # candidate -> constants of _init to change
+    "main": dict(MAX_OUTPUT_SCALE=0.1),
+    "half": dict(LR_REF=np.inf),
+    "lr": {},
+    "lr1": dict(LR_REF=LR1_REF, MAX_OUTPUT_SCALE=1.0),
+    "calib": dict(MAX_OUTPUT_SCALE=0.1),
+    "noflip": dict(MAX_OUTPUT_SCALE=0.1, MIN_ACTIVE=NOFLIP_ACTIVE),
+    "lr+noflip": dict(MIN_ACTIVE=NOFLIP_ACTIVE),
+}
+
+
 @contextlib.contextmanager
-def use_start(candidate, params):
-    """Fits inside this context start as ``candidate`` says (``params``: the
-    estimator's parameters, for the learning rate)."""
+def use_start(candidate):
+    """Fits inside this context start as ``candidate`` says."""
     from sklearn_xcnn import _base
     from sklearn_xcnn._core import _init
 
-    saved = _init.OUTPUT_SCALE, _init.MIN_ACTIVE, _base.revive_dead_units
-    if candidate == "half":
-        _init.OUTPUT_SCALE = 0.5
-    if candidate.startswith("lr"):
-        _init.OUTPUT_SCALE = lr_scale(params)
-    if candidate == "lr1":
-        _init.OUTPUT_SCALE = lr_scale(params, LR1_REF, 1.0)
-    if candidate.endswith("noflip"):
-        _init.MIN_ACTIVE = NOFLIP_ACTIVE
+    patch = _PATCHES[candidate]
+    saved = {name: getattr(_init, name) for name in patch}
+    guard = _base.revive_dead_units
+    for name, value in patch.items():
+        setattr(_init, name, value)
     if candidate == "calib":
-        _base.revive_dead_units = _calibrated(saved[2])
+        _base.revive_dead_units = _calibrated(guard)
     try:
         yield
     finally:
-        _init.OUTPUT_SCALE, _init.MIN_ACTIVE, _base.revive_dead_units = saved
+        for name, value in saved.items():
+            setattr(_init, name, value)
+        _base.revive_dead_units = guard
 
 
-def start_key(candidate, params):
-    """What the start of ``candidate`` is for ``params``: two candidates with
-    the same key draw the same start, so their fits are the same."""
-    from sklearn_xcnn import _base
-    from sklearn_xcnn._core import _init
+def start_key(candidate, params, X, y):
+    """The start ``CNNClassifier(**params)`` draws for ``X, y`` as
+    ``candidate`` (its bytes): two candidates with the same key fit the same
+    (a fit is deterministic from its start and ``random_state``)."""
+    from sklearn_xcnn import CNNClassifier
 
-    with use_start(candidate, params):
-        calibrated = _base.revive_dead_units is not _init.revive_dead_units
-        return _init.OUTPUT_SCALE, _init.MIN_ACTIVE, calibrated
+    with use_start(candidate), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = CNNClassifier(**params)
+        images, y = est._validate_xy(X, y, True)
+        Y = est._encode_targets(y, True, False, None).astype(images.dtype)
+        weights = est._sample_weight(images, y, None, False, images.dtype)
+        est._initialize(images, Y, images.dtype, weights)
+        return b"".join(p.tobytes() for p in est._params())
 
 
-_FITS = {}  # (start key, parameters, data) -> accuracy
+_FITS = {}  # (start, parameters, data) -> accuracy
 
 
 def fit_score(candidate, params, X, y, X_test, y_test, data=""):
     """Test accuracy of ``CNNClassifier(**params)`` started as ``candidate``
-    says; a fit whose start is one already fitted (``start_key``) on the same
-    ``data`` is not run again (a fit is deterministic from its start)."""
+    says; a fit from a start already fitted (``start_key``) on the same
+    ``data`` is not run again."""
     from sklearn_xcnn import CNNClassifier
 
-    key = start_key(candidate, params), repr(sorted(params.items())), data
+    key = start_key(candidate, params, X, y), repr(sorted(params.items())), data
     if key not in _FITS:
-        with use_start(candidate, params), warnings.catch_warnings():
+        with use_start(candidate), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = CNNClassifier(**params).fit(X, y)
             _FITS[key] = model.score(X_test, y_test)
