@@ -158,12 +158,7 @@ def _digits_28(quick):
         X, y, test_size=0.25, random_state=0
     )
     if quick:
-        X_train, y_train, X_test, y_test = (
-            X_train[:500],
-            y_train[:500],
-            X_test[:200],
-            y_test[:200],
-        )
+        return [(X_train[:500], y_train[:500], X_test[:200], y_test[:200])]
     return [(X_train, y_train, X_test, y_test)]
 
 
