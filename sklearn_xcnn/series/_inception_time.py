@@ -12,7 +12,7 @@ from ._ensemble import (
     EnsembleRegressorMixin,
     NetworkEnsemble,
 )
-from ._regime import INCEPTION_TRAINING as TRAINING
+from ._regime import PUBLISHED_RATE_TRAINING as TRAINING
 
 
 @fill_doc(**SERIES_PIECES)
@@ -29,7 +29,7 @@ class InceptionNetworkClassifier(SeriesMixin, CNNClassifier):
     ----------
     %(inception_architecture)s
 
-    %(inception_training)s
+    %(published_rate_training)s
 
     %(class_weight)s
 
@@ -115,7 +115,7 @@ class InceptionNetworkRegressor(SeriesMixin, CNNRegressor):
     ----------
     %(inception_architecture)s
 
-    %(inception_training)s
+    %(published_rate_training)s
 
     %(algorithm)s
 
@@ -206,7 +206,7 @@ class InceptionTimeClassifier(EnsembleClassifierMixin, NetworkEnsemble):
 
     %(n_networks)s
 
-    %(inception_training)s
+    %(published_rate_training)s
 
     %(class_weight)s
 
@@ -333,7 +333,7 @@ class InceptionTimeRegressor(EnsembleRegressorMixin, NetworkEnsemble):
 
     %(n_networks)s
 
-    %(inception_training)s
+    %(published_rate_training)s
 
     %(algorithm)s
 

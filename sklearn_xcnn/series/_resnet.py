@@ -6,7 +6,7 @@ from .._docstrings import fill_doc
 from .._regressor import CNNRegressor
 from ._base import SeriesMixin, store_parameters
 from ._docstrings import SERIES_PIECES
-from ._regime import TRAINING
+from ._regime import PUBLISHED_RATE_TRAINING as TRAINING
 
 
 @fill_doc(**SERIES_PIECES)
@@ -26,7 +26,7 @@ class ResNetClassifier(SeriesMixin, CNNClassifier):
     ----------
     %(resnet_architecture)s
 
-    %(preset_training)s
+    %(published_rate_training)s
 
     %(class_weight)s
 
@@ -147,7 +147,7 @@ class ResNetRegressor(SeriesMixin, CNNRegressor):
     ----------
     %(resnet_architecture)s
 
-    %(preset_training)s
+    %(published_rate_training)s
 
     %(algorithm)s
 

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_xcnn import series
 from sklearn_xcnn.series import _regime
-from sklearn_xcnn.series._regime import INCEPTION_TRAINING, TRAINING, auto_max_iter
+from sklearn_xcnn.series._regime import PUBLISHED_RATE_TRAINING, TRAINING, auto_max_iter
 
 from ..conftest import fit_quietly
 
@@ -43,14 +43,14 @@ def signature_defaults(cls):
 @pytest.mark.parametrize("cls", PRESETS, ids=lambda cls: cls.__name__)
 def test_presets_take_the_regime(cls):
     defaults = signature_defaults(cls)
-    regime = INCEPTION_TRAINING if "Inception" in cls.__name__ else TRAINING
+    regime = TRAINING if cls.__name__.startswith("FCN") else PUBLISHED_RATE_TRAINING
     assert {name: defaults[name] for name in regime} == regime
 
 
-def test_inception_differs_by_its_first_rate_only():
-    differ = {k for k in TRAINING if TRAINING[k] != INCEPTION_TRAINING[k]}
+def test_published_rate_differs_by_the_first_rate_only():
+    differ = {k for k in TRAINING if TRAINING[k] != PUBLISHED_RATE_TRAINING[k]}
     assert differ == {"learning_rate_init"}
-    assert INCEPTION_TRAINING["learning_rate_init"] == 1e-3
+    assert PUBLISHED_RATE_TRAINING["learning_rate_init"] == 1e-3
 
 
 @pytest.mark.parametrize("cls", PRESETS, ids=lambda cls: cls.__name__)
