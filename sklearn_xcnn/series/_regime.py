@@ -11,10 +11,11 @@ lowest training loss kept) takes hours a data set on a CPU. These defaults
 were chosen with ``bench_series.py --params`` on the small UCR/UEA sets aeon
 ships (GunPoint, ItalyPowerDemand, ArrowHead, BasicMotions; the figures of
 every configuration tried are in ``benchmarks/README.md`` and
-``docs/series.rst``): a cosine from ``1e-2`` with the best weights kept came
-closest to the published FCN and ResNet, over an epoch budget that grows as
-the training set shrinks (``max_iter="auto"``, :func:`auto_max_iter`), so
-that a set of a few dozen series gets as many Adam steps as one of a few
+``docs/series.rst``): a cosine with the best weights kept, from ``1e-2``
+for the FCN and from the published ``1e-3`` for ResNet and InceptionTime
+(:data:`PUBLISHED_RATE_TRAINING`), over an epoch budget that grows as the
+training set shrinks (``max_iter="auto"``, :func:`auto_max_iter`), so that
+a set of a few dozen series gets as many Adam steps as one of a few
 hundred.
 """
 
