@@ -12,7 +12,9 @@ BN_MOMENTUM * batch``, with the *unbiased* variance of the batch for the
 running variance. The maps arrive as a matrix ``(m, F)``, one row per cell
 (any cell order: the statistics do not depend on it). With sample weights
 the batch statistics are weighted means, so that an integer weight counts
-as repeated images and a zero weight as a removed one.
+as repeated images and a zero weight as a removed one. The weights are per
+cell, so a batch of series padded to one length leaves its padding out of
+the statistics with a zero weight there (:func:`cell_weights`).
 """
 
 from typing import NamedTuple
@@ -23,6 +25,24 @@ from ._pool import max_pool_ordered, max_pool_ordered_backward
 
 BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.1
+
+
+def cell_weights(sample_weight, valid, n_cells):
+    """The weight of every cell of maps ``(n, H, W, F)`` in the batch
+    statistics, in row order: its sample's weight (1 when
+    ``sample_weight`` is None), zero where ``valid`` ``(n, H, W)`` marks
+    padding; None (equal weights) when both are None.
+
+    ``n_cells`` is ``H * W``, the cells of one sample.
+    """
+    if valid is None:
+        if sample_weight is None:
+            return None
+        return np.repeat(sample_weight, n_cells)
+    weights = valid.reshape(len(valid), n_cells).astype(float)  # (n, H * W)
+    if sample_weight is not None:
+        weights *= np.asarray(sample_weight, dtype=float)[:, None]
+    return weights.ravel()
 
 
 def _local_sums(total, arrays):
