@@ -22,7 +22,13 @@ Each forward has its backward beside it. ``ctx`` is a
 import numpy as np
 
 from ._conv import correlate_backward, correlate_forward
-from ._norm import batch_norm_backward, batch_norm_forward, cell_weights, fold_batch_norm
+from ._norm import (
+    batch_norm_backward,
+    batch_norm_forward,
+    cell_weights,
+    fold_batch_norm,
+    masked_loss_weight,
+)
 from ._pad import crop_padding, pad_images, same_padding
 from ._pool import pool_backward, pool_forward
 
@@ -41,8 +47,9 @@ def _normalise(z, scale, shift, stats, ctx):
     F = z.shape[-1]
     cells = _cell_weights(ctx.weights, z.shape, ctx.valid)
     out, cache, batch = batch_norm_forward(
-        z.reshape(-1, F), scale, shift, None, True, cells, ctx.combine
-    )
+        z.reshape(-1, F), scale, shift, None, True, cells, ctx.combine,
+        masked_loss_weight(ctx.weights, ctx.valid),
+    )  # fmt: skip
     if ctx.batch_stats is not None:
         ctx.batch_stats.append(batch)
     return out.reshape(z.shape), cache

@@ -25,6 +25,7 @@ from ._norm import (
     batch_norm_max_pool_forward,
     cell_weights,
     fold_batch_norm,
+    masked_loss_weight,
 )
 from ._pad import crop_padding, pad_images
 from ._pool import (
@@ -100,8 +101,9 @@ def _block_forward(
             )
         else:
             normed, bn_cache, batch = batch_norm_forward(
-                z.reshape(-1, F), scale, b, None, True, cells, combine
-            )
+                z.reshape(-1, F), scale, b, None, True, cells, combine,
+                masked_loss_weight(weights, valid),
+            )  # fmt: skip
             z = normed.reshape(z.shape)
         if batch_stats is not None:
             batch_stats.append(batch)

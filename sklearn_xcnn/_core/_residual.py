@@ -25,7 +25,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._mask import zero_padding
 from ._layers import (
     join_backward,
     join_forward,
@@ -34,6 +33,7 @@ from ._layers import (
     unit_backward,
     unit_forward,
 )
+from ._mask import zero_padding
 from ._units import conv_kernels, conv_unit, pooled_shape
 
 
