@@ -154,8 +154,14 @@ def main_aeon(args):
     loads = [os.getloadavg()[0]]
     for seed in range(args.seeds):
         for system in systems if seed % 2 == 0 else systems[::-1]:
-            runs[system].append(_fit_aeon(system, (X, y, X_test, y_test), args, seed))
+            run = _fit_aeon(system, (X, y, X_test, y_test), args, seed)
+            runs[system].append(run)
             loads.append(os.getloadavg()[0])
+            print(
+                f"  seed {seed}, {system}: accuracy {run['accuracy']:.3f}, "
+                f"{run['seconds']:.2f} s/epoch, load {loads[-1]:.1f}",
+                flush=True,
+            )
     print(
         f"{args.aeon}: {len(X)} training series in {len(found)} lengths "
         f"({found[0]}..{found[-1]}), {len(X_test)} held out; FCN preset, "
