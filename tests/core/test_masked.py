@@ -289,3 +289,34 @@ def test_a_network_that_changes_the_length_refuses_a_mask():
     params = init_params(spec, np.random.RandomState(0), np.float64)
     with pytest.raises(ValueError, match="keep the size of their maps"):
         forward(params, np.zeros((2, 1, 9, 1)), spec, valid=valid_cells([9, 4], (1, 9)))
+
+
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_masked_parts_over_the_cores_are_one_batch(mode, monkeypatch):
+    # a masked batch split over the cores: its parts hold different numbers
+    # of valid steps per series, yet loss, gradients and batch statistics
+    # are those of one call on all the rows
+    from sklearn_xcnn import _processes
+    from sklearn_xcnn._training import loss_and_grad_parts
+
+    from ..test_parallel import _Split
+
+    if mode == "processes" and not _processes.AVAILABLE:
+        pytest.skip("worker processes are POSIX-only")
+    _, X, valid, Y, _, sw, spec, params = _problem("resnet", seed=2)
+    stats = []
+    loss, grads = loss_and_grad_parts(params, X, Y, spec, 0.3, sw, [slice(0, 5)],
+                                      None, batch_stats=stats, valid=valid)  # fmt: skip
+    parts = [slice(0, 2), slice(2, 5)]  # lengths 7, 4 | 9, 5, 9
+    stats_p = []
+    with _Split(mode, 2, monkeypatch) as runner:
+        loss_p, grads_p = loss_and_grad_parts(
+            params, X, Y, spec, 0.3, sw, parts, runner, batch_stats=stats_p,
+            valid=valid,
+        )  # fmt: skip
+    assert_allclose(loss_p, loss, rtol=1e-12)
+    for g, gp in zip(grads, grads_p, strict=True):
+        assert_allclose(gp, g, rtol=1e-9, atol=1e-12)
+    for (mean, var), (mean_p, var_p) in zip(stats, stats_p, strict=True):
+        assert_allclose(mean_p, mean, rtol=1e-12)
+        assert_allclose(var_p, var, rtol=1e-12)
