@@ -152,7 +152,8 @@ def main_aeon(args):
     systems = ["mixed", "by length"]
     runs = {s: [] for s in systems}
     loads = [os.getloadavg()[0]]
-    for seed in range(args.seeds):
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for seed in seeds:
         for system in systems if seed % 2 == 0 else systems[::-1]:
             run = _fit_aeon(system, (X, y, X_test, y_test), args, seed)
             runs[system].append(run)
@@ -165,7 +166,7 @@ def main_aeon(args):
     print(
         f"{args.aeon}: {len(X)} training series in {len(found)} lengths "
         f"({found[0]}..{found[-1]}), {len(X_test)} held out; FCN preset, "
-        f"{args.epochs} epochs, seeds 0..{args.seeds - 1}: median [min-max]"
+        f"{args.epochs} epochs, seeds {seeds[0]}..{seeds[-1]}: median [min-max]"
     )
     rows = [
         [s, fmt([r["seconds"] for r in runs[s]], " s"),
@@ -187,6 +188,7 @@ def main_aeon(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aeon", default=None, help="a shipped ragged set")
+    parser.add_argument("--first-seed", type=int, default=0, help="with --aeon")
     parser.add_argument("--task", choices=["bump", "energy"], default="bump")
     parser.add_argument("--train", type=int, default=200)
     parser.add_argument("--test", type=int, default=200)
