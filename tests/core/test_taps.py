@@ -1,11 +1,13 @@
 """The taps path of stride-1 series correlation against loops, finite
 differences and the patch-matrix path."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sklearn_xcnn._core import _taps
+from sklearn_xcnn._core import _conv, _taps
 from sklearn_xcnn._core._conv import correlate_backward, correlate_forward
 from sklearn_xcnn._core._taps import taps_backward, taps_forward, use_taps
 
@@ -144,3 +146,31 @@ def test_when_blas_returns_a_copy(monkeypatch):
     dx_copy, _ = taps_backward(dout, kept, w, need_dx=True)
     assert_allclose(out_copy, _loops(x, w), rtol=1e-12, atol=1e-12)
     assert_allclose(dx_copy, dx, rtol=1e-12, atol=1e-12)
+
+
+def test_network_gradients_match_patch_matrix(monkeypatch):
+    """A residual series network on 32 channels (the ResNet's kernels 8, 5
+    and 3) has the same loss and gradients by taps as by patch matrices."""
+    from sklearn_xcnn._core._network import loss_and_grad
+    from sklearn_xcnn.series import ResNetClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(6, 1, 24)), np.arange(6) % 2
+    clf = ResNetClassifier(n_filters=(32,), kernel_size=((8, 5, 3),), max_iter=1,
+                           batch_size=6, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    spec, params = clf._network_spec(), clf._params()
+    images = X.reshape(6, 1, 24, 1)
+    Y = np.eye(2)[y][:, :1] if spec.out_activation == "logistic" else np.eye(2)[y]
+    calls = []
+    real = _conv.taps_forward
+    monkeypatch.setattr(_conv, "taps_forward", lambda *a: calls.append(1) or real(*a))
+    loss, grads = loss_and_grad(params, images, Y, spec, 1e-3)
+    assert len(calls) == 2  # the second and third convolutions
+    monkeypatch.setattr(_taps, "TAPS_MIN_CHANNELS", 10**9)
+    ref_loss, ref_grads = loss_and_grad(params, images, Y, spec, 1e-3)
+    assert abs(loss - ref_loss) <= 1e-12 * abs(ref_loss)
+    for g, r in zip(grads, ref_grads):
+        assert_allclose(g, r, rtol=1e-10, atol=1e-12)
