@@ -48,13 +48,14 @@ def test_forward_matches_loops(x_shape, w_shape):
         assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
-def test_prediction_groups_match(monkeypatch):
-    """Prediction in groups of images (a grid that stays in cache) gives the
-    same maps as one group."""
+def test_groups_match(monkeypatch):
+    """The forward pass in groups of images (a grid that stays in cache)
+    gives the same maps as in one group."""
     x, w = _draw((7, 1, 30, 32), (4, 1, 5))
-    whole, _ = taps_forward(x, w, keep_cache=False)
-    monkeypatch.setattr(_taps, "PREDICT_GRID_ENTRIES", 2 * 30 * 4)  # 2 images
-    grouped, _ = taps_forward(x, w, keep_cache=False)
+    monkeypatch.setattr(_taps, "GRID_ENTRIES", 7 * 30 * 4)  # 7 images
+    whole, _ = taps_forward(x, w)
+    monkeypatch.setattr(_taps, "GRID_ENTRIES", 2 * 30 * 4)  # 2 images
+    grouped, _ = taps_forward(x, w)
     assert_allclose(grouped, whole, rtol=1e-14, atol=1e-14)
 
 
