@@ -505,7 +505,9 @@ class BaseCNN(BaseEstimator):
         spec = self._network_spec()
         self._check_memory(spec, Y.shape[0], dtype)
         random_state = check_random_state(self.random_state)
-        params = init_params(spec, random_state, dtype)
+        # Adam's rate sets the output layer's scale (see _core/_init.py)
+        adam_rate = self.learning_rate_init if self.solver == "adam" else None
+        params = init_params(spec, random_state, dtype, adam_rate)
         with np.errstate(over="ignore", invalid="ignore"):
             rows, first, first_spec = head(
                 self._training_images(X, spec), spec, _REVIVE_ROWS

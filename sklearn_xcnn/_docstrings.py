@@ -406,11 +406,13 @@ _PIECES = {
     starts.
 
     **Start.** Weights are drawn Glorot-uniform (as scikit-learn's MLP), the
-    output layer at a tenth of that scale. ReLU units (filters and hidden
-    units) that fire on fewer than half of the first 256 training rows have
-    the sign of their weights and intercept flipped, so that no unit starts
-    dead; see the user guide. A regressor starts its output intercepts at
-    the mean of ``y``.
+    output layer at a tenth of that scale; for a classifier of plain blocks
+    whose output layer reads 64 units or more, trained by Adam, at
+    ``5e-4 / learning_rate_init`` of it within a tenth and half. ReLU units
+    (filters and hidden units) that fire on fewer than half of the first 256
+    training rows have the sign of their weights and intercept flipped, so
+    that no unit starts dead; see the user guide. A regressor starts its
+    output intercepts at the mean of ``y``.
 
     **Interrupting.** Ctrl-C (``KeyboardInterrupt``, also the interrupt
     button of a notebook) during ``fit`` or ``partial_fit`` stops training

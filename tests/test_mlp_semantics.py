@@ -3,7 +3,10 @@ training features meet: multilabel partial_fit, fit against repeated
 partial_fit, warm starts with other classes, an infinite patience, n_iter_
 under warm_start and partial_fit refusing early stopping.
 
-The regressor's versions are in test_regressor.py.
+The regressor's versions are in test_regressor.py. At the end, tests of
+scikit-learn's test_mlp.py ported to both estimators at MLP's
+hyperparameters (issue 21), with what benchmarks/README.md measured where
+MLP's threshold is not a CNN's to meet.
 """
 
 import warnings
@@ -276,3 +279,124 @@ def test_early_stopping_accuracy_is_weighted_by_sample_weight(
     assert weighted != pytest.approx(accuracy_score(y[rows], pred), abs=1e-3)
     assert clf.best_validation_score_ == pytest.approx(weighted, rel=1e-12)
 
+
+# ------------------------------------------ MLP's own tests, ported (issue 21)
+# scikit-learn's test_mlp.py at MLP's hyperparameters. Where MLP's threshold
+# is not the CNN's to meet, the test pins what benchmarks/README.md ("MLP's
+# own tests, ported") measured and explains instead.
+
+
+def _mlp_digits(n_class):
+    """test_mlp.py's small digits sets: the first 200 of ``n_class`` classes,
+    min-max scaled."""
+    X, y = load_digits(n_class=n_class, return_X_y=True)
+    return MinMaxScaler().fit_transform(X[:200]), y[:200]
+
+
+# MLP's own network written as a CNN: one 8x8 kernel over the 8x8 image is a
+# dense layer of 100 units, and nothing between it and the output
+MLP_AS_CNN = dict(kernel_size=8, pooling=None, n_filters=100, hidden_units=())
+
+
+@pytest.mark.parametrize(
+    "network, rate",
+    [(MLP_AS_CNN, 0.2), ({}, 0.1)],
+    ids=["mlps-network-at-mlps-rate", "default-network-at-half-the-rate"],
+)
+def test_ported_partial_fit_classification(network, rate):
+    """test_partial_fit_classification on its three-class set: 100 epochs of
+    fit (tol=0) and 100 partial_fit calls agree and score above 0.95. MLP's
+    network passes at MLP's rate of 0.2; the default network (a shared 3x3
+    kernel, pooling and a dense layer before the output) diverges at 0.2 on
+    some seeds (random_state=1 among them), after which its output no longer
+    depends on the image, and passes at 0.1. (On the two-class set both pass
+    at 0.2: benchmarks/README.md.)"""
+    X, y = _mlp_digits(3)
+    params = dict(
+        **network, solver="sgd", alpha=1e-5, learning_rate_init=rate, random_state=1
+    )
+    full = fit_quietly(CNNClassifier(**params, max_iter=100, tol=0), X, y)
+    stepped = CNNClassifier(**params)
+    for _ in range(100):
+        stepped.partial_fit(X, y, classes=np.unique(y))
+    assert_array_equal(stepped.predict(X), full.predict(X))
+    assert stepped.score(X, y) > 0.95
+
+
+@pytest.mark.parametrize(
+    "network, n_calls",
+    [(dict(hidden_units=()), 100), ({}, 200)],
+    ids=["one-hidden-layer-as-mlp", "default-two-hidden-layers"],
+)
+def test_ported_multilabel_partial_fit(network, n_calls):
+    """test_multilabel_classification's partial_fit part (logistic units,
+    sgd at 0.2): with MLP's depth, one hidden layer of logistic units (the
+    convolution), 100 calls pass MLP's 0.9; the default network stacks two
+    logistic layers (convolution, then 64 dense units), which learn slower,
+    as they do in an MLP of two hidden layers, and passes after 200."""
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(
+        n_samples=50, random_state=0, return_indicator=True
+    )
+    clf = CNNClassifier(
+        **network, solver="sgd", activation="logistic", alpha=1e-5,
+        learning_rate_init=0.2, random_state=0,
+    )  # fmt: skip
+    for _ in range(n_calls):
+        clf.partial_fit(X, Y, classes=[0, 1, 2, 3, 4])
+    assert clf.score(X, Y) > 0.9
+
+
+@pytest.mark.parametrize("Estimator", ["CNNClassifier", "CNNRegressor"])
+def test_ported_alpha(Estimator):
+    """test_alpha: a larger alpha gives smaller weights. Every hidden
+    layer's sum of absolute weights (the filters, then the dense layers
+    before the output) and the penalised sum of squares of all weights fall
+    as alpha grows. The output layer's alone may grow: it starts at a tenth
+    of Glorot's scale and grows to carry what the shrunken layers before it
+    no longer do (an MLP started so does the same; benchmarks/README.md)."""
+    import sklearn_xcnn
+
+    X, y = _mlp_digits(2)
+    X, y = X[:100], y[:100]
+    hidden, squares = [], []
+    for alpha in (0.0, 0.1, 1.0):
+        est = getattr(sklearn_xcnn, Estimator)(
+            hidden_units=10, alpha=alpha, random_state=1
+        )
+        fit_quietly(est, X, y)
+        layers = [*est.filters_, *est.coefs_]
+        hidden.append([np.abs(w).sum() for w in layers[:-1]])
+        squares.append(sum(float(np.sum(w**2)) for w in layers))
+    for before, after in zip(hidden, hidden[1:]):
+        assert all(a > b for a, b in zip(before, after))
+    assert squares[0] > squares[1] > squares[2]
+
+
+@pytest.mark.parametrize(
+    "network, n_calls",
+    [({}, 200), (dict(hidden_units=42), 250)],
+    ids=["default", "mlps-width"],
+)
+def test_ported_fine_tune_after_loading(network, n_calls):
+    """test_mlp_loading_from_joblib_partial_fit: a regressor fitted on one
+    point, pickled and loaded, then moved to a new target by one-sample
+    partial_fit calls ends within 1e-4 of it. Adam's steps at 0.01 still
+    ring at about 1e-4 after 200 calls, for MLP too (up to 1.0e-4 over
+    random_state 0-8 and 42); with MLP's 42 hidden units ours is 1.4e-4 off
+    at random_state=42 after 200 calls, and within 6e-5 after 250."""
+    import pickle
+
+    from numpy.testing import assert_allclose
+
+    from sklearn_xcnn import CNNRegressor
+
+    reg = CNNRegressor(
+        **network, learning_rate_init=0.01, max_iter=200, random_state=42
+    )
+    fit_quietly(reg, [[2]], [4])
+    reg = pickle.loads(pickle.dumps(reg))
+    for _ in range(n_calls):
+        reg.partial_fit([[2]], [1])
+    assert_allclose(reg.predict([[2]]), [1], rtol=1e-4)

@@ -3,10 +3,18 @@
 :func:`init_params` draws weights and intercepts Glorot-uniform as
 scikit-learn's MLP does: ``U(-b, b)`` with ``b = sqrt(factor / (fan_in +
 fan_out))``, ``factor`` being 2 for the logistic activation and 6 otherwise
-(for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``). The
-output layer is drawn at a tenth of that scale, so that a fresh network
-predicts nearly uniform probabilities (or values near zero) and the first
-steps do not start from confident mistakes. Batch-norm scales start at one.
+(for a filter bank the fans are ``C * kr * kc`` and ``F * kr * kc``;
+:func:`weight_bound`). The output layer is drawn at a share of that scale
+(:func:`output_scale`), small, so that a fresh network predicts nearly
+uniform probabilities (or values near zero) and the first steps do not start
+from confident mistakes: a tenth, except for a classifier of plain blocks
+whose output layer reads at least ``WIDE`` units and which Adam trains. Adam
+moves every weight by about its learning rate per step, whatever the
+gradient, so at a small rate an output layer drawn at a tenth takes many
+steps to grow and slows the first epochs; that classifier's output is drawn
+at ``LR_REF / learning_rate_init`` of Glorot's scale, within a tenth and
+half (half at ``1e-3``, a sixth at the default ``3e-3``, a tenth from
+``5e-3``). Batch-norm scales start at one.
 
 A ReLU unit whose pre-activation is negative on every sample receives no
 gradient and never recovers; one that fires on a few samples only is not far
@@ -32,8 +40,14 @@ from ._pad import pad_images
 from ._pool import global_pool_forward, pool_forward
 from ._spec import block_offsets, n_conv_params, n_weighted_params, param_shapes
 
-# scale of the output layer's initial weights, relative to Glorot's
+# scale of the output layer's initial weights, relative to Glorot's: at
+# least OUTPUT_SCALE, at most MAX_OUTPUT_SCALE (see output_scale)
 OUTPUT_SCALE = 0.1
+MAX_OUTPUT_SCALE = 0.5
+# an Adam rate at which the output scale is 1; it falls as 1 / rate
+LR_REF = 5e-4
+# the least number of units an output layer reads for a rate-dependent scale
+WIDE = 64
 # a ReLU unit firing on fewer than this share of the first batch is moved so
 # that it fires on about half of it
 MIN_ACTIVE = 0.5
@@ -46,7 +60,47 @@ def _fans(shape):
     return shape
 
 
-def init_params(spec, random_state, dtype):
+def weight_bound(activation, fan_in, fan_out):
+    """Half-width ``b`` of the uniform draw ``U(-b, b)`` of a layer whose
+    units apply ``activation``: Glorot's ``sqrt(6 / (fan_in + fan_out))``,
+    with 2 instead of 6 for the logistic activation (scikit-learn's MLP)."""
+    factor = 2.0 if activation == "logistic" else 6.0
+    return np.sqrt(factor / (fan_in + fan_out))
+
+
+def output_scale(spec, learning_rate=None):
+    """The output layer's share of Glorot's bound.
+
+    ``min(MAX_OUTPUT_SCALE, max(OUTPUT_SCALE, LR_REF / learning_rate))``
+    for a classifier of plain blocks (no batch norm, no compound block)
+    whose output layer reads at least ``WIDE`` units, trained by Adam at
+    ``learning_rate``; ``OUTPUT_SCALE`` (a tenth) for any other network:
+    a regressor, normalised or narrow networks (measured in issue 21: a
+    larger share slowed a residual classifier and a 6-unit multilabel one),
+    and other solvers (``learning_rate=None``).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    learning_rate : float or None, default=None
+        Adam's ``learning_rate_init``; None for the other solvers.
+
+    Returns
+    -------
+    scale : float
+    """
+    normalised = any(b.kind != "conv" or b.batch_norm for b in spec.blocks)
+    if (
+        learning_rate is None
+        or spec.out_activation == "identity"
+        or normalised
+        or spec.layer_units[-2] < WIDE
+    ):
+        return OUTPUT_SCALE
+    return min(MAX_OUTPUT_SCALE, max(OUTPUT_SCALE, LR_REF / learning_rate))
+
+
+def init_params(spec, random_state, dtype, learning_rate=None):
     """Draw initial parameters (see the module docstring).
 
     Parameters
@@ -54,6 +108,9 @@ def init_params(spec, random_state, dtype):
     spec : NetworkSpec
     random_state : numpy.random.RandomState
     dtype : numpy dtype
+    learning_rate : float or None, default=None
+        Adam's ``learning_rate_init`` (None for the other solvers), for the
+        output layer's scale (:func:`output_scale`).
 
     Returns
     -------
@@ -61,13 +118,12 @@ def init_params(spec, random_state, dtype):
     """
     shapes = param_shapes(spec)
     n_weighted = n_weighted_params(spec)
-    factor = 2.0 if spec.activation == "logistic" else 6.0
     params = []
     for i in range(0, n_weighted, 2):
         w_shape, b_shape = shapes[i], shapes[i + 1]
-        bound = np.sqrt(factor / sum(_fans(w_shape)))
+        bound = weight_bound(spec.activation, *_fans(w_shape))
         if i == n_weighted - 2:  # the output layer
-            bound *= OUTPUT_SCALE
+            bound *= output_scale(spec, learning_rate)
         params.append(random_state.uniform(-bound, bound, w_shape).astype(dtype))
         params.append(random_state.uniform(-bound, bound, b_shape).astype(dtype))
     params += [np.ones(shape, dtype=dtype) for shape in shapes[n_weighted:]]
