@@ -5,10 +5,13 @@ Three networks, built by ``FCNClassifier`` (the series preset) from its
 parameters, and their twins built from the same ``NetworkSpec``
 (``_torch_blocks.py``: ``Conv1d``/``BatchNorm1d`` on ``(n, C, T)``):
 
-* ``resnet``: three residual units of three convolutions, 64/128/128
-  filters, every convolution of kernel ``--resnet-kernel`` (default 8; main
-  has one kernel per block, not the published 8/5/3 per convolution), batch
-  norm, global mean pooling; float32 and float64;
+* ``resnet-preset``: the network ``ResNetClassifier`` builds, three
+  residual units of three convolutions of kernels 8, 5 and 3, 64/128/128
+  filters, batch norm, 'same' padding, global mean pooling; float32 and
+  float64;
+* ``resnet``: the same with every convolution of kernel ``--resnet-kernel``
+  (default 8), the shape measured before per-convolution kernels existed;
+  float32 and float64;
 * ``inception``: two inception blocks of three modules (depth 6, a shortcut
   every third module), 32 filters per branch, kernels 40/20/10, bottleneck
   32, global mean pooling (one network of the InceptionTime ensemble);
@@ -30,7 +33,7 @@ timings, a worker checks that each twin's logits equal ours at the start
 (eval and training mode).
 
 Run ``python benchmarks/bench_blocks.py [--repeats 3] [--threads 2]
-[--nets resnet,inception,fcn]``.
+[--nets resnet-preset,resnet,inception,fcn]``.
 """
 
 import argparse
@@ -52,13 +55,20 @@ from _harness import (
 
 SCRIPT = Path(__file__).resolve()
 NETS = {
+    "resnet-preset": dict(
+        n_filters=(64, 128, 128),
+        kernel_size=((8, 5, 3),) * 3,
+        block="residual",
+        block_depth=3,
+    ),
     "resnet": dict(n_filters=(64, 128, 128), block="residual", block_depth=3),
     "inception": dict(
         n_filters=(32, 32), kernel_size=40, block="inception", block_depth=3
     ),
     "fcn": dict(n_filters=(128, 256, 128), kernel_size=(8, 5, 3)),
 }
-DTYPES = {"resnet": ("float32", "float64"), "inception": ("float32",),
+DTYPES = {"resnet-preset": ("float32", "float64"),
+          "resnet": ("float32", "float64"), "inception": ("float32",),
           "fcn": ("float32",)}  # fmt: skip
 TRAINING = dict(
     solver="adam",
@@ -221,7 +231,7 @@ def report(raw, nets, has_torch, clock):
                     t = [r["result"][what][clock] for r in raw[f"{net}:{dtype}:torch"]]
                     row[3] = fmt(t, "/s", digits=4)
                     row[4] = fmt(_ratios(o, t), "x", digits=2)
-                    row[4] += f" (goal {goal})" if net == "resnet" else ""
+                    row[4] += f" (goal {goal})" if net.startswith("resnet") else ""
                 rows.append(row)
     table(rows, ["network", "figure", "ours", "PyTorch twin", "ours/twin"])
 
@@ -230,7 +240,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--nets", default="resnet,inception,fcn")
+    parser.add_argument("--nets", default="resnet-preset,resnet,inception,fcn")
     parser.add_argument("--length", type=int, default=256)
     parser.add_argument("--n-train", type=int, default=128)
     parser.add_argument("--n-pred", type=int, default=512)
@@ -260,7 +270,8 @@ def main():
     print(
         f"{args.threads} thread(s) per system; series of {args.length}, batch 16, "
         f"{args.n_train} series x {args.epochs} epoch(s) trained, {args.n_pred} "
-        f"predicted; resnet kernel {args.resnet_kernel} in every convolution"
+        f"predicted; resnet-preset kernels 8/5/3 in each unit, resnet kernel "
+        f"{args.resnet_kernel} in every convolution"
     )
     extra = ["--threads", args.threads, "--nets", args.nets, "--length", args.length,
              "--n-train", args.n_train, "--n-pred", args.n_pred, "--epochs",

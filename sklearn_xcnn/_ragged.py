@@ -1,4 +1,5 @@
-"""Training images of several shapes (series of unequal length), batched by shape.
+"""Training images of several shapes (series of unequal length), batched by
+shape or padded to the longest of each batch.
 
 A network that ends in global pooling has weights that do not depend on the
 size of its input: the same parameters run on images of any shape its
@@ -8,13 +9,27 @@ shape, each group stacked into one array and given the spec for its shape.
 Nothing is padded or cropped, so the loss of a row is the loss of that row
 as it is, whatever the shapes of the others.
 
+Batches of one shape each are exact but, with many lengths and few rows of
+each, small: a batch of one series normalises it by its own statistics.
+Where the network keeps the length of its maps (stride 1, 'same' padding,
+no pooling between blocks, global pooling; see :func:`._core._mask.keeps_length`)
+the collection may *mix* shapes (:meth:`Ragged.mixing`): its batches are then
+cut from the epoch's permutation as for a plain array, whatever the shapes,
+and each batch's images are padded with zeros at their end to the batch's
+longest, with the mask of their valid cells. The network honours the mask
+(:mod:`._core._mask`), so each row's output is still that of the row alone,
+batch norm's statistics pooled over the valid cells of the batch. Rows are
+not sorted by length: a batch pads to its longest row, whose cost is the
+share of padded cells (printed by ``benchmarks/bench_unequal.py``).
+
 The fit loops of :mod:`._training` reach their images through three
 functions that take either a plain array ``(n, H, W, C)`` (one shape, one
 spec: the array path is left exactly as it was) or a :class:`Ragged`:
 
-* :func:`take`: the images of a batch of rows and the spec for their shape;
-* :func:`epoch_batches`: the rows of each batch of an epoch, never mixing
-  shapes;
+* :func:`take`: the images of a batch of rows, the spec for their shape
+  and the mask of their valid cells (None when they share one shape);
+* :func:`epoch_batches`: the rows of each batch of an epoch, mixing shapes
+  only in a mixing collection;
 * :func:`chunks`: consecutive chunks of rows of one shape each, for full-batch
   losses, batch-norm population statistics and prediction.
 """
@@ -22,6 +37,8 @@ spec: the array path is left exactly as it was) or a :class:`Ragged`:
 from typing import NamedTuple
 
 import numpy as np
+
+from ._core._mask import valid_cells
 
 
 class Group(NamedTuple):
@@ -48,7 +65,11 @@ class Ragged:
         ``(n_rows,)``: the number of rows, where scikit-learn's helpers look
         for it.
     dtype : numpy.dtype
+    mix : bool
+        Whether batches mix shapes, padded (see :meth:`mixing`).
     """
+
+    mix = False
 
     def __init__(self, images):
         shapes = sorted({x.shape for x in images})
@@ -80,13 +101,37 @@ class Ragged:
         out.groups = [g._replace(spec=s) for g, s in zip(self.groups, specs)]
         return out
 
+    def mixing(self):
+        """A copy (sharing the arrays) whose batches mix shapes: the rows of a
+        batch padded with zeros at the end of their columns to the longest
+        (its group's spec then serves the batch), with their mask."""
+        out = object.__new__(Ragged)
+        out.__dict__.update(self.__dict__)
+        out.mix = True
+        return out
+
     def take(self, idx):
-        """``(images, spec)`` of the rows ``idx``, all of one shape."""
-        g = self.group_of[idx[0]]
-        if np.any(self.group_of[idx] != g):
+        """``(images, spec, valid)`` of the rows ``idx``: with one shape their
+        images, their group's spec and None; with several (a mixing
+        collection), their images padded at the end of their columns to the
+        longest, that one's spec and the mask ``(n, H, W)`` of the cells
+        that are not padding."""
+        groups = self.group_of[idx]
+        g = groups[0]
+        if np.all(groups == g):
+            group = self.groups[g]
+            return group.images[self.position[idx]], group.spec, None
+        if not self.mix:
             raise ValueError("a batch of a Ragged collection mixes image shapes")
-        group = self.groups[g]
-        return group.images[self.position[idx]], group.spec
+        longest = self.groups[groups.max()]  # groups come in increasing shape
+        H, W, C = longest.images.shape[1:]
+        images = np.zeros((len(idx), H, W, C), dtype=self.dtype)
+        lengths = np.empty(len(idx), dtype=np.intp)
+        for i, (g, p) in enumerate(zip(groups, self.position[idx])):
+            image = self.groups[g].images[p]  # (H, W_i, C)
+            images[i, :, : image.shape[1]] = image
+            lengths[i] = image.shape[1]
+        return images, longest.spec, valid_cells(lengths, (H, W))
 
     def batches(self, ordered, batch_size):
         """The rows of each batch of an epoch that visits ``ordered``.
@@ -97,8 +142,12 @@ class Ragged:
         ``ordered``. With one shape these are the consecutive slices of
         ``ordered``, as for a plain array; shuffled rows give batches
         shuffled within and across shapes, without drawing anything more.
+        A mixing collection cuts ``ordered`` into consecutive batches, as
+        for a plain array, whatever the shapes.
         """
         ordered = np.asarray(ordered)
+        if self.mix:
+            return [ordered[s] for s in _slices(len(ordered), batch_size)]
         rank = np.empty(len(self), dtype=np.intp)
         rank[ordered] = np.arange(len(ordered))
         groups = self.group_of[ordered]
@@ -115,11 +164,12 @@ def _slices(n, size):
 
 
 def take(X, idx, spec):
-    """``(images, spec)`` of the rows ``idx`` of ``X``: ``(X[idx], spec)`` for
-    a plain array, the rows' group's images and spec for a :class:`Ragged`."""
+    """``(images, spec, valid)`` of the rows ``idx`` of ``X``: ``(X[idx],
+    spec, None)`` for a plain array, see :meth:`Ragged.take` for a
+    :class:`Ragged`."""
     if isinstance(X, Ragged):
         return X.take(idx)
-    return X[idx], spec
+    return X[idx], spec, None
 
 
 def epoch_batches(X, order, rows, batch_size):

@@ -10,9 +10,11 @@ ends. They never validate
 input.
 
 The images are an array ``(n, H, W, C)``, or a :class:`~._ragged.Ragged` of
-several shapes (series of unequal length): the loops reach a batch's images
-and the spec for their shape through :mod:`._ragged`, whose batches never
-mix shapes.
+several shapes (series of unequal length): the loops reach a batch's images,
+the spec for their shape and the mask of their valid cells through
+:mod:`._ragged`, whose batches are of one shape each or, where the network
+keeps the length, padded to their longest with a mask (the full-batch
+L-BFGS path computes one shape at a time).
 """
 
 import time
@@ -142,9 +144,10 @@ def _predict_ragged(params, X, spec, runner, rows, stats):
 
 
 def part_loss_and_grad(params, X, Y, spec, alpha, sample_weight, masks, keep_stats,
-                       combine=None):  # fmt: skip
+                       combine=None, valid=None):  # fmt: skip
     """:func:`loss_and_grad` of one part; returns ``(loss, grads,
-    batch_stats)``, the batch-norm statistics (a list) when ``keep_stats``."""
+    batch_stats)``, the batch-norm statistics (a list) when ``keep_stats``.
+    ``valid``: the mask of a padded batch's part (see :mod:`._core._mask`)."""
     batch_stats = [] if keep_stats else None
     loss, grads = loss_and_grad(
         params,
@@ -156,6 +159,7 @@ def part_loss_and_grad(params, X, Y, spec, alpha, sample_weight, masks, keep_sta
         masks=masks,
         batch_stats=batch_stats,
         combine=combine,
+        valid=valid,
     )
     return loss, grads, batch_stats
 
@@ -174,6 +178,7 @@ def loss_and_grad_parts(
     *,
     out=None,
     computed=None,
+    valid=None,
 ):
     """:func:`loss_and_grad` over slices of the rows, combined.
 
@@ -198,6 +203,8 @@ def loss_and_grad_parts(
     ``computed``, when given, is called once, as soon as this process has
     computed its part (see :func:`._parallel.run_parts`): from then on the
     cores that computed the other parts are, or soon will be, idle.
+    ``valid`` (n, H, W), the mask of a padded batch (see
+    :mod:`._core._mask`), is sliced with the rows.
     """
     if batch_stats is not None and runner is None:
         parts = [slice(parts[0].start, parts[-1].stop)]  # one batch, one call
@@ -222,6 +229,7 @@ def loss_and_grad_parts(
                 sample_weight=None if sample_weight is None else sample_weight[s],
                 masks=None if masks is None else [m[s] for m in masks],
                 keep_stats=batch_stats is not None,
+                **({} if valid is None else {"valid": valid[s]}),
             ),
         )
         for s in parts
@@ -547,23 +555,26 @@ class _Epochs:
         )
 
     def images(self, idx):
-        """The training images of the batch of rows ``idx``, augmented, and
-        the spec for their shape (see :func:`~._ragged.take`)."""
-        Xb, spec = take(self.data[0], idx, self.settings.spec)
+        """The training images of the batch of rows ``idx``, augmented, the
+        spec for their shape and the mask of their valid cells (see
+        :func:`~._ragged.take`; a padded batch is never augmented: the
+        series estimators batch by length with augmentation)."""
+        Xb, spec, valid = take(self.data[0], idx, self.settings.spec)
         if not self.augment:
-            return Xb, spec
-        return augment_batch(self.augment, Xb, self.augment_random_state), spec
+            return Xb, spec, valid
+        Xb = augment_batch(self.augment, Xb, self.augment_random_state)
+        return Xb, spec, valid
 
-    def step(self, Xb, spec, Yb, swb, runner, masks, computed=None):
+    def step(self, Xb, spec, Yb, swb, runner, masks, computed=None, valid=None):
         """Loss of one batch through ``spec``, split over the cores when it
         pays; its gradient is left in ``gbuf``. ``computed``: see
-        :func:`loss_and_grad_parts`."""
+        :func:`loss_and_grad_parts`; ``valid``: the mask of a padded batch."""
         alpha = self.settings.params["alpha"]
         batch_stats = [] if has_batch_norm(spec) else None
         parts = split_rows(Xb.shape[0], self.threads)
         loss, _ = loss_and_grad_parts(
             self.views, Xb, Yb, spec, alpha, swb, parts, runner, masks, batch_stats,
-            out=self.gbuf, computed=computed,
+            out=self.gbuf, computed=computed, valid=valid,
         )  # fmt: skip
         if batch_stats:
             running = (entry for entry in self.stats if entry is not None)
@@ -618,8 +629,9 @@ class _Epochs:
             for k, (idx, swb, weight, _) in enumerate(batches):
                 masks = pending.pop().result() if pending else draw(k)
                 computed = (lambda k=k: draw_next(k)) if ahead else None
-                Xb, spec_b = self.images(idx)
-                loss = self.step(Xb, spec_b, Y[idx], swb, runner, masks, computed)
+                Xb, spec_b, valid = self.images(idx)
+                loss = self.step(Xb, spec_b, Y[idx], swb, runner, masks, computed,
+                                 valid)  # fmt: skip
                 self.check(loss, epoch)
                 state.optimizer.update_params(self.flat, self.gbuf)
                 total_loss += loss * weight

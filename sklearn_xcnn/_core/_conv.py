@@ -39,9 +39,15 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from scipy import fft as sp_fft
-from scipy.linalg.blas import get_blas_funcs
 
 from ._pool import from_pool_order, ordered_blocks, to_pool_order, window_offsets
+from ._taps import (
+    output_grid,
+    shifted_input_gradient,
+    taps_backward,
+    taps_forward,
+    use_taps,
+)
 
 ENGINES = ("im2col", "scipy")
 
@@ -268,45 +274,13 @@ def _input_gradient(dout, x_shape, w, stride, layout=None):
 
 
 def _shifted_input_gradient(dout, x_shape, w, layout):
-    """The input gradient of a stride-1 correlation, with no slabs to add.
-
-    ``dout`` is laid out on the input's grid, ``(n, H, W, F)`` with zeros
-    past ``(Ho, Wo)``. Row ``r`` of that grid, flattened, then sends its
-    gradient to row ``r + p * W + q`` of the flattened ``dx`` for offset
-    ``(p, q)``: the same shift for every row. The rows a shift carries past
-    an image's last row or column are the zeros, so each offset is one
-    matrix product that BLAS adds in place into a contiguous run of ``dx``'s
-    rows. The grid has ``H * W`` rows per image against ``Ho * Wo``, which
-    costs less than adding the slabs.
-    """
-    n, H, W, C = x_shape
-    F, _, kr, kc = w.shape
-    Ho, Wo = H - kr + 1, W - kc + 1
-    grid = np.empty((n, H, W, F), dtype=dout.dtype)
-    grid[:, Ho:] = 0
-    grid[:, :Ho, Wo:] = 0
-    if layout is None:
-        grid[:, :Ho, :Wo] = dout
-    else:  # the pool-order blocks straight onto the grid
-        from_pool_order(dout, layout, out=grid[:, :Ho, :Wo])
-    rows = grid.reshape(-1, F)
-    dx = np.zeros(x_shape, dtype=dout.dtype)
-    dx_rows = dx.reshape(-1, C)
-    gemm = get_blas_funcs("gemm", (rows,))
-    total = rows.shape[0]
-    for p in range(kr):
-        for q in range(kc):
-            shift = p * W + q
-            kernel = np.ascontiguousarray(w[:, :, p, q], dtype=dout.dtype)  # (F, C)
-            target = dx_rows[shift:]
-            # row-major (m, C) += (m, F) @ (F, C) is, column-major,
-            # (C, m) += (C, F) @ (F, m): transposes that copy nothing
-            out = gemm(
-                1.0, kernel.T, rows[: total - shift].T, 1.0, target.T, overwrite_c=1
-            )
-            if not np.shares_memory(out, dx):  # BLAS worked on a copy
-                target[...] = out.T
-    return dx
+    """The input gradient of a stride-1 correlation, with no slabs to add:
+    ``dout`` laid on the input's grid, then one product per kernel offset
+    added in place into a shifted run of ``dx``'s rows (see :mod:`._taps`).
+    The grid has ``H * W`` rows per image against ``Ho * Wo``, which costs
+    less than adding the slabs."""
+    grid = output_grid(dout, x_shape, w.shape[2:], layout, from_pool_order)
+    return shifted_input_gradient(grid, x_shape, w)
 
 
 def _fft_shape(x_shape):
@@ -403,6 +377,12 @@ def correlate_forward(
     cache : tuple or None
     """
     stride, dilation = tuple(stride), tuple(dilation)
+    if engine == "im2col" and use_taps(x.shape, w.shape, stride, dilation, pool_order):
+        # a series' kernel on many channels: no patch matrix (see ._taps)
+        out, x_kept = taps_forward(x, w, keep_cache)
+        if not keep_cache:
+            return out, None
+        return out, ("taps", x.shape, x_kept, None, w, stride, dilation, None)
     w = dilate_filters(w, dilation)
     conv_shape = _output_shape(x.shape, w.shape, stride)
     if engine == "im2col" and not keep_cache and pool_order is None:
@@ -457,6 +437,8 @@ def _correlate_backward(dout, cache, need_dx, spread):
     if spread is not None and (need_dx or engine != "im2col"):
         dout = dout + spread.dense().reshape(dout.shape)
         spread = None
+    if engine == "taps":  # cols holds the input (see ._taps)
+        return taps_backward(dout, cols, w, need_dx)
     if engine == "im2col":
         dw = _filter_gradient(dout, cols, w.shape)
         if spread is not None:

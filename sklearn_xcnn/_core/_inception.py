@@ -20,6 +20,11 @@ intercepts)`` of the bottleneck (when it has one; it has no batch norm, its
 intercept is a plain bias), of each kernel's convolution and of the pool
 branch's, then of the shortcut; batch-norm scales (and running statistics)
 of each module's four branches, then of the shortcut.
+
+In a masked batch (``ctx.valid``, see :mod:`._mask`) the bottleneck's maps
+and each module's output are zero at the padded cells (they feed 'same'
+convolutions), the max pool never picks a padded cell and its padded
+cells are zero; the gradients of those maps are zero there too.
 """
 
 from typing import NamedTuple
@@ -35,6 +40,7 @@ from ._layers import (
     unit_backward,
     unit_forward,
 )
+from ._mask import zero_padding
 from ._units import conv_kernels, conv_unit, is_per_conv, pooled_shape
 
 N_KERNELS = 3  # parallel convolutions, besides the max-pool branch
@@ -148,23 +154,25 @@ def _module_forward(x, module, params, act, ctx):
     if module.bottleneck is not None:
         w, b, _, _ = params.next(normalised=False)
         h, bottleneck_cache = unit_forward(x, w, b, None, None, module.bottleneck, ctx)
+        h = zero_padding(h, ctx.valid)
     outs, caches = [], []
     for unit in module.branches:
         z, cache = unit_forward(h, *params.next(), unit, ctx)
         outs.append(z)
         caches.append(cache)
-    pooled, pool_cache = same_max_pool_forward(x, module.pool_window)
+    pooled, pool_cache = same_max_pool_forward(x, module.pool_window, ctx.valid)
+    pooled = zero_padding(pooled, ctx.valid)
     z, cache = unit_forward(pooled, *params.next(), module.pool_conv, ctx)
     outs.append(z)
     caches.append(cache)
-    a = act(np.concatenate(outs, axis=-1))  # (n, H, W, 4F)
-    return a, (bottleneck_cache, caches, pool_cache, a)
+    a = zero_padding(act(np.concatenate(outs, axis=-1)), ctx.valid)  # (n, H, W, 4F)
+    return a, (bottleneck_cache, caches, pool_cache, a, ctx.valid)
 
 
 def _module_backward(d, cache, module, need_dx, derivative):
     """Back through one module: ``(dx, pair grads, scale grads)``."""
-    bottleneck_cache, caches, pool_cache, a = cache
-    d = derivative(a, d.copy())
+    bottleneck_cache, caches, pool_cache, a, valid = cache
+    d = derivative(a, d.copy() if valid is None else zero_padding(d, valid))
     F = d.shape[-1] // (N_KERNELS + 1)
     pairs, scales, dh = [], [], None
     need_dh = need_dx or module.bottleneck is not None
@@ -180,11 +188,13 @@ def _module_backward(d, cache, module, need_dx, derivative):
         elif dz is not None:
             dh = dz if dh is None else np.add(dh, dz, out=dh)
     if module.bottleneck is not None:
+        dh = zero_padding(dh, valid)
         dx, dw, db, _ = unit_backward(dh, bottleneck_cache, need_dx)
         pairs[:0] = [dw, db]
     else:
         dx = dh
     if need_dx:
+        dpool = zero_padding(dpool, valid)
         dx = np.add(dx, same_max_pool_backward(dpool, pool_cache), out=dx)
     return dx, pairs, scales
 

@@ -37,6 +37,7 @@ class Context(NamedTuple):
     batch_stats: list | None  # receives the batch's (mean, var) per norm
     weights: object  # (n,) sample weights of the batch statistics, or None
     combine: object  # see _norm.batch_norm_forward, or None
+    valid: object = None  # (n, H, W) bool: the cells not padding (see _mask)
 
 
 class BlockKind(NamedTuple):

@@ -12,7 +12,8 @@
 * :func:`join_forward`: the end of a compound block, its main path and its
   shortcut added, activated and pooled.
 * :func:`same_max_pool_forward`: max pooling at stride 1 that keeps the map's
-  size, the window centred on each cell (cells off the edge ignored).
+  size, the window centred on each cell (cells off the edge ignored, and
+  padded cells of a masked batch, see :mod:`._mask`).
 
 Each forward has its backward beside it. ``ctx`` is a
 :class:`._kinds.Context`; ``stats`` the unit's running ``(mean, var)``.
@@ -21,13 +22,22 @@ Each forward has its backward beside it. ``ctx`` is a
 import numpy as np
 
 from ._conv import correlate_backward, correlate_forward
-from ._norm import batch_norm_backward, batch_norm_forward, fold_batch_norm
+from ._norm import (
+    batch_norm_backward,
+    batch_norm_forward,
+    cell_weights,
+    fold_batch_norm,
+    masked_loss_weight,
+)
 from ._pad import crop_padding, pad_images, same_padding
 from ._pool import pool_backward, pool_forward
 
 
-def _cell_weights(weights, z_shape):
-    """The sample weight of every cell of maps ``z_shape`` (n, H, W, F)."""
+def _cell_weights(weights, z_shape, valid=None):
+    """The sample weight of every cell of maps ``z_shape`` (n, H, W, F),
+    zero at the padded cells of a masked batch."""
+    if valid is not None:
+        return cell_weights(weights, valid, z_shape[1] * z_shape[2])
     return None if weights is None else np.repeat(weights, z_shape[1] * z_shape[2])
 
 
@@ -35,10 +45,11 @@ def _normalise(z, scale, shift, stats, ctx):
     """Batch norm of maps ``z`` (n, H, W, F) while training: ``(out, cache)``;
     appends the batch statistics to ``ctx.batch_stats`` (when a list)."""
     F = z.shape[-1]
-    cells = _cell_weights(ctx.weights, z.shape)
+    cells = _cell_weights(ctx.weights, z.shape, ctx.valid)
     out, cache, batch = batch_norm_forward(
-        z.reshape(-1, F), scale, shift, None, True, cells, ctx.combine
-    )
+        z.reshape(-1, F), scale, shift, None, True, cells, ctx.combine,
+        masked_loss_weight(ctx.weights, ctx.valid),
+    )  # fmt: skip
     if ctx.batch_stats is not None:
         ctx.batch_stats.append(batch)
     return out.reshape(z.shape), cache
@@ -111,16 +122,22 @@ def _offsets(window):
     return [(p, q) for p in range(window[0]) for q in range(window[1])]
 
 
-def same_max_pool_forward(x, window):
+def same_max_pool_forward(x, window, valid=None):
     """The largest cell of the ``window`` (pr, pc) around every cell of ``x``
     (n, H, W, C), at stride 1: ``(out (n, H, W, C), cache)``. The window is
     placed as a 'same' correlation places its kernel; cells off the edge are
-    left out (padded with minus infinity). Only the maximum is taken here:
-    the backward finds the winning cells (prediction never needs them)."""
+    left out (padded with minus infinity), and so are the cells that
+    ``valid`` (n, H, W) marks as padding of a masked batch (an output cell
+    whose window holds none but those is minus infinity). Only the maximum
+    is taken here: the backward finds the winning cells (prediction never
+    needs them)."""
     n, H, W, C = x.shape
     (t, _), (left, _) = [same_padding(s, k, 1) for s, k in zip((H, W), window)]
     padded = np.full((n, H + window[0] - 1, W + window[1] - 1, C), -np.inf, x.dtype)
     padded[:, t : t + H, left : left + W] = x
+    if valid is not None:
+        inner = padded[:, t : t + H, left : left + W]
+        np.copyto(inner, x.dtype.type(-np.inf), where=~valid[..., None])
     out = padded[:, :H, :W].copy()
     for p, q in _offsets(window)[1:]:
         np.maximum(out, padded[:, p : p + H, q : q + W], out=out)

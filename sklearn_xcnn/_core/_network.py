@@ -25,6 +25,12 @@ After the blocks, ``global_pooling`` reduces each map to one value, or the
 maps are flattened as filters x rows x cols; dense layers follow. While
 training, dropout masks (drawn by the caller) multiply the input of every
 dense layer.
+
+A batch of images padded to one shape carries the mask of its valid cells
+(``valid``, see :mod:`._mask`): the input and every block's output are
+zero at the padded cells, batch norm and global pooling leave them out, so
+that each image computes what it computes alone, when the network keeps
+the size of its maps (:func:`._mask.keeps_length`).
 """
 
 import numpy as np
@@ -34,6 +40,7 @@ from ._activations import ACTIVATIONS, DERIVATIVES
 from ._init import init_params  # noqa: F401  (re-exported: part of the core API)
 from ._kinds import BLOCK_KINDS, Context
 from ._loss import LOSSES
+from ._mask import keeps_length, zero_padding
 from ._norm import fold_batch_norm
 from ._pool import global_pool_backward, global_pool_forward, pool_forward
 from ._spec import (  # noqa: F401  (re-exported: the network's layout)
@@ -69,6 +76,7 @@ def forward(
     batch_stats=None,
     sample_weight=None,
     combine=None,
+    valid=None,
 ):
     """Run the network up to the output logits.
 
@@ -99,6 +107,10 @@ def forward(
         turns the part's batch-norm statistics into the whole batch's (see
         :func:`._norm.batch_norm_forward`); :func:`backward` combines the
         gradient sums of batch norm the same way.
+    valid : ndarray of shape (n, H, W) of bool or None, default=None
+        The cells of ``X`` that are not padding, for images of several
+        shapes padded to one (see :mod:`._mask`); the network must keep the
+        size of its maps. None: every cell counts.
 
     Returns
     -------
@@ -106,7 +118,13 @@ def forward(
     cache : list or None
     """
     caches = []
-    a = X
+    if valid is not None and not keeps_length(spec):
+        raise ValueError(
+            "a masked batch (images padded to one shape) needs a network whose "
+            "blocks keep the size of their maps (stride 1, 'same' padding, no "
+            "pooling) and end in global pooling"
+        )
+    a = zero_padding(X, valid)
     for block, (pairs, scales, slots) in zip(spec.blocks, block_offsets(spec)):
         ctx = Context(
             keep_cache,
@@ -114,12 +132,14 @@ def forward(
             batch_stats,
             sample_weight,
             combine,
+            valid,
         )
         params_b = (params[slice(*pairs)], params[slice(*scales)])
         a, cache = BLOCK_KINDS[block.kind].forward(a, params_b, block, spec, ctx)
+        a = zero_padding(a, valid)
         caches.append(cache)
     if spec.global_pooling is not None:
-        a, head_cache = global_pool_forward(a, spec.global_pooling)  # (n, F)
+        a, head_cache = global_pool_forward(a, spec.global_pooling, valid)  # (n, F)
     else:
         head_cache = a.shape  # (n, Hp, Wp, F): what backward unflattens to
         # flatten as filters x rows x cols, the documented order of coefs_[0]
@@ -323,12 +343,16 @@ def backward(delta, params, caches, spec, input_grad=False):
         return grads
     d = _unflatten(delta, caches[n_blocks], spec)  # (n, Hp, Wp, F)
     offsets = block_offsets(spec)
+    # a masked batch's mask, kept by global pooling (zero there already)
+    valid = caches[n_blocks][3] if spec.global_pooling is not None else None
     for b in range(n_blocks - 1, -1, -1):
         block = spec.blocks[b]
         (pairs, scales, _) = offsets[b]
         d, grads[slice(*pairs)], grads[slice(*scales)] = BLOCK_KINDS[
             block.kind
         ].backward(d, caches[b], block, spec, b > 0 or input_grad)
+        if d is not None and valid is not None:  # the padded input is zero
+            d = zero_padding(d, valid.reshape(d.shape[:3]))
     return (grads, d) if input_grad else grads
 
 
@@ -353,6 +377,7 @@ def loss_and_grad(
     masks=None,
     batch_stats=None,
     combine=None,
+    valid=None,
 ):
     """Regularised loss and its gradient for one batch.
 
@@ -378,6 +403,8 @@ def loss_and_grad(
         Receives the batch-norm batch statistics, see :func:`forward`.
     combine : callable or None, default=None
         Batch-norm statistics over a split batch, see :func:`forward`.
+    valid : ndarray of shape (n, H, W) of bool or None, default=None
+        The cells that are not padding, see :func:`forward`.
 
     Returns
     -------
@@ -393,6 +420,7 @@ def loss_and_grad(
         batch_stats=batch_stats,
         sample_weight=sample_weight,
         combine=combine,
+        valid=valid,
     )
     loss, delta = LOSSES[spec.loss](logits, Y, sample_weight, spec.out_activation)
     grads = backward(delta, params, caches, spec)

@@ -12,7 +12,9 @@ BN_MOMENTUM * batch``, with the *unbiased* variance of the batch for the
 running variance. The maps arrive as a matrix ``(m, F)``, one row per cell
 (any cell order: the statistics do not depend on it). With sample weights
 the batch statistics are weighted means, so that an integer weight counts
-as repeated images and a zero weight as a removed one.
+as repeated images and a zero weight as a removed one. The weights are per
+cell, so a batch of series padded to one length leaves its padding out of
+the statistics with a zero weight there (:func:`cell_weights`).
 """
 
 from typing import NamedTuple
@@ -25,14 +27,42 @@ BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.1
 
 
+def cell_weights(sample_weight, valid, n_cells):
+    """The weight of every cell of maps ``(n, H, W, F)`` in the batch
+    statistics, in row order: its sample's weight (1 when
+    ``sample_weight`` is None), zero where ``valid`` ``(n, H, W)`` marks
+    padding; None (equal weights) when both are None.
+
+    ``n_cells`` is ``H * W``, the cells of one sample.
+    """
+    if valid is None:
+        if sample_weight is None:
+            return None
+        return np.repeat(sample_weight, n_cells)
+    weights = valid.reshape(len(valid), n_cells).astype(float)  # (n, H * W)
+    if sample_weight is not None:
+        weights *= np.asarray(sample_weight, dtype=float)[:, None]
+    return weights.ravel()
+
+
+def masked_loss_weight(sample_weight, valid):
+    """The ``loss_weight`` of :func:`batch_norm_forward` for a masked batch
+    (``valid`` (n, H, W), see :mod:`._mask`): its number of samples or the
+    sum of their weights; None without a mask."""
+    if valid is None:
+        return None
+    return float(len(valid) if sample_weight is None else np.sum(sample_weight))
+
+
 def _local_sums(total, arrays):
     """The statistics of one batch that is not split: already the batch's."""
     return total, arrays
 
 
 def batch_norm_forward(
-    z, scale, shift, stats=None, keep_cache=False, weights=None, combine=None
-):
+    z, scale, shift, stats=None, keep_cache=False, weights=None, combine=None,
+    loss_weight=None,
+):  # fmt: skip
     """Normalise the columns of ``z``.
 
     Parameters
@@ -58,6 +88,14 @@ def batch_norm_forward(
         totals). Every part then normalises with the whole batch's
         statistics, and :func:`batch_norm_backward` combines its sums the
         same way. None: ``z`` is the whole batch.
+    loss_weight : float or None, default=None
+        This part's weight in the batch's loss (its number of samples, or
+        the sum of their weights), when it is not proportional to its
+        weight in the statistics: the cells of a masked batch's series (see
+        :mod:`._mask`) count by time step in the statistics, the series by
+        sample in the loss. :func:`batch_norm_backward` then combines the
+        gradient sums of split parts by their shares of the loss. None: the
+        two are proportional (every sample has as many cells).
 
     Returns
     -------
@@ -76,7 +114,10 @@ def batch_norm_forward(
     inv_std = (1.0 / np.sqrt(var + BN_EPSILON)).astype(z.dtype)
     out = np.multiply(centred, scale * inv_std)
     out += shift
-    cache = (centred, inv_std, scale, share, total, combine) if keep_cache else None
+    cache = None
+    if keep_cache:
+        rows = None if loss_weight is None else (loss_weight, grand)
+        cache = (centred, inv_std, scale, share, total, combine, rows)
     return out, cache, (mean, _unbiased(var, grand))
 
 
@@ -136,7 +177,7 @@ def batch_norm_backward(dout, cache, defer_spread=False):
     spread : Spread
         Only with ``defer_spread``; ``dz + spread.dense()`` is the gradient.
     """
-    centred, inv_std, scale, share, total, combine = cache
+    centred, inv_std, scale, share, total, combine, rows = cache
     dshift = np.einsum("ij->j", dout)
     dscale = np.einsum("ij,ij->j", dout, centred) * inv_std  # dout . z_hat
     # d/dz of scale * (z - mean(z)) / std(z): the (weighted) mean and variance
@@ -145,7 +186,12 @@ def batch_norm_backward(dout, cache, defer_spread=False):
     # z_hat. Split over the cores, those sums are the whole batch's (each
     # part's weighted by its share of the loss), and a cell's share of the
     # whole batch over its part's share of the loss is its share of its part
-    _, (sum_d, sum_dz) = combine(total, [dshift, dscale])
+    if rows is None:
+        _, (sum_d, sum_dz) = combine(total, [dshift, dscale])
+    else:  # the part's shares of the loss and of the statistics differ
+        loss_weight, grand = rows
+        all_loss, (sum_d, sum_dz) = combine(loss_weight, [dshift, dscale])
+        share = share * share.dtype.type((total / grand) * (all_loss / loss_weight))
     gain = scale * inv_std
     spread = Spread(centred, gain * inv_std * sum_dz, gain * sum_d, share)
     if defer_spread:

@@ -23,7 +23,9 @@ from ._norm import (
     batch_norm_forward,
     batch_norm_max_pool_backward,
     batch_norm_max_pool_forward,
+    cell_weights,
     fold_batch_norm,
+    masked_loss_weight,
 )
 from ._pad import crop_padding, pad_images
 from ._pool import (
@@ -35,10 +37,14 @@ from ._pool import (
 )
 
 
-def _cell_weights(sample_weight, block, pool_order):
+def _cell_weights(sample_weight, block, pool_order, valid=None):
     """The sample weight of every row of a block's correlation output, in
-    its row order: ``(n, Ho, Wo)`` or pool order (see :mod:`._pool`)."""
+    its row order: ``(n, Ho, Wo)`` or pool order (see :mod:`._pool`); zero
+    at the padded cells of a masked batch (no pooling then, see
+    :mod:`._mask`)."""
     Ho, Wo = block.conv_shape
+    if valid is not None:
+        return cell_weights(sample_weight, valid, Ho * Wo)
     if not pool_order:
         return np.repeat(sample_weight, Ho * Wo)
     offsets = window_offsets(block.conv_shape, block.pool)
@@ -48,15 +54,17 @@ def _cell_weights(sample_weight, block, pool_order):
 
 
 def _block_forward(
-    x, params, block, spec, keep_cache, stats, batch_stats, weights, combine
-):
+    x, params, block, spec, keep_cache, stats, batch_stats, weights, combine,
+    valid=None,
+):  # fmt: skip
     """One block: ``(n, H, W, C) -> (n, Hp, Wp, F)`` and its cache.
 
     While training (``keep_cache``) batch norm uses the batch's statistics,
     weighted by the samples' ``weights`` (n,) when given and combined over
     the parts of a split batch by ``combine`` (see
     :func:`._norm.batch_norm_forward`), and appends them to ``batch_stats``
-    (when a list); else the running ``stats``.
+    (when a list); else the running ``stats``. A mask ``valid`` (n, H, W)
+    leaves the padded cells out of the batch statistics (see :mod:`._mask`).
     """
     w, b, scale = params
     F = block.n_filters
@@ -82,15 +90,20 @@ def _block_forward(
     bn_cache = pool_cache = None
     layout = (x.shape[0], *block.conv_shape, *block.pool) if max_pool else None
     if batch_norm:  # training: prediction folded it into w and b above
-        cells = None if weights is None else _cell_weights(weights, block, max_pool)
+        cells = (
+            None
+            if weights is None and valid is None
+            else _cell_weights(weights, block, max_pool, valid)
+        )
         if max_pool:  # the affine map after the maximum (see _norm)
             z, bn_cache, batch = batch_norm_max_pool_forward(
                 z, scale, b, layout, cells, combine
             )
         else:
             normed, bn_cache, batch = batch_norm_forward(
-                z.reshape(-1, F), scale, b, None, True, cells, combine
-            )
+                z.reshape(-1, F), scale, b, None, True, cells, combine,
+                masked_loss_weight(weights, valid),
+            )  # fmt: skip
             z = normed.reshape(z.shape)
         if batch_stats is not None:
             batch_stats.append(batch)
@@ -149,6 +162,7 @@ def conv_forward(x, params, block, spec, ctx):
         ctx.batch_stats,
         ctx.weights,
         ctx.combine,
+        ctx.valid,
     )
 
 

@@ -283,11 +283,14 @@ def max_pool_ordered_backward(dout, argmax, layout, add_to=None):
 GLOBAL_POOLINGS = ("mean", "max")
 
 
-def global_pool_forward(a, kind):
+def global_pool_forward(a, kind, valid=None):
     """Reduce each map of ``a`` (n, H, W, F) to one value, ``(n, F)``.
 
     ``"mean"`` averages the cells, ``"max"`` takes the largest (ties go to
-    the first cell in row-major order).
+    the first cell in row-major order). With a mask ``valid`` (n, H, W) of
+    the cells of images padded to one shape (see :mod:`._mask`), only the
+    valid cells count: the mean is over them, the padding never wins the
+    maximum, whatever it holds.
 
     Returns
     -------
@@ -297,22 +300,36 @@ def global_pool_forward(a, kind):
     """
     n, H, W, F = a.shape
     flat = a.reshape(n, H * W, F)
+    cells = None if valid is None else valid.reshape(n, H * W)
     if kind == "mean":
-        return flat.mean(axis=1), (kind, a.shape, None)
+        if cells is None:
+            return flat.mean(axis=1), (kind, a.shape, None, None)
+        counts = cells.sum(axis=1).astype(a.dtype)  # (n,)
+        kept = np.where(cells[:, :, None], flat, a.dtype.type(0))
+        out = np.einsum("nkf->nf", kept) / counts[:, None]
+        return out, (kind, a.shape, None, cells)
     if kind != "max":
         raise ValueError(f"unknown global pooling {kind!r}; use {GLOBAL_POOLINGS}")
+    if cells is not None:
+        flat = np.where(cells[:, :, None], flat, a.dtype.type(-np.inf))
     argmax = flat.argmax(axis=1)  # (n, F)
     out = np.take_along_axis(flat, argmax[:, None, :], axis=1)[:, 0]
-    return out, (kind, a.shape, argmax)
+    return out, (kind, a.shape, argmax, cells)
 
 
 def global_pool_backward(dout, cache):
-    """Gradient of :func:`global_pool_forward`: ``(n, F) -> (n, H, W, F)``."""
-    kind, shape, argmax = cache
+    """Gradient of :func:`global_pool_forward`: ``(n, F) -> (n, H, W, F)``,
+    zero at padded cells."""
+    kind, shape, argmax, cells = cache
     n, H, W, F = shape
     if kind == "mean":
         da = np.empty((n, H * W, F), dtype=dout.dtype)
-        da[...] = (dout / (H * W))[:, None, :]
+        if cells is None:
+            da[...] = (dout / (H * W))[:, None, :]
+        else:
+            counts = cells.sum(axis=1).astype(dout.dtype)  # (n,)
+            share = cells / counts[:, None]  # (n, H * W)
+            np.multiply(share[:, :, None], dout[:, None, :], out=da)
         return da.reshape(shape)
     da = np.zeros((n, H * W, F), dtype=dout.dtype)
     np.put_along_axis(da, argmax[:, None, :], dout[:, None, :], axis=1)

@@ -14,6 +14,10 @@ the shortcut's 1x1 convolution when it has one; batch-norm scales (and
 running statistics) of each convolution, then of the shortcut. The
 shortcut's shift would only add to the last convolution's: batch norm alone
 has none, and a shortcut convolution's intercept is its shift.
+
+In a masked batch (``ctx.valid``, see :mod:`._mask`) each inner activation
+is zero at the padded cells, as the next convolution's 'same' padding
+expects, and its gradient is zero there too.
 """
 
 from typing import NamedTuple
@@ -29,6 +33,7 @@ from ._layers import (
     unit_backward,
     unit_forward,
 )
+from ._mask import zero_padding
 from ._units import conv_kernels, conv_unit, pooled_shape
 
 
@@ -94,7 +99,7 @@ def residual_forward(x, params, block, spec, ctx):
         h, cache = unit_forward(h, w, b, scale, stats, unit, ctx)
         caches.append(cache)
         if i < len(block.convs) - 1:
-            h = act(h)
+            h = zero_padding(act(h), ctx.valid)
             acts.append(h)
     if block.shortcut is None:
         scale, stats = params[1][-1], (ctx.stats or [None])[-1]
@@ -105,12 +110,12 @@ def residual_forward(x, params, block, spec, ctx):
     out, join_cache = join_forward(h, s, act, block.pool, spec.pooling)
     if not ctx.keep_cache:
         return out, None
-    return out, (caches, acts, short_cache, join_cache)
+    return out, (caches, acts, short_cache, join_cache, ctx.valid)
 
 
 def residual_backward(d, cache, block, spec, need_dx):
     """Back through a residual unit: ``(dx, pair grads, scale grads)``."""
-    caches, acts, short_cache, join_cache = cache
+    caches, acts, short_cache, join_cache, valid = cache
     derivative = DERIVATIVES[spec.activation]
     # reaches the main path and the shortcut alike
     d = join_backward(d, join_cache, derivative)
@@ -125,6 +130,6 @@ def residual_backward(d, cache, block, spec, need_dx):
         dh, dw, db, dscale = unit_backward(d, caches[i], i > 0 or need_dx)
         pairs[:0], scales[:0] = [dw, db], [dscale]
         if i > 0:
-            d = derivative(acts[i - 1], dh)
+            d = derivative(acts[i - 1], zero_padding(dh, valid))
     dx = None if not need_dx else np.add(dh, dx_short, out=dh)
     return dx, pairs + short_pairs, scales + short_scales

@@ -11,9 +11,14 @@ things and nothing else:
 * series of unequal length (a list) at ``fit`` and ``partial_fit``: they
   stay at their own lengths, grouped by length in a
   :class:`~sklearn_xcnn._ragged.Ragged` whose groups each run through the
-  network built for their length (``_training_images``); the fit loops
-  then make batches of one length each. The network must end in global
-  pooling, so that its weights do not depend on the length;
+  network built for their length (``_training_images``). The network must
+  end in global pooling, so that its weights do not depend on the length.
+  Where every block also keeps the length (stride 1, 'same' padding, no
+  pooling between blocks: the FCN, ResNet and InceptionTime presets) and
+  nothing augments the series, the fit loops' batches mix lengths, each
+  padded at its end to the batch's longest with a mask that the network
+  honours (:mod:`sklearn_xcnn._core._mask`); otherwise they hold one
+  length each;
 * sizes: ``kernel_size``, ``stride``, ``pool_size`` and ``padding`` are
   lengths along time (an int ``k`` is the ``(1, k)`` kernel) and a tuple holds
   one value per layer, as in aeon;
@@ -27,6 +32,7 @@ block kinds) are subclasses that only set defaults.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._core._mask import keeps_length
 from .._core._network import param_shapes
 from .._input import as_int_tuple, readable_conversion_errors
 from .._ragged import Ragged
@@ -85,6 +91,10 @@ def _one_along_time(value, name):
 
 class SeriesMixin:
     """aeon's layouts and sizes along time for a network estimator."""
+
+    # whether training batches mix series of several lengths (padded, masked)
+    # where the network allows it; False batches by length (benchmarks)
+    _mix_lengths = True
 
     def __init_subclass__(cls, **kwargs):
         """A preset's ``max_iter`` may also be ``"auto"`` (its default)."""
@@ -170,12 +180,15 @@ class SeriesMixin:
         """A :class:`~sklearn_xcnn._ragged.Ragged` ``X`` with the network
         built for each of its lengths; refused where those networks would
         not share the weights of ``spec`` (no global pooling, or a series
-        too short for the kernels)."""
+        too short for the kernels). Its batches mix lengths (padded and
+        masked) where every network keeps the length and nothing augments."""
         if not isinstance(X, Ragged):
             return X
         specs = [self._fit_spec(shape[1], spec, X) for shape in X.image_shapes]
         check_augment(self.augment, X.image_shapes[0], self.solver)  # the shortest
-        return X.with_specs(specs)
+        X = X.with_specs(specs)
+        mix = self._mix_lengths and not self.augment
+        return X.mixing() if mix and all(map(keeps_length, specs)) else X
 
     def _fit_spec(self, n_timepoints, spec, X):
         """The network ``spec`` built for series of ``n_timepoints``, or an
@@ -293,7 +306,8 @@ class SeriesMixin:
                 "predict other lengths."
             )
         shortest = next(
-            t for t in range(n_timepoints + 1, self.n_timepoints_ + 1)
+            t
+            for t in range(n_timepoints + 1, self.n_timepoints_ + 1)
             if self._length_spec(t) is not None
         )
         return (

@@ -178,11 +178,13 @@ _FCN_NOTES = """\
     float32, faster for the same accuracy.
 
     **Series of unequal length** (a list) are fitted as they are, neither
-    padded nor cropped: grouped by length, in batches of one length each,
-    each run through the network built for its length (global pooling makes
-    the weights the same for all). They need ``global_pooling``; an epoch
-    with many lengths of a few series each runs many small batches (see
-    "Series of unequal length" in the user guide)."""
+    cropped nor changed by padding: a batch mixes lengths, padded at the end
+    to its longest series with a mask of the valid time steps that batch
+    norm, every block and global pooling honour, so each series computes
+    what it computes alone (global pooling makes the weights the same for
+    every length). They need ``global_pooling``; networks that pool or
+    stride between blocks, fits with ``augment`` and L-BFGS batch by length
+    instead (see "Series of unequal length" in the user guide)."""
 
 SERIES_PIECES = {
     "fcn_architecture": _FCN_ARCHITECTURE,

@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.signal import correlate2d
 
-from sklearn_xcnn._core import _conv
+from sklearn_xcnn._core import _conv, _taps
 from sklearn_xcnn._core._conv import (
     ENGINES,
     choose_engine,
@@ -158,7 +158,7 @@ def test_input_gradient_matches_loops_in_either_order(x_shape, w_shape, stride, 
 def test_input_gradient_when_blas_returns_a_copy(monkeypatch):
     """A BLAS wrapper that cannot add in place hands back a new array: its
     result is written into the gradient instead of being lost."""
-    real = _conv.get_blas_funcs
+    real = _taps.get_blas_funcs
 
     def copying(name, arrays):
         gemm = real(name, arrays)
@@ -169,7 +169,7 @@ def test_input_gradient_when_blas_returns_a_copy(monkeypatch):
     out, cache = correlate_forward(x, w, (1, 1), "im2col")
     dout = rng.normal(size=out.shape)
     expected, _ = correlate_backward(dout, cache)
-    monkeypatch.setattr(_conv, "get_blas_funcs", copying)
+    monkeypatch.setattr(_taps, "get_blas_funcs", copying)
     dx, _ = correlate_backward(dout, cache)
     assert_allclose(dx, expected, atol=1e-12)
     assert_allclose(dx, _input_gradient_loops(dout, x.shape, w, (1, 1)), atol=1e-12)

@@ -1,14 +1,17 @@
-"""Fitting on series of unequal length, batched by length: what is learned
-(against cropping), the ragged loss against series run one by one and
-against finite differences, the bit-for-bit identity with the array path at
-one length, the batches, splits over threads and processes, and the
-family's fitting options on a ragged list."""
+"""Fitting on series of unequal length, in batches that mix lengths (padded,
+masked) or of one length each: what is learned (against cropping), the
+ragged loss against series run one by one and against finite differences,
+the bit-for-bit identity with the array path at one length, the batches
+(which networks mix lengths, the padded images and their mask), splits over
+threads and processes, and the family's fitting options on a ragged list.
+The masked network itself is tested in tests/core/test_masked.py."""
 
 import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_xcnn import _parallel, _processes
@@ -23,7 +26,12 @@ from sklearn_xcnn._core._network import (
 )
 from sklearn_xcnn._ragged import Ragged, epoch_batches
 from sklearn_xcnn._training import full_batch_loss_and_grad, predict_logits
-from sklearn_xcnn.series import FCNClassifier, FCNRegressor
+from sklearn_xcnn.series import (
+    FCNClassifier,
+    FCNRegressor,
+    InceptionTimeClassifier,
+    ResNetClassifier,
+)
 from sklearn_xcnn.series._base import SeriesMixin
 
 from ..conftest import fit_quietly
@@ -188,6 +196,85 @@ def test_one_length_batches_are_the_array_batches():
     assert [list(b) for b in ragged] == [list(b) for b in as_array]
 
 
+# ------------------------------------------------------- mixed batches
+def _training_ragged(est, X, y):
+    """The training collection a fit of ``est`` on ``(X, y)`` batches."""
+    est = fit_quietly(clone(est).set_params(max_iter=1), X, y)
+    X_checked = est._validate_xy(X, y, False)[0]
+    return est._training_images(X_checked, est._network_spec())
+
+
+@pytest.mark.parametrize(
+    "est, mixes",
+    [
+        (FCNClassifier(**SMALL), True),
+        (ResNetClassifier(n_filters=(3,), kernel_size=((4, 3, 2),)), True),
+        (InceptionTimeClassifier(n_filters=(2,), kernel_size=4, n_networks=1), True),
+        (FCNClassifier(**SMALL, pooling="max"), False),  # pools between blocks
+        (FCNClassifier(**SMALL, stride=(1, 2)), False),  # a stride shortens
+        (FCNClassifier(**SMALL, padding="valid"), False),  # 'valid' shortens
+    ],
+    ids=["fcn", "resnet", "inception", "pooling", "stride", "valid"],
+)
+def test_which_networks_mix_lengths(est, mixes):
+    X, y = _ragged()
+    if isinstance(est, InceptionTimeClassifier):  # an ensemble: its member's
+        est = est._member_class(**{k: v for k, v in est.get_params().items()
+                                   if k != "n_networks"})  # fmt: skip
+    ragged = _training_ragged(est, X, y)
+    assert ragged.mix is mixes
+    batches = epoch_batches(ragged, np.random.RandomState(0).permutation(30), None, 8)
+    mixed = [len({X[i].shape[1] for i in rows}) > 1 for rows in batches]
+    assert any(mixed) is mixes
+
+
+def test_augmentation_batches_by_length():
+    from sklearn_xcnn.augment import RandomJitter
+
+    X, y = _ragged()
+    assert not _training_ragged(FCNClassifier(**SMALL, augment=[RandomJitter()]),
+                                X, y).mix  # fmt: skip
+
+
+def test_mixed_batches_are_the_epoch_order_padded_with_their_mask():
+    series = [np.random.RandomState(t).standard_normal((1, t, 2))
+              for t in (3, 5, 3, 4, 5, 5, 3)]  # fmt: skip
+    X = Ragged(series).mixing()
+    order = np.random.RandomState(0).permutation(7)
+    batches = epoch_batches(X, order, None, 3)
+    assert [list(b) for b in batches] == [list(order[:3]), list(order[3:6]),
+                                          list(order[6:])]  # fmt: skip
+    rows = np.array([0, 4, 3])  # lengths 3, 5, 4
+    images, spec, valid = X.take(rows)
+    assert images.shape == (3, 1, 5, 2) and spec is None  # (no specs given)
+    for i, row in enumerate(rows):
+        T = series[row].shape[1]
+        assert_array_equal(images[i, :, :T], series[row][0][None])
+        assert_array_equal(images[i, :, T:], 0)
+        assert_array_equal(valid[i, 0], np.arange(5) < T)
+    # rows of one length: their images as they are, no mask
+    images, _, valid = X.take(np.array([1, 5]))
+    assert valid is None and images.shape == (2, 1, 5, 2)
+    with pytest.raises(ValueError, match="mixes image shapes"):
+        Ragged(series).take(rows)  # a collection batched by length
+
+
+def test_mixed_batches_learn_series_of_as_many_lengths_as_series():
+    # almost every series its own length: the batches mix lengths (batched
+    # by length they would hold one series each)
+    X, y = _bumps(64, 0, lengths=range(24, 88))
+    X_test, y_test = _bumps(200, 1, lengths=range(24, 88))
+    clf = FCNClassifier(
+        n_filters=(6, 6),
+        kernel_size=(5, 3),
+        batch_size=16,
+        learning_rate_init=1e-2,
+        max_iter=30,
+        random_state=0,
+    )
+    assert fit_quietly(clf, X, y).score(X_test, y_test) > 0.95
+
+
 # ------------------------------------------------ one length: the array path
 @pytest.mark.parametrize(
     "params",
@@ -236,6 +323,7 @@ def test_ragged_fit_is_reproducible_across_thread_and_process_splits(monkeypatch
         return fit_quietly(clf, X, y, sample_weight=sw)
 
     sequential = fit()
+    assert _training_ragged(FCNClassifier(**SMALL), X, y).mix  # mixed batches
     monkeypatch.setattr(_parallel, "blas_threads", lambda: 2)
     monkeypatch.setattr(_parallel, "MIN_WORK_PER_THREAD", 1)
     with monkeypatch.context() as m:
