@@ -815,7 +815,6 @@ def test_regressor_targets_of_other_dtypes_are_converted_to_float64(y):
     assert reg.predict(_X()).dtype == np.float64
 
 
-
 # ------------------------------------------------------------- inspection
 ACCEPTED = (
     "feature_maps takes a CNNClassifier or CNNRegressor, a Pipeline whose "
@@ -965,7 +964,6 @@ def test_filter_display_convolution_out_of_range():
         FilterDisplay.from_estimator(clf, convolution=3)
 
 
-
 # -------------------------------------------------------------- series
 def _series_data(n_channels=2, n_timepoints=24):
     X = np.random.RandomState(0).standard_normal((N, n_channels, n_timepoints))
@@ -1022,9 +1020,7 @@ SERIES_FIT_CASES = {
         r"X\[29\] has 2 time point\(s\): too short for this FCNClassifier, "
         "whose kernels need series of at least 4",
     ),
-    "X_4d": Case(
-        np.ones((N, 1, 24, 2)), _y(), ValueError, "got a 4-D array of shape"
-    ),
+    "X_4d": Case(np.ones((N, 1, 24, 2)), _y(), ValueError, "got a 4-D array of shape"),
     "list_of_3d": Case(
         _rng_list(*[(1, 2, 24)] * N), _y(), ValueError, "a list element has shape"
     ),
@@ -1037,9 +1033,7 @@ SERIES_FIT_CASES = {
 }
 
 
-@pytest.mark.parametrize(
-    "case", SERIES_FIT_CASES.values(), ids=SERIES_FIT_CASES.keys()
-)
+@pytest.mark.parametrize("case", SERIES_FIT_CASES.values(), ids=SERIES_FIT_CASES.keys())
 def test_series_fit_rejects_bad_input(case, fitted_fcn):
     with pytest.raises(case.exception, match=case.match):
         _fcn(**case.params).fit(case.X, case.y)

@@ -131,4 +131,3 @@ def test_image_shape_matching_neither_order_is_refused():
         fit_quietly(
             CNNClassifier(**PARAMS, image_shape=(6, 3, 6)), first, np.arange(N) % 2
         )
-

@@ -50,7 +50,6 @@ PROPERTY = settings(
 N_OUTPUTS = {"binary": 1, "multiclass": 3, "multilabel": 2}
 
 
-
 def _sizes(low, high):
     """An int or a (rows, cols) pair of ints in ``[low, high]``."""
     one = st.integers(low, high)

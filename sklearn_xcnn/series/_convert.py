@@ -27,8 +27,10 @@ LAYOUTS = (
 
 def is_series_list(X):
     """Whether ``X`` is aeon's ``np-list``: a list or tuple of arrays."""
-    return isinstance(X, list | tuple) and len(X) > 0 and all(
-        isinstance(x, np.ndarray) for x in X
+    return (
+        isinstance(X, list | tuple)
+        and len(X) > 0
+        and all(isinstance(x, np.ndarray) for x in X)
     )
 
 
