@@ -68,7 +68,7 @@ from ._memory import check_training_memory, steady_heap, training_rows
 from ._optimizers import OPTIMIZERS
 from ._persistence import check_state_version, restore, snapshot, versioned_state
 from ._ragged import head
-from ._schedules import SCHEDULES, check_schedule
+from ._schedules import SCHEDULES, auto_max_iter, check_schedule
 from ._training import (
     FULL_BATCH_CHUNK,
     FitSettings,
@@ -139,7 +139,7 @@ class BaseCNN(BaseEstimator):
         "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
         "plateau_patience": [_POSITIVE_INT],
         "min_learning_rate": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [_POSITIVE_INT],
+        "max_iter": [_POSITIVE_INT, StrOptions({"auto"})],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -167,31 +167,31 @@ class BaseCNN(BaseEstimator):
 
     def __init__(
         self,
-        n_filters=8,
+        n_filters=(16, 32),
         kernel_size=3,
         stride=1,
         pool_size=2,
         pooling="max",
-        hidden_units=(64,),
+        hidden_units=(128,),
         activation="relu",
         *,
-        padding="valid",
+        padding="same",
         global_pooling=None,
-        dropout=0.0,
-        batch_norm=False,
+        dropout=0.1,
+        batch_norm=True,
         block="conv",
         block_depth=3,
         dilation=1,
         solver="adam",
         alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
+        batch_size=64,
+        learning_rate="cosine",
         learning_rate_init=3e-3,
         power_t=0.5,
         plateau_factor=0.5,
         plateau_patience=10,
         min_learning_rate=0.0,
-        max_iter=200,
+        max_iter="auto",
         shuffle=True,
         random_state=None,
         tol=1e-4,
@@ -389,12 +389,6 @@ class BaseCNN(BaseEstimator):
                     "outputs would see nothing but padding. Use padding smaller "
                     "than the kernel, or padding='same'."
                 )
-        if spec.dropout > 0 and self.solver == "lbfgs":
-            raise ValueError(
-                f"dropout={self.dropout} needs solver='adam' or 'sgd': L-BFGS "
-                "needs the same loss at every evaluation, while dropout draws new "
-                "masks for each batch. Set dropout=0 to use solver='lbfgs'."
-            )
         check_augment(self.augment, self.image_shape_, self.solver)
 
     def _training_images(self, X, spec):
@@ -605,11 +599,27 @@ class BaseCNN(BaseEstimator):
         self._architecture = self._architecture_params()
         self._publish()
 
+    # max_iter="auto": epochs for about this many optimizer steps, within
+    # (fewest, most) epochs (see _schedules.auto_max_iter); L-BFGS gets
+    # _AUTO_LBFGS_ITER iterations. Chosen by benchmarks/bench_defaults.py.
+    _auto_steps = 500
+    _auto_epochs = (5, 200)
+    _AUTO_LBFGS_ITER = 200
+
     def _fit_params(self, n_samples):
         """The parameters a fit on ``n_samples`` rows trains with: those of
-        ``get_params``, where a subclass may resolve a data-dependent value
-        (the series presets' ``max_iter="auto"``)."""
-        return self.get_params(deep=False)
+        ``get_params``, with ``max_iter="auto"`` resolved (recorded as
+        ``max_iter_``)."""
+        params = self.get_params(deep=False)
+        if params["max_iter"] == "auto":
+            if params["solver"] == "lbfgs":
+                params["max_iter"] = self._AUTO_LBFGS_ITER
+            else:
+                params["max_iter"] = auto_max_iter(
+                    n_samples, params["batch_size"], self._auto_steps, self._auto_epochs
+                )
+        self.max_iter_ = params["max_iter"]
+        return params
 
     def _prepare_optimizer(self, flat, incremental):
         """Keep the optimizer for a continued fit when it can go on, else

@@ -18,7 +18,7 @@ from ._docstrings import fill_doc
 from .utils._compat import StrOptions, _check_partial_fit_first_call, _fit_context
 
 
-@fill_doc
+@fill_doc(default_dropout="0.3")
 class CNNClassifier(ClassifierMixin, BaseCNN):
     """Convolutional neural network classifier.
 
@@ -102,31 +102,31 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
 
     def __init__(
         self,
-        n_filters=8,
+        n_filters=(16, 32),
         kernel_size=3,
         stride=1,
         pool_size=2,
         pooling="max",
-        hidden_units=(64,),
+        hidden_units=(128,),
         activation="relu",
         *,
-        padding="valid",
+        padding="same",
         global_pooling=None,
-        dropout=0.0,
-        batch_norm=False,
+        dropout=0.3,
+        batch_norm=True,
         block="conv",
         block_depth=3,
         dilation=1,
         solver="adam",
         alpha=1e-4,
-        batch_size="auto",
-        learning_rate="constant",
+        batch_size=64,
+        learning_rate="cosine",
         learning_rate_init=3e-3,
         power_t=0.5,
         plateau_factor=0.5,
         plateau_patience=10,
         min_learning_rate=0.0,
-        max_iter=200,
+        max_iter="auto",
         shuffle=True,
         random_state=None,
         tol=1e-4,

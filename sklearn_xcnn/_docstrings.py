@@ -7,11 +7,20 @@ in at the ``%(name)s`` places, so a shared parameter is described once.
 import re
 import textwrap
 
+# defaults that differ between the estimators sharing a description, as
+# inline places in the pieces; fill_doc(name=value) gives an estimator's own
+# (CNNClassifier's dropout is 0.3, CNNRegressor's 0.1, the presets' 0.0)
+_INLINE = {"default_dropout": "0.0"}
+
 _PIECES = {
     "architecture_parameters": """\
-    n_filters : int or tuple of int, default=8
+    n_filters : int or tuple of int, default=(16, 32)
         Filters of the convolutional block; a tuple stacks one block per
-        entry (``()`` for none: a dense network).
+        entry (``()`` for none: a dense network). The default's two blocks,
+        with ``padding="same"``, batch norm, dropout and a cosine schedule,
+        were chosen by a sweep over several image and signal sets
+        (``benchmarks/bench_defaults.py``; see :ref:`defaults` in the user
+        guide).
 
     kernel_size : int, (int, int) or list, default=3
         Rows and columns of the filters. A list holds one entry (an int or a
@@ -39,13 +48,13 @@ _PIECES = {
         How a pooling window is reduced: its largest cell, the mean or the sum
         of the cells present. ``None`` skips pooling.
 
-    hidden_units : int or tuple of int, default=(64,)
+    hidden_units : int or tuple of int, default=(128,)
         Units of each dense hidden layer; ``()`` for none.
 
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation of the convolutional blocks and of the hidden layers.
 
-    padding : "valid", "same", int, (int, int) or list, default="valid"
+    padding : "valid", "same", int, (int, int) or list, default="same"
         Zeros added around each block's input before the correlation.
         ``"valid"`` adds none (a 5x5 image and a 3x3 kernel give a 3x3 map).
         ``"same"`` pads so that the map has ``ceil(n / stride)`` cells along
@@ -61,17 +70,17 @@ _PIECES = {
         per filter. With ``hidden_units=()`` this is the head of the fully
         convolutional networks (FCN) of the time-series literature.
 
-    dropout : float in [0, 1), default=0.0
+    dropout : float in [0, 1), default=%(default_dropout)s
         Rate of inverted dropout on the input of every dense layer (the
         flattened features and each hidden layer's output) while training
         with ``"adam"`` or ``"sgd"``: each input is zeroed with this
         probability and the others are scaled by ``1 / (1 - dropout)``.
         Nothing is dropped at prediction. The masks come from
-        ``random_state``, so fits stay reproducible. ``"lbfgs"`` refuses a
-        positive rate (a :class:`ValueError`): it needs the same loss at
-        every evaluation.
+        ``random_state``, so fits stay reproducible. ``"lbfgs"`` trains
+        without dropout, as it ignores ``batch_size``: it needs the same loss
+        at every evaluation.
 
-    batch_norm : bool, default=False
+    batch_norm : bool, default=True
         Whether each block normalises its correlation output per filter,
         before the activation: with the mean and (biased) variance of the
         batch while training, with running averages (momentum 0.1, unbiased
@@ -140,12 +149,15 @@ _PIECES = {
         :class:`~sklearn.neural_network.MLPClassifier` and
         :class:`~sklearn.neural_network.MLPRegressor`.
 
-    batch_size : int or "auto", default="auto"
+    batch_size : int or "auto", default=64
         Mini-batch size for ``"adam"`` and ``"sgd"``; ``"auto"`` is
-        ``min(200, n_samples)``.
+        ``min(200, n_samples)``, as for
+        :class:`~sklearn.neural_network.MLPClassifier`. Batches of 64 take
+        about three times as many steps per epoch for about the same time
+        per epoch, which the default's short cosine schedule needs.
 
     learning_rate : {"constant", "invscaling", "adaptive", "plateau", \
-"cosine"}, default="constant"
+"cosine"}, default="cosine"
         Learning-rate schedule of ``"sgd"`` and ``"adam"`` (for ``"adam"``,
         the rate its bias correction then scales); ``"lbfgs"`` ignores it.
         ``"constant"`` keeps ``learning_rate_init``. ``"invscaling"`` sets
@@ -192,10 +204,15 @@ _PIECES = {
         The lowest rate of the ``"plateau"`` schedule, and the last of the
         ``"cosine"`` one; at most ``learning_rate_init``.
 
-    max_iter : int, default=200
+    max_iter : int or "auto", default="auto"
         Most epochs (``"adam"``, ``"sgd"``) or iterations (``"lbfgs"``) per
-        call to ``fit``. Reaching it raises a
-        :class:`~sklearn.exceptions.ConvergenceWarning`.
+        call to ``fit``. ``"auto"`` gives ``"adam"`` and ``"sgd"`` enough
+        epochs for about 500 steps (batches), at least 5 and at most 200: 22
+        epochs for 1 437 rows in batches of 64, 8 for 4 000 rows, 200 for 30
+        rows; ``"lbfgs"`` gets 200 iterations. The epochs a fit resolved are
+        in ``max_iter_``. Reaching ``max_iter`` raises a
+        :class:`~sklearn.exceptions.ConvergenceWarning`, except where the
+        ``"cosine"`` schedule ran its whole span: it ends there by design.
 
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
@@ -462,6 +479,7 @@ def fill_doc(obj=None, /, **pieces):
     if obj is None:
         return lambda target: fill_doc(target, **pieces)
     known = {**_PIECES, **pieces}
+    inline = {**_INLINE, **{k: v for k, v in pieces.items() if k in _INLINE}}
 
     def indented(match):
         margin, name = match.group(1), match.group(2)
@@ -469,7 +487,16 @@ def fill_doc(obj=None, /, **pieces):
         return "\n".join(margin + line if line else line for line in piece.splitlines())
 
     obj.__doc__ = re.sub(r"^( *)%\((\w+)\)s$", indented, obj.__doc__, flags=re.M)
+    obj.__doc__ = _fill_inline(obj.__doc__, inline)
     return obj
+
+
+def _fill_inline(text, values):
+    """``text`` with its inline ``%(name)s`` places of :data:`_INLINE`
+    replaced by ``values[name]``."""
+    for name, value in values.items():
+        text = text.replace(f"%({name})s", value)
+    return text
 
 
 def parameter_entries(*names):
@@ -480,4 +507,4 @@ def parameter_entries(*names):
         for entry in piece.split("\n\n"):
             name = entry.strip().split(" : ")[0]
             entries.setdefault(name, entry)
-    return "\n\n".join(entries[name] for name in names)
+    return _fill_inline("\n\n".join(entries[name] for name in names), _INLINE)

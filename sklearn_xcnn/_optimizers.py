@@ -84,6 +84,11 @@ class BaseOptimizer:
         the epoch's training ``loss``."""
         self.schedule.epoch_ends(time_step, loss)
 
+    def ran_its_course(self):
+        """Whether the schedule reached its planned end (see
+        :meth:`~._schedules.Schedule.ran_its_course`)."""
+        return self.schedule.ran_its_course()
+
     def trigger_stopping(self, verbose):
         """Whether to stop now that training stopped improving (the adaptive
         schedule lowers the rate and goes on instead)."""

@@ -60,14 +60,28 @@ def n_parts(work):
 
 
 @contextmanager
-def parallel(n, work=0.0):
+def parallel(n, work=0.0, small_parts=False):
     """A :class:`PartRunner` for ``n`` parts with BLAS single-threaded, or
     None for 1; ``work`` is the multiply-adds of the computation it runs
-    (see :data:`POOL_START_WORK`)."""
-    if n <= 1:
-        yield None
-        return
+    (see :data:`POOL_START_WORK`).
+
+    ``small_parts`` says that ``n`` is 1 because each call is too small to
+    split (a training batch under ``2 * MIN_WORK_PER_THREAD``): its matrix
+    products are then too small for BLAS's threads too, and BLAS runs
+    single-threaded in the calling thread. A second BLAS thread gains nothing
+    on such products, and when another process holds a core it costs the
+    most: the idle BLAS thread spins on the core the calling thread needs
+    (seen on 8x8 digits at batches of 64: 1.5 s an epoch instead of 0.09).
+    """
     from threadpoolctl import threadpool_limits
+
+    if n <= 1:
+        if small_parts:
+            with threadpool_limits(1, user_api="blas"):
+                yield None
+        else:
+            yield None
+        return
 
     with threadpool_limits(1, user_api="blas"):
         with ThreadPoolExecutor(max_workers=n) as executor:

@@ -11,7 +11,7 @@ from ._docstrings import fill_doc
 from .utils._compat import _fit_context
 
 
-@fill_doc
+@fill_doc(default_dropout="0.1")
 class CNNRegressor(RegressorMixin, BaseCNN):
     """Convolutional neural network regressor.
 

@@ -63,6 +63,12 @@ class Schedule:
         """Whether to stop now that training stopped improving."""
         return True
 
+    def ran_its_course(self):
+        """Whether the ``fit`` call's epochs brought the rate to its planned
+        end, so that reaching ``max_iter`` is where the schedule stops, not
+        a fit cut short (no ``ConvergenceWarning``)."""
+        return False
+
 
 class InvScaling(Schedule):
     """``learning_rate_init / (t + 1)**power_t`` after ``t`` samples."""
@@ -188,6 +194,9 @@ class Cosine(Schedule):
             self.learning_rate_init, self.min_learning_rate, self.epoch, self.span
         )
 
+    def ran_its_course(self):
+        return self.span is not None and self.epoch >= self.span
+
 
 def cosine_rate(start, end, epoch, span):
     """The rate ``epoch`` epochs into a cosine annealing of ``span`` epochs
@@ -203,6 +212,42 @@ SCHEDULES = {
     "plateau": Plateau,
     "cosine": Cosine,
 }
+
+
+def auto_max_iter(n_samples, batch_size, steps, epochs):
+    """Epochs of ``max_iter="auto"`` for a fit on ``n_samples`` rows.
+
+    Enough epochs for ``steps`` batches of ``batch_size`` rows (cut to
+    ``n_samples``; ``"auto"`` is scikit-learn's ``min(200, n_samples)``),
+    kept within ``epochs``, a ``(fewest, most)`` pair: a small training set
+    gets as many steps as a larger one, up to the most epochs, and a large
+    one at least the fewest epochs.
+
+    Parameters
+    ----------
+    n_samples : int
+        Rows given to ``fit`` (or to one ``partial_fit`` call).
+    batch_size : int or "auto"
+        The estimator's ``batch_size``.
+    steps : int
+        Batches (optimizer steps) to aim at.
+    epochs : (int, int)
+        Fewest and most epochs.
+
+    Returns
+    -------
+    max_iter : int
+
+    Examples
+    --------
+    >>> from sklearn_xcnn._schedules import auto_max_iter
+    >>> [auto_max_iter(n, 64, 500, (5, 200)) for n in (30, 500, 1437, 4000, 60000)]
+    [200, 63, 22, 8, 5]
+    """
+    rows = min(200, n_samples) if batch_size == "auto" else batch_size
+    steps_per_epoch = math.ceil(n_samples / max(1, min(rows, n_samples)))
+    low, high = epochs
+    return min(high, max(low, math.ceil(steps / steps_per_epoch)))
 
 
 def schedule_of(estimator):

@@ -690,7 +690,9 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
     with (
         interrupt_guard() as interrupted,
         parallel(
-            epochs.threads, _fit_work(settings.spec, epochs.n, n_epochs)
+            epochs.threads,
+            _fit_work(settings.spec, epochs.n, n_epochs),
+            small_parts=True,
         ) as runner,
         np.errstate(over="ignore", invalid="ignore"),
     ):
@@ -717,7 +719,8 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
     if state.best_params is not None:  # early stopping's, or keep_best's
         _restore(flat, stats, state.best_params)
         state.best_params = None
-    if not (incremental or converged or interrupted[0]):
+    finished = converged or interrupted[0] or state.optimizer.ran_its_course()
+    if not (incremental or finished):
         warnings.warn(
             f"Stochastic optimizer: maximum iterations ({p['max_iter']}) reached "
             "and the optimization hasn't converged yet.",

@@ -44,7 +44,7 @@ from ._convert import (
     series_lengths,
     series_rows,
 )
-from ._regime import MAX_ITER_CONSTRAINT, auto_max_iter
+from ._regime import AUTO_EPOCHS, AUTO_STEPS
 
 # sizes read along time; padding may also be a string
 _TIME_SIZES = ("kernel_size", "stride", "pool_size")
@@ -96,26 +96,9 @@ class SeriesMixin:
     # where the network allows it; False batches by length (benchmarks)
     _mix_lengths = True
 
-    def __init_subclass__(cls, **kwargs):
-        """A preset's ``max_iter`` may also be ``"auto"`` (its default)."""
-        super().__init_subclass__(**kwargs)
-        constraints = getattr(cls, "_parameter_constraints", None)
-        if constraints is not None and "max_iter" in constraints:
-            cls._parameter_constraints = {
-                **constraints,
-                "max_iter": MAX_ITER_CONSTRAINT,
-            }
-
-    # -------------------------------------------------------------- training
-    def _fit_params(self, n_samples):
-        """The parameters of a fit on ``n_samples`` series: ``max_iter="auto"``
-        resolved (:func:`~sklearn_xcnn.series._regime.auto_max_iter`) and
-        recorded as ``max_iter_``."""
-        params = super()._fit_params(n_samples)
-        if params["max_iter"] == "auto":
-            params["max_iter"] = auto_max_iter(n_samples, params["batch_size"])
-        self.max_iter_ = params["max_iter"]
-        return params
+    # max_iter="auto" aims at the series regime's steps and epochs
+    _auto_steps = AUTO_STEPS
+    _auto_epochs = AUTO_EPOCHS
 
     # ----------------------------------------------------------------- input
     def _validate_xy(self, X, y, reset):

@@ -19,10 +19,7 @@ a set of a few dozen series gets as many Adam steps as one of a few
 hundred.
 """
 
-import math
-from numbers import Integral
-
-from ..utils._compat import Interval, StrOptions
+from .._schedules import auto_max_iter as general_auto_max_iter
 
 TRAINING = {
     "solver": "adam",
@@ -51,9 +48,6 @@ AUTO_STEPS = 1000
 AUTO_EPOCHS = (100, 500)
 """Fewest and most epochs ``max_iter="auto"`` gives."""
 
-MAX_ITER_CONSTRAINT = [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})]
-"""``max_iter`` of a series preset: epochs, or ``"auto"``."""
-
 
 def auto_max_iter(n_samples, batch_size):
     """Epochs of ``max_iter="auto"`` for a fit on ``n_samples`` series.
@@ -80,7 +74,4 @@ def auto_max_iter(n_samples, batch_size):
     >>> [auto_max_iter(n, 16) for n in (36, 50, 67, 200, 1000)]
     [334, 250, 200, 100, 100]
     """
-    rows = min(200, n_samples) if batch_size == "auto" else batch_size
-    steps_per_epoch = math.ceil(n_samples / max(1, min(rows, n_samples)))
-    low, high = AUTO_EPOCHS
-    return min(high, max(low, math.ceil(AUTO_STEPS / steps_per_epoch)))
+    return general_auto_max_iter(n_samples, batch_size, AUTO_STEPS, AUTO_EPOCHS)

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_xcnn import series
 from sklearn_xcnn.series import _regime
+from sklearn_xcnn.series._base import SeriesMixin
 from sklearn_xcnn.series._regime import PUBLISHED_RATE_TRAINING, TRAINING, auto_max_iter
 
 from ..conftest import fit_quietly
@@ -132,8 +133,8 @@ def test_auto_max_iter_counts_the_steps(n_samples, batch_size):
 @pytest.fixture
 def few_auto_steps(monkeypatch):
     """``max_iter="auto"`` aiming at 6 steps within 2..10 epochs."""
-    monkeypatch.setattr(_regime, "AUTO_STEPS", 6)
-    monkeypatch.setattr(_regime, "AUTO_EPOCHS", (2, 10))
+    monkeypatch.setattr(SeriesMixin, "_auto_steps", 6)
+    monkeypatch.setattr(SeriesMixin, "_auto_epochs", (2, 10))
 
 
 def _series(n_samples=40, length=12):
