@@ -15,6 +15,25 @@ from sklearn_xcnn._core._network import build_spec
 from sklearn_xcnn.utils._optional import missing_reason
 
 
+
+# The network and regime of the 0.2 defaults: one 'valid' block of 8 filters,
+# 64 hidden units, no batch norm or dropout, full batches of min(200, n) at a
+# constant rate for at most 200 epochs. Tests written against that network (a
+# hand-worked seed case, shapes by formula, MLP's stopping rule, bit-for-bit
+# equalities that need full batches and no dropout) set it explicitly since
+# the defaults changed (issue 21): CNNClassifier(**V02, ...).
+V02 = dict(
+    n_filters=8,
+    hidden_units=(64,),
+    padding="valid",
+    batch_norm=False,
+    dropout=0.0,
+    batch_size="auto",
+    learning_rate="constant",
+    max_iter=200,
+)
+
+
 def needs(module):
     """``pytest.importorskip(module)``, skipping with a reason that names the
     optional extra which installs ``module``."""
