@@ -47,26 +47,25 @@ def signals(n=1600, length=96):
     return train_test_split(X, y, test_size=0.25, random_state=0)
 
 
+# the network of 0.2's defaults: one 'valid' block of 8 filters, 64 hidden
+# units, full batches at a constant rate until the training loss stalls
+V02 = dict(n_filters=8, hidden_units=(64,), padding="valid", batch_norm=False,
+           dropout=0.0, batch_size="auto", learning_rate="constant",
+           max_iter=200)  # fmt: skip
+
 MODELS = {
     "MLPClassifier (reference)": lambda: MLPClassifier(random_state=0),
     "defaults": lambda: CNNClassifier(random_state=0),
-    "early_stopping=True": lambda: CNNClassifier(early_stopping=True, random_state=0),
-    "+ padding='same', dropout=0.2, lr 0.01": lambda: CNNClassifier(
-        padding="same",
-        dropout=0.2,
-        learning_rate_init=0.01,
-        early_stopping=True,
-        random_state=0,
+    "defaults, max_iter=50": lambda: CNNClassifier(max_iter=50, random_state=0),
+    "defaults, n_filters=(8, 16)": lambda: CNNClassifier(
+        n_filters=(8, 16), random_state=0
     ),
-    "+ stride=2": lambda: CNNClassifier(stride=2, early_stopping=True, random_state=0),
-    "two blocks (16, 32), batch_norm": lambda: CNNClassifier(
-        n_filters=(16, 32),
-        padding="same",
-        batch_norm=True,
-        dropout=0.3,
-        hidden_units=128,
-        early_stopping=True,
-        random_state=0,
+    "defaults, stride=2": lambda: CNNClassifier(stride=2, random_state=0),
+    "defaults, early_stopping=True": lambda: CNNClassifier(
+        early_stopping=True, random_state=0
+    ),
+    "0.2's defaults (one block, no batch norm)": lambda: CNNClassifier(
+        **V02, random_state=0
     ),
 }
 
@@ -80,11 +79,9 @@ FCN = {
 SIGNAL_MODELS = {
     "MLPClassifier (reference)": lambda: MLPClassifier(random_state=0),
     "defaults, image_shape=(1, 96)": lambda: CNNClassifier(
-        image_shape=(1, 96), early_stopping=True, random_state=0
+        image_shape=(1, 96), random_state=0
     ),
-    "FCN": lambda: CNNClassifier(
-        **FCN, learning_rate_init=0.01, early_stopping=True, random_state=0
-    ),
+    "FCN": lambda: CNNClassifier(**FCN, learning_rate_init=0.01, random_state=0),
 }
 
 RUNS = [

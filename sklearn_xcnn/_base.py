@@ -582,7 +582,7 @@ class BaseCNN(BaseEstimator):
             for entry in self._stats(spec)
         ]
         settings = FitSettings(
-            self._fit_params(X.shape[0]),
+            self._fit_params(X.shape[0], incremental),
             spec,
             shapes,
             self._validation_score,
@@ -606,12 +606,17 @@ class BaseCNN(BaseEstimator):
     _auto_epochs = (5, 200)
     _AUTO_LBFGS_ITER = 200
 
-    def _fit_params(self, n_samples):
+    def _fit_params(self, n_samples, incremental=False):
         """The parameters a fit on ``n_samples`` rows trains with: those of
         ``get_params``, with ``max_iter="auto"`` resolved (recorded as
-        ``max_iter_``)."""
+        ``max_iter_``), and ``"schedule_span"``: the epochs (``fit``) or
+        calls (``partial_fit``) a ``"cosine"`` schedule anneals over; None
+        for ``partial_fit`` under ``"auto"``, whose epochs follow the rows of
+        one call, so that a stream of calls keeps ``learning_rate_init``
+        instead of annealing to nothing after ``max_iter_`` chunks."""
         params = self.get_params(deep=False)
-        if params["max_iter"] == "auto":
+        auto = params["max_iter"] == "auto"
+        if auto:
             if params["solver"] == "lbfgs":
                 params["max_iter"] = self._AUTO_LBFGS_ITER
             else:
@@ -619,6 +624,7 @@ class BaseCNN(BaseEstimator):
                     n_samples, params["batch_size"], self._auto_steps, self._auto_epochs
                 )
         self.max_iter_ = params["max_iter"]
+        params["schedule_span"] = None if incremental and auto else params["max_iter"]
         return params
 
     def _prepare_optimizer(self, flat, incremental):

@@ -78,17 +78,19 @@ class CNNClassifier(ClassifierMixin, BaseCNN):
     >>> from sklearn_xcnn import CNNClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
-    >>> clf = CNNClassifier(n_filters=4, hidden_units=32, max_iter=300, random_state=0)
+    >>> clf = CNNClassifier(random_state=0)
     >>> clf.fit(X_train, y_train)
-    CNNClassifier(hidden_units=32, max_iter=300, n_filters=4, random_state=0)
-    >>> clf.filters_[0].shape
-    (4, 1, 3, 3)
+    CNNClassifier(random_state=0)
+    >>> [f.shape for f in clf.filters_]  # two blocks: 16, then 32 filters 3x3
+    [(16, 1, 3, 3), (32, 16, 3, 3)]
+    >>> clf.max_iter_  # max_iter="auto": epochs for about 500 batches of 64
+    23
     >>> clf.predict(X_test[:5])
-    array([2, 4, 2, 6, 6])
+    array([2, 8, 2, 6, 6])
     >>> y_test[:5]
     array([2, 8, 2, 6, 6])
-    >>> print(f"{clf.score(X_test, y_test):.2f}")
-    0.9...
+    >>> print(f"{clf.score(X_test, y_test):.3f}")
+    0.98...
     """
 
     _parameter_constraints: dict = {

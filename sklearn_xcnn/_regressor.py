@@ -75,7 +75,7 @@ class CNNRegressor(RegressorMixin, BaseCNN):
     >>> reg.predict(X[200:203]).shape
     (3,)
     >>> print(f"{reg.score(X[200:], y[200:]):.3f}")
-    0.99...
+    0.98...
     """
 
     _loss = "squared_error"

@@ -185,11 +185,15 @@ class Cosine(Schedule):
     def start_fit(self, max_iter, incremental):
         if incremental and self.span is not None:
             return  # partial_fit calls go on annealing
+        # max_iter None: no span to anneal over (partial_fit under
+        # max_iter="auto"): the rate stays learning_rate_init
         self.epoch, self.span = 0, max_iter
         self.rate = float(self.learning_rate_init)
 
     def epoch_ends(self, time_step, loss):
         self.epoch += 1
+        if self.span is None:
+            return
         self.rate = cosine_rate(
             self.learning_rate_init, self.min_learning_rate, self.epoch, self.span
         )

@@ -274,13 +274,6 @@ FIT_CASES = {
         _X(), _y(), ValueError, "nothing but padding", {"padding": 3}
     ),
     "dropout_one": Case(_X(), _y(), ValueError, "'dropout' parameter", {"dropout": 1}),
-    "dropout_with_lbfgs": Case(
-        _X(),
-        _y(),
-        ValueError,
-        "dropout=0.5 needs solver='adam' or 'sgd'",
-        {"dropout": 0.5, "solver": "lbfgs"},
-    ),
     "augment_negative_shift": Case(
         _X(),
         _y(),
@@ -480,6 +473,36 @@ def test_failed_fit_keeps_the_users_random_state_object():
     with pytest.raises(ValueError):
         clf.fit(_X(), np.zeros(N))
     assert clf.random_state is rs
+
+
+FITTED_ARRAYS = (
+    "filters_", "filter_intercepts_", "coefs_", "intercepts_",
+    "batch_norm_scales_", "batch_norm_means_", "batch_norm_vars_",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", [CNNClassifier, CNNRegressor])
+def test_lbfgs_trains_without_dropout(cls):
+    """No longer an error (issue 21): L-BFGS needs the same loss at every
+    evaluation, so it trains without dropout, as it ignores batch_size. A fit
+    with dropout=0.5 equals, bit for bit, the same fit with dropout=0."""
+    y = _y() if cls is CNNClassifier else _y_real()
+    params = dict(n_filters=2, hidden_units=4, solver="lbfgs", max_iter=20,
+                  random_state=0)  # fmt: skip
+    dropped = fit_quietly(cls(**params, dropout=0.5), _X(), y)
+    plain = fit_quietly(cls(**params, dropout=0.0), _X(), y)
+    assert dropped.dropout == 0.5  # the parameter is kept as given
+    assert dropped.n_iter_ == plain.n_iter_ > 1
+    assert dropped.loss_curve_ == plain.loss_curve_
+    for name in FITTED_ARRAYS:
+        a, b = getattr(dropped, name), getattr(plain, name)
+        assert len(a) == len(b)
+        for p, q in zip(a, b):
+            np.testing.assert_array_equal(p, q)
+    X = _X()
+    predict = dropped.predict_proba if cls is CNNClassifier else dropped.predict
+    other = plain.predict_proba if cls is CNNClassifier else plain.predict
+    np.testing.assert_array_equal(predict(X), other(X))
 
 
 # ------------------------------------------------------------ partial_fit

@@ -18,7 +18,7 @@ from sklearn_xcnn._core._conv import correlate_forward
 from sklearn_xcnn._core._pool import pool_forward
 from sklearn_xcnn.datasets import make_x_or_not_x
 
-from .conftest import needs
+from .conftest import V02, needs
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,10 @@ def test_digits_accuracy_with_defaults(digits):
 
 def test_fitted_attributes(small_digits):
     X, y = small_digits
-    clf = _small(n_filters=(4, 3), hidden_units=(8, 5), max_iter=3).fit(X, y)
+    # the 0.2 network's 'valid' blocks, whose shapes are worked out below
+    clf = _small(
+        **{**V02, "n_filters": (4, 3), "hidden_units": (8, 5), "max_iter": 3}
+    ).fit(X, y)
     assert clf.image_shape_ == (8, 8, 1)
     assert clf.n_features_in_ == 64
     assert_array_equal(clf.classes_, np.arange(10))
@@ -75,7 +78,11 @@ def test_fitted_attributes(small_digits):
 def test_flatten_order_is_filters_rows_cols(small_digits):
     """coefs_[0] rows follow the pooled maps flattened as filters x rows x cols."""
     X, y = small_digits
-    clf = _small(hidden_units=(5,), activation="identity", max_iter=2).fit(X, y)
+    # the plain 'valid' block of 0.2 (no batch norm), written out below
+    clf = _small(
+        **{**V02, "n_filters": 3, "hidden_units": (5,), "max_iter": 2},
+        activation="identity",
+    ).fit(X, y)
     images = X[:4].reshape(4, 8, 8, 1)
     z, _ = correlate_forward(images, clf.filters_[0], (1, 1), "scipy")
     pooled, _ = pool_forward(z + clf.filter_intercepts_[0], (2, 2), "max")
@@ -289,7 +296,9 @@ def test_no_hidden_layer_and_no_pooling(small_digits):
     X, y = small_digits
     clf = _small(hidden_units=(), pooling=None, max_iter=30, learning_rate_init=0.01)
     clf.fit(X, y)
-    assert [c.shape for c in clf.coefs_] == [(3 * 6 * 6, 10)]
+    # 'same' padding (the default since issue 21) keeps the 8x8 maps
+    assert clf.padding == "same"
+    assert [c.shape for c in clf.coefs_] == [(3 * 8 * 8, 10)]
     assert clf.score(X, y) > 0.8
 
 

@@ -25,10 +25,18 @@ from sklearn_xcnn import CNNClassifier, CNNRegressor, DivergenceError, _memory
 from sklearn_xcnn._optimizers import AdamOptimizer, SGDOptimizer
 from sklearn_xcnn.inspection import feature_maps
 
-from .conftest import fit_quietly, needs
+from .conftest import V02, fit_quietly, needs
 from .core.test_regression_gradients import plain_outputs
 
 SMALL = dict(n_filters=3, hidden_units=8)
+
+
+def v02(**params):
+    """The 0.2 network and regime ('valid' blocks without batch norm, no
+    dropout, full batches at a constant rate; see conftest.V02) with
+    ``params`` over it: what plain_outputs computes, and what the hand-worked
+    losses and bit-for-bit equalities here need."""
+    return {**V02, **params}
 
 
 def _flat(est):
@@ -98,7 +106,8 @@ def test_fitted_attributes_are_the_classifiers_without_classes(bars):
 def test_predictions_are_the_identity_output_units(bars, params):
     """predict is the output layer itself, against a plain forward pass."""
     X, Y = bars
-    reg = fit_quietly(CNNRegressor(**params, max_iter=3, random_state=0), X, Y)
+    reg = CNNRegressor(**v02(**params, max_iter=3), random_state=0)
+    fit_quietly(reg, X, Y)
     spec, weights, _ = reg._fitted_network()
     expected = plain_outputs(weights, X[:20].reshape(20, 8, 8, 1), spec)
     assert_allclose(reg.predict(X[:20]), expected, rtol=1e-10, atol=1e-12)
@@ -129,7 +138,10 @@ def test_lbfgs_loss_is_half_mse_plus_l2(bars, n_outputs, weighted):
     X, Y = bars
     y = Y[:, 0] if n_outputs == 1 else Y
     sw = np.random.RandomState(1).randint(0, 3, 300) * 1.0 if weighted else None
-    reg = CNNRegressor(**SMALL, solver="lbfgs", alpha=0.5, max_iter=15, random_state=0)
+    # no batch norm: predict's running averages are not the batch's statistics
+    reg = CNNRegressor(
+        **v02(**SMALL, max_iter=15), solver="lbfgs", alpha=0.5, random_state=0
+    )
     fit_quietly(reg, X, y, sample_weight=sw)
     assert reg.loss_ == pytest.approx(_hand_loss(reg, X, y, sw), rel=1e-10)
     assert reg.loss_ == pytest.approx(reg.loss_curve_[-1], rel=1e-10)
@@ -142,8 +154,8 @@ def test_epoch_loss_is_that_of_the_weights_it_started_from(bars, solver):
     weights before its step: 0.5 * MSE of their predictions plus L2."""
     X, Y = bars
     reg = CNNRegressor(
-        **SMALL, solver=solver, alpha=0.3, batch_size=300, shuffle=False,
-        max_iter=3, random_state=0,
+        **v02(**SMALL, batch_size=300, max_iter=3), solver=solver, alpha=0.3,
+        shuffle=False, random_state=0,
     )  # fmt: skip
     fit_quietly(reg, X, Y)
     expected = _hand_loss(reg, X, Y)
@@ -211,7 +223,7 @@ def weighted_bars():
 def test_zero_weight_equals_dropping_rows(weighted_bars, solver_params):
     X, Y, w = weighted_bars
     keep = w > 0
-    params = dict(**SMALL, max_iter=15, random_state=0) | solver_params
+    params = v02(**SMALL, max_iter=15, random_state=0) | solver_params
     weighted = fit_quietly(CNNRegressor(**params), X, Y, sample_weight=keep * 1.0)
     dropped = fit_quietly(CNNRegressor(**params), X[keep], Y[keep])
     unweighted = fit_quietly(CNNRegressor(**params), X, Y)
@@ -222,7 +234,7 @@ def test_zero_weight_equals_dropping_rows(weighted_bars, solver_params):
 @pytest.mark.parametrize("solver_params", WEIGHT_SOLVERS)
 def test_integer_weights_equal_repeating_rows(weighted_bars, solver_params):
     X, Y, w = weighted_bars
-    params = dict(**SMALL, max_iter=15, random_state=0) | solver_params
+    params = v02(**SMALL, max_iter=15, random_state=0) | solver_params
     weighted = fit_quietly(CNNRegressor(**params), X, Y, sample_weight=w)
     repeated = fit_quietly(
         CNNRegressor(**params), np.repeat(X, w, 0), np.repeat(Y, w, 0)
@@ -240,7 +252,7 @@ def test_all_zero_weights_error(bars):
 # --------------------------------------------------------------- partial_fit
 def test_partial_fit_one_epoch_per_call(bars):
     X, Y = bars
-    reg = CNNRegressor(**SMALL, random_state=0)
+    reg = CNNRegressor(**v02(**SMALL), random_state=0)
     for call in range(1, 4):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # never a ConvergenceWarning
@@ -292,7 +304,9 @@ def test_fit_equals_repeated_partial_fit(bars, n_iter_no_change):
     same random_state make the same model, as with MLPRegressor."""
     X, Y = bars
     n = 12
-    params = dict(**SMALL, solver="sgd", learning_rate_init=0.01, random_state=0)
+    # a constant rate: partial_fit has no span for a cosine over max_iter
+    params = v02(**SMALL, solver="sgd", learning_rate_init=0.01, random_state=0)
+    del params["max_iter"]
     full = fit_quietly(
         CNNRegressor(**params, max_iter=n, tol=0, n_iter_no_change=n_iter_no_change),
         X,
@@ -309,7 +323,9 @@ def test_fit_equals_repeated_partial_fit(bars, n_iter_no_change):
 # ---------------------------------------------------------------- warm start
 def test_warm_start_continues_like_one_long_fit(bars):
     X, Y = bars
-    params = dict(**SMALL, shuffle=False, tol=0.0, random_state=0)
+    # a constant rate: a cosine over 5 epochs then 5 more is not one over 10
+    params = v02(**SMALL, shuffle=False, tol=0.0, random_state=0)
+    del params["max_iter"]
     long = fit_quietly(CNNRegressor(**params, max_iter=10), X, Y)
     warm = CNNRegressor(**params, max_iter=5, warm_start=True)
     fit_quietly(warm, X, Y)
@@ -362,7 +378,8 @@ def test_n_iter_no_change_inf_runs_to_max_iter(bars):
         warnings.simplefilter("error", ConvergenceWarning)
         stopped.fit(X, Y)
     assert stopped.n_iter_ == 4
-    never = CNNRegressor(**SMALL, tol=10.0, n_iter_no_change=np.inf, max_iter=7)
+    # a constant rate cut short by max_iter (a cosine ends there by design)
+    never = CNNRegressor(**v02(**SMALL, max_iter=7), tol=10.0, n_iter_no_change=np.inf)
     with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(7\)"):
         never.fit(X, Y)
     assert never.n_iter_ == 7 == len(never.loss_curve_)
@@ -373,7 +390,8 @@ def test_n_iter_no_change_inf_runs_to_max_iter(bars):
 def test_float32_end_to_end(bars, solver):
     X, Y = bars
     X32 = X.astype(np.float32)
-    params = dict(**SMALL, solver=solver, max_iter=5, random_state=0)
+    # the network plain_outputs computes (test_dtype covers the defaults')
+    params = v02(**SMALL, solver=solver, max_iter=5, random_state=0)
     reg = fit_quietly(CNNRegressor(**params), X32, Y)  # float64 targets
     spec, weights, _ = reg._fitted_network()
     assert all(w.dtype == np.float32 for w in weights)

@@ -18,7 +18,7 @@ from sklearn_xcnn._optimizers import AdamOptimizer, SGDOptimizer
 from sklearn_xcnn._schedules import Adaptive, Cosine, InvScaling, Plateau, Schedule
 from sklearn_xcnn.datasets import make_x_or_not_x
 
-from .conftest import fit_quietly, needs
+from .conftest import V02, fit_quietly, needs
 from .test_persistence import _documented_untrusted_types
 
 SMALL_NET = dict(n_filters=2, hidden_units=6)
@@ -33,6 +33,12 @@ def xnx():
 def _small(**params):
     """The small network with ``params``, seeded."""
     return CNNClassifier(**{**SMALL_NET, "random_state": 0, **params})
+
+
+def _small_v02(**params):
+    """The small network in the 0.2 regime (full batches at a constant rate,
+    no dropout; see conftest.V02) with ``params``, seeded."""
+    return _small(**{**V02, **SMALL_NET, **params})
 
 
 def _cosine(start, end, n_epochs, span):
@@ -230,7 +236,8 @@ def test_adaptive_now_applies_to_adam(xnx):
 
 def test_constant_and_invscaling_are_recorded(xnx):
     X, y = xnx
-    clf = _small(solver="sgd", learning_rate_init=0.05, max_iter=3)
+    # full batches, so that invscaling's steps below are n and 2n samples
+    clf = _small_v02(solver="sgd", learning_rate_init=0.05, max_iter=3)
     fit_quietly(clf, X, y)
     assert clf.learning_rate_curve_ == [0.05] * 3
     clf.set_params(learning_rate="invscaling", power_t=0.5)
@@ -275,7 +282,7 @@ def test_warm_start_continues_the_plateau(xnx):
 
 def test_a_new_schedule_on_warm_start_starts_a_fresh_optimizer(xnx):
     X, y = xnx
-    clf = _small(warm_start=True, max_iter=2)
+    clf = _small_v02(warm_start=True, max_iter=2)  # first at a constant rate
     fit_quietly(clf, X, y)
     kept = clf._optimizer
     fit_quietly(clf.set_params(learning_rate="cosine"), X, y)
@@ -318,7 +325,8 @@ def test_verbose_prints_the_rate_of_each_epoch(xnx, capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     rates = [line.split("learning rate = ")[1].split(",")[0] for line in lines]
     assert rates == ["0.003", "0.00225", "0.00075"]
-    fit_quietly(CNNClassifier(**params), X, y)  # constant: lines as MLP's
+    # constant (the 0.2 default): lines as MLP's
+    fit_quietly(CNNClassifier(**params, learning_rate="constant"), X, y)
     assert "learning rate" not in capsys.readouterr().out
 
 
@@ -384,7 +392,8 @@ def test_pickled_model_continues_its_schedule(xnx):
 # ------------------------------------------------------ best weights kept
 def _noisy_fit(X, y, **params):
     """A fit on shuffled labels whose loss bottoms out half-way (epoch 5 of 8),
-    with batch norm, so that both weights and running statistics are kept."""
+    with batch norm, so that both weights and running statistics are kept; at
+    the 0.2 regime's constant rate (a cosine's loss falls to the end)."""
     y = np.random.RandomState(0).permutation(y)
     defaults = dict(
         batch_norm=True,
@@ -393,7 +402,9 @@ def _noisy_fit(X, y, **params):
         n_iter_no_change=np.inf,
         random_state=0,
     )
-    return fit_quietly(CNNClassifier(**SMALL_NET, **{**defaults, **params}), X, y)
+    return fit_quietly(
+        CNNClassifier(**{**V02, **SMALL_NET, **defaults, **params}), X, y
+    )
 
 
 def test_keep_best_weights_ends_with_the_lowest_training_loss_epoch(xnx):

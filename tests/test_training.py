@@ -21,11 +21,17 @@ from sklearn_xcnn import CNNClassifier
 from sklearn_xcnn._optimizers import AdamOptimizer, SGDOptimizer
 from sklearn_xcnn.datasets import make_x_or_not_x
 
-from .conftest import fit_quietly, needs
+from .conftest import V02, fit_quietly, needs
 
 # the seed architecture of the X-or-not-X task
 SEED_NET = dict(n_filters=4, kernel_size=3, stride=1, pooling="max", hidden_units=3)
 SMALL_NET = dict(n_filters=2, hidden_units=6)
+
+
+def v02(**params):
+    """The 0.2 network and regime (full batches at a constant rate, no
+    dropout; see conftest.V02) with ``params`` over it."""
+    return {**V02, **params}
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +173,7 @@ def test_sgd_adaptive_divides_by_five_when_stalled(xnx, capsys, monkeypatch):
 def test_sgd_constant_schedule_keeps_rate(xnx):
     X, y = xnx
     clf = CNNClassifier(
-        **SMALL_NET,
+        **v02(**SMALL_NET),
         solver="sgd",
         learning_rate_init=0.02,
         tol=10.0,
@@ -194,7 +200,8 @@ def test_stops_on_training_loss_without_early_stopping(xnx):
 
 def test_max_iter_warns(xnx):
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, tol=0.0, max_iter=3, random_state=0)
+    # a constant rate cut short by max_iter (a cosine ends there by design)
+    clf = CNNClassifier(**v02(**SMALL_NET, max_iter=3), tol=0.0, random_state=0)
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
         clf.fit(X, y)
     assert clf.n_iter_ == 3
@@ -297,7 +304,7 @@ def test_partial_fit_needs_classes_first(xnx):
 def test_partial_fit_one_epoch_per_call(xnx, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, random_state=0, verbose=1)
+    clf = CNNClassifier(**v02(**SMALL_NET), random_state=0, verbose=1)
     for call in range(1, 4):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -315,8 +322,8 @@ def test_partial_fit_one_epoch_per_call(xnx, capsys, monkeypatch):
 def test_partial_fit_chunks_match_fit(digits):
     X, y = digits
     X_train, y_train, X_test, y_test = X[:1300], y[:1300], X[1300:], y[1300:]
-    params = dict(n_filters=4, hidden_units=32, learning_rate_init=0.01, random_state=0)
-    full = fit_quietly(CNNClassifier(**params, max_iter=8), X_train, y_train)
+    params = v02(n_filters=4, hidden_units=32, learning_rate_init=0.01, random_state=0)
+    full = fit_quietly(CNNClassifier(**{**params, "max_iter": 8}), X_train, y_train)
     chunked = CNNClassifier(**params)
     classes = np.arange(10)
     # 10 chunks of 130 rows, each one mini-batch, 8 passes
@@ -381,7 +388,9 @@ def test_partial_fit_unavailable_for_lbfgs():
 # ----------------------------------------------------------------- warm start
 def test_warm_start_continues_like_one_long_fit(xnx):
     X, y = xnx
-    params = dict(**SMALL_NET, shuffle=False, tol=0.0, random_state=0)
+    # a constant rate: a cosine over 5 epochs then 5 more is not one over 10
+    params = v02(**SMALL_NET, shuffle=False, tol=0.0, random_state=0)
+    del params["max_iter"]
     long = fit_quietly(CNNClassifier(**params, max_iter=10), X, y)
     warm = CNNClassifier(**params, max_iter=5, warm_start=True)
     fit_quietly(warm, X, y)
@@ -397,7 +406,7 @@ def test_warm_start_continues_like_one_long_fit(xnx):
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_warm_start_starts_from_current_loss(xnx, solver):
     X, y = xnx
-    clf = CNNClassifier(**SEED_NET, solver=solver, max_iter=8, random_state=1)
+    clf = CNNClassifier(**v02(**SEED_NET, max_iter=8), solver=solver, random_state=1)
     fit_quietly(clf, X, y)
     n_old, last = clf.n_iter_, clf.loss_curve_[-1]
     fit_quietly(clf.set_params(warm_start=True), X, y)
@@ -409,7 +418,8 @@ def test_warm_start_starts_from_current_loss(xnx, solver):
 
 def test_warm_start_picks_up_new_optimizer_settings(xnx):
     X, y = xnx
-    clf = CNNClassifier(**SMALL_NET, max_iter=2, warm_start=True, random_state=0)
+    # full batches: one step per epoch
+    clf = CNNClassifier(**v02(**SMALL_NET, max_iter=2), warm_start=True, random_state=0)
     fit_quietly(clf, X, y)
     kept = clf._optimizer
     fit_quietly(clf, X, y)
@@ -539,7 +549,7 @@ def weighted_data():
 def test_zero_weight_equals_dropping_rows(weighted_data, solver_params):
     X, y, w = weighted_data
     keep = w > 0
-    params = dict(**SMALL_NET, max_iter=15, random_state=0) | solver_params
+    params = v02(**SMALL_NET, max_iter=15, random_state=0) | solver_params
     weighted = fit_quietly(CNNClassifier(**params), X, y, sample_weight=keep * 1.0)
     dropped = fit_quietly(CNNClassifier(**params), X[keep], y[keep])
     unweighted = fit_quietly(CNNClassifier(**params), X, y)
@@ -550,7 +560,7 @@ def test_zero_weight_equals_dropping_rows(weighted_data, solver_params):
 @pytest.mark.parametrize("solver_params", WEIGHT_SOLVERS)
 def test_integer_weights_equal_repeating_rows(weighted_data, solver_params):
     X, y, w = weighted_data
-    params = dict(**SMALL_NET, max_iter=15, random_state=0) | solver_params
+    params = v02(**SMALL_NET, max_iter=15, random_state=0) | solver_params
     weighted = fit_quietly(CNNClassifier(**params), X, y, sample_weight=w)
     repeated = fit_quietly(CNNClassifier(**params), np.repeat(X, w, 0), np.repeat(y, w))
     assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-9)
@@ -593,14 +603,20 @@ def test_verbose_lines_without_tqdm(xnx, capsys, monkeypatch, solver, early_stop
     lines = out.splitlines()
     assert len(lines) == clf.n_iter_ == len(clf.loss_curve_)
     with_validation = early_stopping and solver != "lbfgs"
+    # the default cosine schedule changes the rate, so its lines show it
+    # (a constant rate's are as MLP's; L-BFGS has no rate)
+    with_rate = solver != "lbfgs"
     for i, line in enumerate(lines):
         fields = line.split(", ")
         assert fields[0] == f"Iteration {i + 1}"
         assert fields[1] == f"loss = {clf.loss_curve_[i]:.8f}"
         if with_validation:
             assert fields[2] == f"validation score = {clf.validation_scores_[i]:.6f}"
+        if with_rate:
+            rate = clf.learning_rate_curve_[i]
+            assert fields[2 + with_validation] == f"learning rate = {rate:.6g}"
         assert fields[-1].startswith("time = ") and fields[-1].endswith("s")
-        assert len(fields) == 3 + with_validation
+        assert len(fields) == 3 + with_validation + with_rate
 
 
 def test_verbose_draws_tqdm_bar(xnx, capsys):
@@ -651,13 +667,11 @@ def test_ctrl_c_keeps_best_weights_with_early_stopping(
     X, y = digits[0][:400], digits[1][:400]
     sigint_after(SGDOptimizer, "update_params", 22)
     clf = CNNClassifier(
-        n_filters=3,
-        hidden_units=16,
+        **v02(n_filters=3, hidden_units=16, batch_size=80),
         solver="sgd",
         learning_rate_init=0.5,
         early_stopping=True,
         validation_fraction=0.2,
-        batch_size=80,
         random_state=1,
     )
     with pytest.warns(UserWarning, match="interrupted"):
@@ -732,7 +746,8 @@ def test_non_finite_loss_raises(digits):
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_divergence_keeps_previous_model(digits, method):
     X, y = digits[0][:300] * 16, digits[1][:300]
-    clf = CNNClassifier(solver="sgd", learning_rate_init=0.01, max_iter=2)
+    # a constant rate, which the failed call must leave at 0.01
+    clf = CNNClassifier(**v02(max_iter=2), solver="sgd", learning_rate_init=0.01)
     clf.set_params(random_state=0, warm_start=True)
     fit_quietly(clf, X, y)
     proba = clf.predict_proba(X)

@@ -176,7 +176,7 @@ def revive_dead_units(params, X, spec, sample_weight=None):
     a = X
     for block, offsets in zip(spec.blocks, block_offsets(spec)):
         if block.kind != "conv":  # normalised throughout: run it as it is
-            a = _compound_forward(a, params, block, spec, offsets)
+            a = _compound_forward(a, params, block, spec, offsets, weights)
             continue
         (start, _), _, _ = offsets
         w, bias = params[start], params[start + 1]
@@ -196,9 +196,11 @@ def revive_dead_units(params, X, spec, sample_weight=None):
             flat[:, weak] *= -1  # z + bias of the flipped units
             a = relu(z)
         else:  # batch statistics at the start: centred, unit variance
+            # (weighted as in training, so that weights count repeated rows)
             scale = params[offsets[1][0]]
+            cells = np.repeat(weights, z.shape[1] * z.shape[2])
             normed, _, _ = batch_norm_forward(
-                z.reshape(-1, block.n_filters), scale, bias
+                z.reshape(-1, block.n_filters), scale, bias, weights=cells
             )
             a = relu(normed.reshape(z.shape))
         if spec.pooling is not None:
@@ -214,10 +216,11 @@ def revive_dead_units(params, X, spec, sample_weight=None):
     return params
 
 
-def _compound_forward(a, params, block, spec, offsets):
-    """A compound block in training mode (batch statistics)."""
+def _compound_forward(a, params, block, spec, offsets, weights):
+    """A compound block in training mode (batch statistics weighted by the
+    rows' ``weights``)."""
     pairs, scales, _ = offsets
-    ctx = Context(True, None, None, None, None)
+    ctx = Context(True, None, None, weights, None)
     block_params = (params[slice(*pairs)], params[slice(*scales)])
     out, _ = BLOCK_KINDS[block.kind].forward(a, block_params, block, spec, ctx)
     return out

@@ -237,7 +237,8 @@ def feature_maps(estimator, X):
     >>> from sklearn_xcnn.datasets import make_x_or_not_x
     >>> from sklearn_xcnn.inspection import feature_maps
     >>> X, y = make_x_or_not_x(n_samples=60, random_state=0)
-    >>> clf = CNNClassifier(n_filters=4, hidden_units=3, solver="lbfgs",
+    >>> clf = CNNClassifier(n_filters=4, hidden_units=3, padding="valid",
+    ...                     batch_norm=False, solver="lbfgs",
     ...                     random_state=1).fit(X, y)
     >>> stages = feature_maps(clf, X[:2])
     >>> stages.blocks[0].correlation.shape  # 5x5 images, 3x3 filters

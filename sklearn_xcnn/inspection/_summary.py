@@ -29,8 +29,9 @@ class NetworkSummary:
     --------
     >>> from sklearn_xcnn import CNNClassifier
     >>> from sklearn_xcnn.inspection import network_summary
-    >>> summary = network_summary(CNNClassifier(n_filters=2, hidden_units=()),
-    ...                           image_shape=(4, 4))
+    >>> clf = CNNClassifier(n_filters=2, hidden_units=(), padding="valid",
+    ...                     batch_norm=False, dropout=0.0)
+    >>> summary = network_summary(clf, image_shape=(4, 4))
     >>> [stage.shape for stage in summary.stages]
     [(4, 4, 1), (2, 2, 2), (1, 1, 2), (2,), (1,)]
     >>> summary.n_params
@@ -96,7 +97,8 @@ def network_summary(estimator, *, image_shape=None, n_outputs=None):
 
     >>> from sklearn_xcnn import CNNClassifier
     >>> from sklearn_xcnn.inspection import network_summary
-    >>> clf = CNNClassifier(n_filters=4, kernel_size=3, hidden_units=3)
+    >>> clf = CNNClassifier(n_filters=4, kernel_size=3, hidden_units=3,
+    ...                     padding="valid", batch_norm=False, dropout=0.0)
     >>> print(network_summary(clf, image_shape=(5, 5)))
     stage                                   output  parameters
     ----------------------------------------------------------

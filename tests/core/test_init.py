@@ -145,9 +145,38 @@ def test_estimators_pass_adams_rate(solver, scale):
     1e-12 is far below ``1e-3``: half for Adam) and a regressor a tenth."""
     rng = np.random.RandomState(0)
     X, y = rng.uniform(size=(40, 36)), np.arange(40) % 3
-    params = dict(n_filters=2, hidden_units=64, solver=solver, random_state=0)
+    # plain blocks: batch norm (the default since issue 21) draws at a tenth
+    params = dict(
+        n_filters=2, hidden_units=64, batch_norm=False, solver=solver, random_state=0
+    )
     w = _start(CNNClassifier(**params), X, y)
     bound = np.sqrt(6 / (64 + 3))
     assert scale * 0.8 * bound < np.abs(w).max() <= scale * bound * (1 + 1e-6)
     w = _start(CNNRegressor(**params), X, y.astype(float))
     assert np.abs(w).max() <= 0.1 * np.sqrt(6 / (64 + 1)) * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("block", ["conv", "residual"])
+def test_revival_weighs_batch_norm_statistics_like_repeated_rows(block):
+    """With batch norm before the dense layer, the start's look at the first
+    rows normalises with weighted statistics: integer weights (zeros
+    included) give the same network as the rows repeated. With unweighted
+    statistics the hidden units flipped differed, and one epoch later the
+    weights were 0.25 apart (scikit-learn's sample-weight check's data)."""
+    rng = np.random.RandomState(42)
+    X, y = rng.rand(15, 30), rng.randint(0, 3, size=15)
+    weights = rng.randint(0, 5, size=15)
+    params = dict(
+        block=block, block_depth=2, dropout=0.0, max_iter=1, shuffle=False,
+        image_shape=(5, 6), random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = CNNClassifier(**params).fit(X, y, sample_weight=weights)
+        copies = CNNClassifier(**params).fit(
+            np.repeat(X, weights, axis=0), np.repeat(y, weights)
+        )
+    for a, b in zip(
+        weighted.coefs_ + weighted.filters_, copies.coefs_ + copies.filters_
+    ):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)

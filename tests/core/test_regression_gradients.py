@@ -25,6 +25,8 @@ from sklearn_xcnn._core._network import (
     n_conv_params,
 )
 
+from ..conftest import V02
+
 PLAIN_ACTIVATIONS = {
     "relu": lambda z: np.where(z > 0, z, 0.0),
     "tanh": np.tanh,
@@ -220,11 +222,13 @@ def test_one_full_batch_sgd_step_is_w_minus_lr_grad(n_outputs):
     Y = rng.normal(size=(12, n_outputs))
     y = Y[:, 0] if n_outputs == 1 else Y
     lr, alpha = 0.05, 0.3
+    # the 0.2 regime: a constant rate, no dropout, plain 'valid' blocks (the
+    # plain definition has no batch norm)
     reg = CNNRegressor(
-        n_filters=2, kernel_size=2, hidden_units=3, activation="tanh",
-        pooling="mean", image_shape=(6, 5), solver="sgd", momentum=0.0,
-        learning_rate_init=lr, alpha=alpha, batch_size=12, shuffle=False,
-        max_iter=2, random_state=0,
+        **{**V02, "n_filters": 2, "hidden_units": 3, "batch_size": 12, "max_iter": 2},
+        kernel_size=2, activation="tanh", pooling="mean", image_shape=(6, 5),
+        solver="sgd", momentum=0.0, learning_rate_init=lr, alpha=alpha,
+        shuffle=False, random_state=0,
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

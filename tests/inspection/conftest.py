@@ -6,7 +6,7 @@ import pytest
 from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.datasets import make_x_or_not_x
 
-from ..conftest import fit_quietly, needs  # noqa: F401  (for the tests here)
+from ..conftest import V02, fit_quietly, needs  # noqa: F401  (for the tests here)
 
 
 @pytest.fixture
@@ -29,8 +29,11 @@ def x_data():
 
 @pytest.fixture(scope="session")
 def x_clf(x_data):
-    """The walk-through network: 4 3x3 filters, max pooling, 3 hidden units."""
-    clf = CNNClassifier(n_filters=4, hidden_units=3, solver="lbfgs", random_state=1)
+    """The walk-through network: 4 3x3 filters, max pooling, 3 hidden units
+    (the 0.2 network: 'valid' 3x3 maps of 5x5 images, no batch norm)."""
+    clf = CNNClassifier(
+        **{**V02, "n_filters": 4, "hidden_units": 3}, solver="lbfgs", random_state=1
+    )
     return fit_quietly(clf, *x_data)
 
 
@@ -61,7 +64,9 @@ def ink_data(x_data):
 @pytest.fixture(scope="session")
 def x_reg(ink_data):
     """A regressor with the walk-through architecture, fitted by L-BFGS."""
-    reg = CNNRegressor(n_filters=4, hidden_units=3, solver="lbfgs", random_state=1)
+    reg = CNNRegressor(
+        **{**V02, "n_filters": 4, "hidden_units": 3}, solver="lbfgs", random_state=1
+    )
     return fit_quietly(reg, *ink_data)
 
 

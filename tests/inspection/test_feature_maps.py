@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn_xcnn import CNNClassifier, CNNRegressor
 from sklearn_xcnn.inspection import feature_maps
 
-from .conftest import fit_quietly
+from .conftest import V02, fit_quietly
 
 CENTRED_X = np.array(
     [
@@ -32,10 +32,12 @@ SEED_FILTERS = np.stack(
 
 @pytest.fixture
 def seed_clf(x_data):
-    """The walk-through network with the hand-chosen filters above."""
+    """The walk-through network (the 0.2 one: 'valid', no batch norm) with
+    the hand-chosen filters above."""
     clf = CNNClassifier(
-        n_filters=4, hidden_units=3, solver="lbfgs", max_iter=1, random_state=0
-    )
+        **{**V02, "n_filters": 4, "hidden_units": 3, "max_iter": 1},
+        solver="lbfgs", random_state=0,
+    )  # fmt: skip
     clf = fit_quietly(clf, *x_data)
     clf.filters_ = [SEED_FILTERS.copy()]
     clf.filter_intercepts_ = [np.array([0.0, -1.0, 0.0, 0.0])]
@@ -133,10 +135,11 @@ def test_stages_match_loop_oracles(activation, pooling, stride):
     shape = (7, 6, 2)
     X = _random_images(30, shape)
     y = np.arange(30) % 3
+    # the oracles are of a plain 'valid' block without batch norm: the 0.2 one
     clf = CNNClassifier(
-        n_filters=3, stride=stride, pool_size=2, pooling=pooling,
-        activation=activation, hidden_units=4, image_shape=shape, max_iter=2,
-        random_state=0,
+        **{**V02, "n_filters": 3, "hidden_units": 4, "max_iter": 2},
+        stride=stride, pool_size=2, pooling=pooling, activation=activation,
+        image_shape=shape, random_state=0,
     )  # fmt: skip
     clf = fit_quietly(clf, X, y)
     stages = feature_maps(clf, X[:4])
@@ -174,7 +177,8 @@ def _units(v):
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_shapes_follow_formulas(config, n_classes):
     H, W, C = 9, 8, 2
-    params = dict(n_filters=4, hidden_units=3, max_iter=2, random_state=0)
+    # the formulas are those of 'valid' blocks: the 0.2 network
+    params = {**V02, **dict(n_filters=4, hidden_units=3, max_iter=2, random_state=0)}
     params.update(config)
     X = _random_images(12, (H, W, C))
     clf = fit_quietly(
@@ -329,7 +333,8 @@ def test_inspection_imports_without_matplotlib():
         "from sklearn_xcnn import CNNClassifier\n"
         "from sklearn_xcnn.inspection import FilterDisplay, feature_maps\n"
         "X = np.random.RandomState(0).uniform(size=(10, 16))\n"
-        "clf = CNNClassifier(n_filters=2, hidden_units=2, max_iter=1)\n"
+        f"clf = CNNClassifier(**{{**{V02!r}, 'n_filters': 2, 'hidden_units': 2,"
+        " 'max_iter': 1})\n"
         "clf.fit(X, np.arange(10) % 2)\n"
         "print(feature_maps(clf, X).flattened.shape)\n"
         "try:\n"

@@ -162,7 +162,8 @@ default=None
     >>> from sklearn_xcnn.datasets import make_x_or_not_x
     >>> from sklearn_xcnn.inspection import FeatureMapDisplay
     >>> X, y = make_x_or_not_x(n_samples=60, random_state=0)
-    >>> clf = CNNClassifier(n_filters=4, hidden_units=3, solver="lbfgs",
+    >>> clf = CNNClassifier(n_filters=4, hidden_units=3, padding="valid",
+    ...                     batch_norm=False, solver="lbfgs",
     ...                     random_state=1).fit(X, y)
     >>> display = FeatureMapDisplay.from_estimator(clf, X[0])
     >>> display.ax_.shape  # 4 filters x (filter, feature map, pooled map)
