@@ -14,8 +14,6 @@ import sklearn_xcnn._training as training
 from sklearn_xcnn._core._network import build_spec
 from sklearn_xcnn.utils._optional import missing_reason
 
-
-
 # The network and regime of the 0.2 defaults: one 'valid' block of 8 filters,
 # 64 hidden units, no batch norm or dropout, full batches of min(200, n) at a
 # constant rate for at most 200 epochs. Tests written against that network (a

@@ -11,11 +11,9 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from sklearn_xcnn import CNNClassifier, CNNRegressor
-from sklearn_xcnn import _training
+from sklearn_xcnn import CNNClassifier, CNNRegressor, _training
 from sklearn_xcnn._parallel import blas_threads
 from sklearn_xcnn._schedules import auto_max_iter
-
 from sklearn_xcnn.datasets import make_x_or_not_x
 
 from .conftest import make_bars
