@@ -683,7 +683,7 @@ def fit_stochastic(state, settings, flat, stats, X, Y, sample_weight, incrementa
         state.best_params = _snapshot(flat, stats)
     epochs = _Epochs(state, settings, flat, stats, (X, Y, sample_weight, rows))
     n_epochs = 1 if incremental else p["max_iter"]
-    state.optimizer.start_fit(p.get("schedule_span", p["max_iter"]), incremental)
+    state.optimizer.start_fit(p["schedule_span"], incremental)
     progress = Progress(p["verbose"], n_epochs, p["learning_rate"] != "constant")
     converged = False
     # overflows surface as a DivergenceError, not as RuntimeWarnings
