@@ -26,8 +26,10 @@ Tasks (``--tasks``; ``--list`` prints them with their configurations):
 
 Systems (``--systems``): ``default`` (``CNNClassifier()``), ``best`` (the
 best documented configuration for the task), ``plain`` (the best
-configuration without its ``augment``, where it has one), ``ref`` (the
-reference network of ``bench_training.py`` where the task has one), ``mlp``
+configuration without its ``augment``, where it has one), ``ref`` (a
+plain network under 0.2's regime: valid padding, no batch norm or dropout, a
+constant rate; ``bench_training.py``'s reference networks on the digit
+tasks, the issue's configuration as 0.1.0 ran it on MNIST-1D), ``mlp``
 (``MLPClassifier()``), ``svc`` (``SVC()``), and ``torch-default``,
 ``torch-best``, ``torch-ref``: the PyTorch twin of that network
 (``_torch_nets.TorchTwin``: built from our ``NetworkSpec``, started from our
@@ -101,20 +103,21 @@ AUGMENTED_28 = dict(
 # bench_training.py's networks (goal 1 on digits, goal 2 on 28x28)
 REF_DIGITS = dict(n_filters=(8,), hidden_units=(64,), batch_size=64)
 REF_MNIST = dict(n_filters=(16, 32), hidden_units=(128,), batch_size=128)
-# (pinned: the estimator's defaults no longer give this plain network)
+# 0.2's plain network and regime, pinned: since issue 21 the estimator's
+# defaults are 'same' padding, batch norm, dropout 0.3 and a cosine schedule
+PLAIN = dict(padding="valid", batch_norm=False, dropout=0.0, learning_rate="constant")
 REF_REGIME = dict(
-    batch_norm=False,
-    dropout=0.0,
-    learning_rate="constant",
+    PLAIN,
     max_iter=200,
     learning_rate_init=1e-3,
     alpha=1e-4,
     kernel_size=3,
     pool_size=2,
     pooling="max",
-    padding="valid",
 )
-# the MNIST-1D configuration of issue 21 (0.944 in 0.1.0)
+# the MNIST-1D configuration of issue 21 (0.944 in 0.1.0), on today's
+# defaults for what it leaves unset ('best'), and on 0.1.0's plain network
+# and constant rate ('ref')
 MNIST1D = dict(
     n_filters=(32, 32, 32),
     hidden_units=(128,),
@@ -122,6 +125,7 @@ MNIST1D = dict(
     batch_size=100,
     max_iter=80,
 )
+MNIST1D_PLAIN = dict(MNIST1D, **PLAIN)
 # the suite's own choice for 1-D series: padded 1x5 kernels
 SIGNALS_BEST = dict(n_filters=(16, 32), kernel_size=(1, 5), padding="same")
 XOR_BEST = dict(n_filters=(16,), padding="same", hidden_units=(64,))
@@ -258,6 +262,7 @@ TASKS = {
         dict(image_shape=(1, 40)),
         MNIST1D,
         "issue 21 (paper CNN 0.94)",
+        MNIST1D_PLAIN,
     ),
     "x-or-not-x": Task(
         "make_x_or_not_x 9x9, noise 0.05",

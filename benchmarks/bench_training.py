@@ -37,6 +37,12 @@ MNIST = dict(filters=(16, 32), hidden=(128,), batch=128)
 MNIST_SBD = dict(MNIST, options=dict(padding="same", batch_norm=True, dropout=0.3))
 
 
+# what the PyTorch twins build unless a network's options say otherwise
+# (pinned: since issue 21 the estimator's defaults are 'same' padding, batch
+# norm, dropout 0.3 and a cosine schedule)
+PLAIN = dict(padding="valid", batch_norm=False, dropout=0.0, learning_rate="constant")
+
+
 def _ours(net, max_iter):
     from sklearn_xcnn import CNNClassifier
 
@@ -53,7 +59,7 @@ def _ours(net, max_iter):
         tol=0.0,
         n_iter_no_change=10**6,
         random_state=0,
-        **net.get("options", {}),
+        **{**PLAIN, **net.get("options", {})},
     )
 
 

@@ -76,12 +76,12 @@ def test_task_configurations_are_valid_parameters(suite, name):
 
 def test_worker_names_skip_what_does_not_apply(suite):
     names = suite.worker_names(
-        ["mnist1d", "digits"], ["ref", "svc", "torch-ref"], 2, ["fit", "curve"], {}
+        ["signals", "digits"], ["ref", "svc", "torch-ref"], 2, ["fit", "curve"], {}
     )
-    # mnist1d has no reference network; SVC has no epochs to curve
+    # signals has no reference network; SVC has no epochs to curve
     assert names == [
-        "mnist1d|svc|fit|0",
-        "mnist1d|svc|fit|1",
+        "signals|svc|fit|0",
+        "signals|svc|fit|1",
         "digits|ref|fit|0",
         "digits|ref|fit|1",
         "digits|ref|curve|0",
