@@ -36,6 +36,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -208,21 +209,38 @@ def make_estimator(key, seed, params):
 
 def fit_ours(key, seed, params, data):
     """Fit one of our estimators: a result dict, or ``{"refused": why}``
-    where ``fit`` refuses a list of series of unequal length (not supported
-    yet, or series too short for the kernels)."""
-    from sklearn.exceptions import ConvergenceWarning
+    where ``fit`` refuses a list of series of unequal length.
 
+    A list holding series too short for the network's kernels (``fit``
+    refuses them and names the length they need) is fitted and scored again
+    with those series, train and test, padded with zeros at their end to that
+    length, as the published runs brought every series to one length; the
+    result then says how many series were padded (``"padded"``)."""
     X_train, y_train, X_test, y_test = data
-    clf = make_estimator(key, seed, params)
-    start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(X_train, y_train)
+        return _fit_scored(make_estimator(key, seed, params), data)
     except ValueError as error:
         if isinstance(X_train, np.ndarray):
             raise
-        return {"refused": refusal(str(error))}
+        needed = _needed_length(str(error))
+        if needed is None:
+            return {"refused": refusal(str(error))}
+    X_train, padded_train = pad_short(X_train, needed)
+    X_test, padded_test = pad_short(X_test, needed)
+    result = _fit_scored(
+        make_estimator(key, seed, params), (X_train, y_train, X_test, y_test)
+    )
+    return {**result, "padded": (padded_train + padded_test, needed)}
+
+
+def _fit_scored(clf, data):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X_train, y_train, X_test, y_test = data
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_train, y_train)
     fit_time = time.perf_counter() - start
     return {
         "accuracy": float(clf.score(X_test, y_test)),
@@ -230,6 +248,25 @@ def fit_ours(key, seed, params, data):
         "epochs": _epochs(clf),
         "load": os.getloadavg()[0],
     }
+
+
+def _needed_length(message):
+    """The series length a "too short" refusal of ``fit`` asks for, or None
+    for any other refusal."""
+    found = re.search(r"too short .* need series of at least (\d+)", message)
+    return int(found.group(1)) if found else None
+
+
+def pad_short(X, length):
+    """``(X', n)``: the list ``X`` with every series shorter than ``length``
+    padded with zeros at its end to ``length``, and how many were."""
+    out, n = [], 0
+    for x in X:
+        if x.shape[-1] < length:
+            x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - x.shape[-1])])
+            n += 1
+        out.append(x)
+    return out, n
 
 
 def refusal(message):
@@ -325,11 +362,11 @@ def _median(runs, field):
 
 
 def _row(dataset, key, runs, rocket_acc):
-    head = [
-        dataset.name,
-        dataset.kind,
-        "MiniRocket (aeon)" if key == "MiniRocket" else key,
-    ]
+    name = "MiniRocket (aeon)" if key == "MiniRocket" else key
+    padded = runs[0].get("padded") if runs[0] else None
+    if padded:
+        name += f" ({padded[0]} series padded to {padded[1]})"
+    head = [dataset.name, dataset.kind, name]
     published = dataset.published.get(key)
     if runs[0] is None or "refused" in runs[0]:
         reason = runs[0]["refused"] if runs[0] else "equal lengths only"
