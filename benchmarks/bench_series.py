@@ -13,8 +13,12 @@ downloaded. Univariate: ``GunPoint``, ``ItalyPowerDemand``, ``ArrowHead``,
 ``OSULeaf``, ``ACSF1``; multivariate: ``BasicMotions``; unequal length:
 ``JapaneseVowels`` (12 channels), ``PickupGestureWiimoteZ``. A set of unequal
 lengths is given to our estimators as aeon's list of ``(n_channels,
-n_timepoints_i)`` arrays; where they cannot fit such a list yet, the row says
-so. MiniRocket takes equal lengths only (``-`` on those rows).
+n_timepoints_i)`` arrays; where they cannot fit such a list, the row says
+so. Series too short for a network's kernels (JapaneseVowels has two of 7
+points, the ResNet's first kernel spans 8) are padded with zeros at their end
+to the length ``fit`` asks for, as the published runs brought every series to
+one length, and the row names how many were. MiniRocket takes equal lengths
+only (``-`` on those rows).
 
 aeon is needed for the data and MiniRocket; it is no dependency of the
 package (not even of an extra the tests need). Install it apart and run::

@@ -312,3 +312,31 @@ def test_quick_run_end_to_end(series_bench, capsys):
     out = capsys.readouterr().out
     assert "GunPoint        univariate  FCN" in out
     assert "JapaneseVowels  unequal" in out
+
+
+def test_series_too_short_are_padded_to_the_length_fit_names(series_bench):
+    """A list with series shorter than the kernels is refused by ``fit``;
+    the benchmark pads those (train and test) with zeros at their end to the
+    length the refusal names, fits again and says so in the row."""
+    rng = np.random.default_rng(0)
+    lengths = [5, 12, 9, 12, 7, 10] * 4
+    X = [rng.normal(size=(1, n)) for n in lengths]
+    y = np.arange(len(X)) % 2
+    params = dict(n_filters=(2,), kernel_size=8, max_iter=2)
+    with pytest.raises(ValueError, match="too short") as refused:
+        series_bench.make_estimator("FCN", 0, params).fit(X, y)
+    needed = series_bench._needed_length(str(refused.value))
+    assert needed == 8
+
+    padded, n = series_bench.pad_short(X, needed)
+    assert n == 8  # the 5- and 7-point series
+    for before, after in zip(X, padded):
+        assert after.shape[-1] == max(before.shape[-1], 8)
+        np.testing.assert_array_equal(after[:, : before.shape[-1]], before)
+        assert not after[:, before.shape[-1] :].any()
+
+    result = series_bench.fit_ours("FCN", 0, params, (X, y, X[:6], y[:6]))
+    assert result["padded"] == (8 + 2, 8) and 0 <= result["accuracy"] <= 1
+    row = series_bench.rows({"JapaneseVowels": {"FCN": [result]}})[0]
+    assert row[2] == "FCN (10 series padded to 8)"
+    assert series_bench._needed_length("FCNClassifier fits series of unequal") is None
