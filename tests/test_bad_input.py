@@ -1108,6 +1108,19 @@ def test_series_predict_rejects_bad_input(fitted_fcn, X, match):
     _assert_same_state(_series_state(fitted_fcn), before)
 
 
+def test_series_longer_than_kernels_cut_at_fit_are_refused():
+    """Fitted on series shorter than its kernels (cut to them), a network
+    takes no longer series: a clear error, not a StopIteration."""
+    clf = _fcn(kernel_size=8).fit(_rng_list(*[(2, 5)] * 6), [0, 1] * 3)
+    assert clf.filters_[0].shape[-2:] == (1, 5)  # the kernel of 8, cut to 5
+    with pytest.raises(
+        ValueError,
+        match=r"A series of 7 time point\(s\) does not fit"
+        r" this FCNClassifier: it was fitted on series of at most 5",
+    ):
+        clf.predict(_rng_list((2, 5), (2, 7)))
+
+
 def test_series_without_global_pooling_take_only_the_training_length():
     X, y = _series_data()
     clf = fit_quietly(_fcn(global_pooling=None, hidden_units=4), X, y)

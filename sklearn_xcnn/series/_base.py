@@ -288,6 +288,17 @@ class SeriesMixin:
                 f"{n_timepoints}. Fit with global_pooling='mean' or 'max' to "
                 "predict other lengths."
             )
+        if n_timepoints > self.n_timepoints_:
+            # kernels longer than the training series were cut to them
+            return (
+                f"A series of {n_timepoints} time point(s) does not fit this "
+                f"{name}: it was fitted on series of at most "
+                f"{self.n_timepoints_} time points, shorter than its "
+                f"kernel_size, so its kernels were cut to that length and "
+                f"take no longer series. Fit on series at least as long as "
+                "the kernels (pad them at their end), or use a smaller "
+                "kernel_size."
+            )
         shortest = next(
             t
             for t in range(n_timepoints + 1, self.n_timepoints_ + 1)
