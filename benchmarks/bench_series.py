@@ -16,9 +16,11 @@ lengths is given to our estimators as aeon's list of ``(n_channels,
 n_timepoints_i)`` arrays; where they cannot fit such a list, the row says
 so. Series too short for a network's kernels (JapaneseVowels has two of 7
 points, the ResNet's first kernel spans 8) are padded with zeros at their end
-to the length ``fit`` asks for, as the published runs brought every series to
-one length, and the row names how many were. MiniRocket takes equal lengths
-only (``-`` on those rows).
+to the length ``fit`` asks for (and all series to the longest where the
+kernels, cut to shorter training series, cannot take the longer test
+series: InceptionTime's kernel of 40 there), as the published runs brought
+every series to one length; the row names how many were padded. MiniRocket
+takes equal lengths only (``-`` on those rows).
 
 aeon is needed for the data and MiniRocket; it is no dependency of the
 package (not even of an extra the tests need). Install it apart and run::
@@ -218,8 +220,11 @@ def fit_ours(key, seed, params, data):
     A list holding series too short for the network's kernels (``fit``
     refuses them and names the length they need) is fitted and scored again
     with those series, train and test, padded with zeros at their end to that
-    length, as the published runs brought every series to one length; the
-    result then says how many series were padded (``"padded"``)."""
+    length; if the network then refuses the longer test series (its kernels
+    were cut to the training series, shorter than the kernels), every series
+    is padded to the longest of train and test. The published runs brought
+    every series to one length. The result says how many series were padded
+    and to what length (``"padded"``)."""
     X_train, y_train, X_test, y_test = data
     try:
         return _fit_scored(make_estimator(key, seed, params), data)
@@ -229,12 +234,23 @@ def fit_ours(key, seed, params, data):
         needed = _needed_length(str(error))
         if needed is None:
             return {"refused": refusal(str(error))}
-    X_train, padded_train = pad_short(X_train, needed)
-    X_test, padded_test = pad_short(X_test, needed)
+    try:
+        return _fit_padded(key, seed, params, data, needed)
+    except ValueError as error:
+        if "does not fit" not in str(error):
+            raise
+    longest = max(lengths(X_train)[1], lengths(X_test)[1])
+    return _fit_padded(key, seed, params, data, longest)
+
+
+def _fit_padded(key, seed, params, data, length):
+    X_train, y_train, X_test, y_test = data
+    X_train, padded_train = pad_short(X_train, length)
+    X_test, padded_test = pad_short(X_test, length)
     result = _fit_scored(
         make_estimator(key, seed, params), (X_train, y_train, X_test, y_test)
     )
-    return {**result, "padded": (padded_train + padded_test, needed)}
+    return {**result, "padded": (padded_train + padded_test, length)}
 
 
 def _fit_scored(clf, data):

@@ -340,3 +340,16 @@ def test_series_too_short_are_padded_to_the_length_fit_names(series_bench):
     row = series_bench.rows({"JapaneseVowels": {"FCN": [result]}})[0]
     assert row[2] == "FCN (10 series padded to 8)"
     assert series_bench._needed_length("FCNClassifier fits series of unequal") is None
+
+
+def test_series_longer_than_cut_kernels_pad_every_series(series_bench):
+    """Kernels longer than every training series are cut to them, and the
+    network then refuses a longer test series: the benchmark pads every
+    series, train and test, to the longest of both."""
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(1, n)) for n in [4, 6] * 6]
+    y = np.arange(len(X)) % 2
+    X_test = [rng.normal(size=(1, 9)), rng.normal(size=(1, 5))]
+    params = dict(n_filters=(2,), kernel_size=8, max_iter=2)
+    result = series_bench.fit_ours("FCN", 0, params, (X, y, X_test, y[:2]))
+    assert result["padded"] == (12 + 1, 9)
