@@ -40,6 +40,10 @@ TAPS_MIN_CHANNELS = 32
 # in groups of 2**20 or more
 GRID_ENTRIES = 2**18
 
+# prediction correlates one-row kernels of at least this many taps by pairs
+# of taps (:func:`_correlate_pairs`)
+PAIRS_MIN_TAPS = 2
+
 
 def use_taps(x_shape, w_shape, stride, dilation, pool_order):
     """Whether the im2col engine correlates ``x_shape`` (n, H, W, C) with
@@ -86,6 +90,82 @@ def _correlate_grid(x, taps, grid):
             _gemm_add(gemm, rows[shift : shift + count], taps[p, q], out[:count], beta)
 
 
+def _rows_from(x, first, count, tail):
+    """Rows ``first, first + 2, ...`` of each image of ``x`` (n, P, C),
+    ``count`` per image (zeros past the image), flattened, and ``tail`` zero
+    rows after: ``(n * count + tail, C)``."""
+    n, P, C = x.shape
+    out = np.empty((n * count + tail, C), dtype=x.dtype)
+    picked = x[:, first::2]
+    body = out[: n * count].reshape(n, count, C)
+    body[:, : picked.shape[1]] = picked
+    body[:, picked.shape[1] :] = 0
+    out[n * count :] = 0
+    return out
+
+
+def _correlate_pairs(x, taps, out):
+    """Correlate series ``x`` (n, 1, W, C) with a one-row kernel into ``out``
+    (n, 1, Wo, F), by pairs of taps: three products on half the cells for
+    every two taps, where :func:`_correlate_grid` runs two on all of them.
+
+    Each series' cells are paired from its first, even cell ``2s`` with the
+    odd one ``2s + 1`` (a zero cell completes a series of odd ``W``, so that
+    a series computes the same wherever it lies in the batch), on the grid
+    of :func:`_correlate_grid` (whose cells past ``Wo`` are dropped). For taps
+    ``(w0, w1)`` at shifts ``(q, q + 1)``, with ``e = x[2s + q]``, ``o =
+    x[2s + q + 1]`` and ``f = x[2s + q + 2]``::
+
+        out[2s]     = e @ w0 + o @ w1 = (e - o) @ w0 + o @ (w0 + w1)
+        out[2s + 1] = o @ w0 + f @ w1 = o @ (w0 + w1) + (f - o) @ w1
+
+    (Winograd's F(2, 2)): the products ``(e - o) @ w0``, ``o @ (w0 + w1)``
+    and ``(f - o) @ w1`` run over the even rows only, and the middle one
+    serves both rows. An odd last tap is two plain products (even rows,
+    odd rows).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, 1, W, C)
+    taps : ndarray of shape (kc, C, F)
+        One ``(C, F)`` matrix per tap (:func:`_tap_matrices`, its one row).
+    out : ndarray of shape (n, 1, W - kc + 1, F)
+    """
+    n, _, P, C = x.shape
+    kc, _, F = taps.shape
+    Wo = P - kc + 1
+    half = (P + 1) // 2
+    pairs = kc // 2
+    x = x.reshape(n, P, C)
+    S = n * half  # output row pairs, the grid's garbage cells included
+    tail = pairs + 1  # the shifts reach past the last image
+    even = _rows_from(x, 0, half, tail)
+    odd = _rows_from(x, 1, half, tail)
+    # (f - o): the next even row, the next image's first past an image's end
+    after = np.subtract(even[1:], odd[:-1])
+    before = np.subtract(even, odd) if kc % 2 else np.subtract(even, odd, out=even)
+    dtype = taps.dtype
+    acc = np.empty((3, S, F), dtype=dtype)  # even only, both, odd only
+    gemm = get_blas_funcs("gemm", (x,))
+    for j in range(pairs):
+        w0, w1 = taps[2 * j], taps[2 * j + 1]
+        beta = 0.0 if j == 0 else 1.0
+        _gemm_add(gemm, before[j : j + S], w0, acc[0], beta)
+        _gemm_add(gemm, odd[j : j + S], w0 + w1, acc[1], beta)
+        _gemm_add(gemm, after[j : j + S], w1, acc[2], beta)
+    if kc % 2:  # the last tap alone
+        j, w = pairs, taps[-1]
+        beta = 0.0 if pairs == 0 else 1.0
+        _gemm_add(gemm, even[j : j + S], w, acc[0], beta)
+        _gemm_add(gemm, odd[j : j + S], w, acc[2], beta)
+        if pairs == 0:
+            acc[1] = 0
+    ne, no = (Wo + 1) // 2, Wo // 2  # output cells at even and odd columns
+    a0, a1, a2 = (a.reshape(n, half, F) for a in acc)
+    np.add(a0[:, :ne], a1[:, :ne], out=out[:, 0, 0::2])
+    np.add(a1[:, :no], a2[:, :no], out=out[:, 0, 1::2])
+
+
 def taps_forward(x, w, keep_cache=True):
     """Correlate ``x`` (n, H, W, C) with ``w`` (F, C, kr, kc) at stride 1.
 
@@ -102,6 +182,12 @@ def taps_forward(x, w, keep_cache=True):
     Ho, Wo = H - kr + 1, W - kc + 1
     taps = _tap_matrices(w, np.result_type(x, w))
     out = np.empty((n, Ho, Wo, F), dtype=taps.dtype)
+    if not keep_cache and H == kr == 1 and kc >= PAIRS_MIN_TAPS:
+        group = max(1, GRID_ENTRIES // (W * F))
+        for start in range(0, n, group):
+            part = slice(start, start + group)
+            _correlate_pairs(x[part], taps[0], out[part])
+        return out, None
     group = max(1, GRID_ENTRIES // (H * W * F))
     grid = np.empty((min(group, n), H, W, F), dtype=taps.dtype)
     for start in range(0, n, group):

@@ -175,3 +175,56 @@ def test_network_gradients_match_patch_matrix(monkeypatch):
     assert abs(loss - ref_loss) <= 1e-12 * abs(ref_loss)
     for g, r in zip(grads, ref_grads):
         assert_allclose(g, r, rtol=1e-10, atol=1e-12)
+
+
+# series (H = 1) of odd and even lengths, kernels of odd and even taps, one
+# tap alone among them (kernel 3 on 32 channels), a kernel spanning the series
+PAIR_SHAPES = [
+    ((3, 1, 21, 32), (5, 1, 8)),
+    ((4, 1, 20, 33), (6, 1, 5)),
+    ((2, 1, 9, 40), (7, 1, 3)),
+    ((3, 1, 10, 32), (4, 1, 2)),
+    ((1, 1, 5, 32), (3, 1, 5)),
+    ((2, 1, 6, 32), (3, 1, 6)),
+]
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape"), PAIR_SHAPES)
+def test_prediction_by_pairs_of_taps_matches_loops(x_shape, w_shape, monkeypatch):
+    """Prediction correlates a series by pairs of taps (three products on half
+    the cells per two taps): the same maps as loops, and as training's one
+    product per tap, in float64 and float32; in groups of any size."""
+    x, w = _draw(x_shape, w_shape)
+    expected = _loops(x, w)
+    trained, _ = taps_forward(x, w, keep_cache=True)
+    for group in (x_shape[0], 1, 2):
+        monkeypatch.setattr(_taps, "GRID_ENTRIES", group * x_shape[2] * w_shape[0])
+        out, cache = taps_forward(x, w, keep_cache=False)
+        assert cache is None
+        assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+        assert_allclose(out, trained, rtol=1e-12, atol=1e-12)
+    x32, w32 = x.astype(np.float32), w.astype(np.float32)
+    out32, _ = taps_forward(x32, w32, keep_cache=False)
+    assert out32.dtype == np.float32
+    scale = np.abs(expected).max()
+    assert_allclose(out32, expected, rtol=0, atol=1e-5 * scale)
+
+
+def test_prediction_by_pairs_is_the_same_wherever_a_series_lies():
+    """A series of odd length (its cells paired from its own first cell)
+    gives exactly the same maps alone as at any place in a batch."""
+    x, w = _draw((5, 1, 21, 32), (6, 1, 8))
+    x = x.astype(np.float32)
+    w = w.astype(np.float32)
+    batch, _ = taps_forward(x, w, keep_cache=False)
+    for i in range(5):
+        alone, _ = taps_forward(x[i : i + 1], w, keep_cache=False)
+        np.testing.assert_array_equal(alone[0], batch[i])
+
+
+def test_prediction_by_pairs_serves_series_only():
+    """A one-row kernel on images of several rows keeps the grid of one
+    product per tap (the pairs are of a series' cells); same maps."""
+    x, w = _draw((2, 3, 9, 32), (4, 1, 3))
+    out, _ = taps_forward(x, w, keep_cache=False)
+    assert_allclose(out, _loops(x, w), rtol=1e-12, atol=1e-12)
