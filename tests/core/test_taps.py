@@ -228,3 +228,54 @@ def test_prediction_by_pairs_serves_series_only():
     x, w = _draw((2, 3, 9, 32), (4, 1, 3))
     out, _ = taps_forward(x, w, keep_cache=False)
     assert_allclose(out, _loops(x, w), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [16, 17, 5])
+@pytest.mark.parametrize(
+    ("left", "right", "kc"), [(3, 4, 8), (2, 2, 5), (1, 1, 3), (0, 0, 4), (4, 1, 6)]
+)
+def test_series_predict_pads_as_it_pairs(T, left, right, kc):
+    """:func:`series_predict` lays the padding as it forms the pairs and adds
+    the intercepts: the loops on the padded series, plus the intercepts."""
+    from sklearn_xcnn._core._taps import series_predict
+
+    x, w = _draw((3, 1, T, 32), (5, 1, kc), seed=T)
+    b = np.random.default_rng(1).normal(size=5)
+    padded = np.pad(x, ((0, 0), (0, 0), (left, right), (0, 0)))
+    expected = _loops(padded, w) + b
+    out = series_predict(x, w, b, ((0, 0), (left, right)))
+    assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_network_prediction_by_pairs_matches_patch_matrix(dtype, monkeypatch):
+    """A fitted residual series network (the ResNet's kernels 8, 5 and 3,
+    batch norm folded) predicts, by pairs of taps, the logits of the patch
+    matrix path, to rounding; the pairs serve the units on many channels."""
+    from sklearn_xcnn._core import _layers
+    from sklearn_xcnn._core._network import forward
+    from sklearn_xcnn.series import ResNetClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(7, 1, 25)).astype(dtype), np.arange(7) % 3
+    clf = ResNetClassifier(n_filters=(32, 48), kernel_size=((8, 5, 3),) * 2,
+                           max_iter=2, batch_size=4, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    spec, params = clf._network_spec(), clf._params()
+    stats = clf._stats(spec)
+    images = X.reshape(7, 1, 25, 1)
+    calls = []
+    real = _layers.series_predict
+    monkeypatch.setattr(
+        _layers, "series_predict", lambda *a: calls.append(1) or real(*a)
+    )
+    logits, _ = forward(params, images, spec, stats=stats)
+    assert logits.dtype == dtype
+    assert len(calls) == 5  # all but the first unit's first convolution
+    monkeypatch.setattr(_taps, "TAPS_MIN_CHANNELS", 10**9)
+    ref, _ = forward(params, images, spec, stats=stats)
+    assert len(calls) == 5
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    assert_allclose(logits, ref, rtol=0, atol=tol * np.abs(ref).max())
