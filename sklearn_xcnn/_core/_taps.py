@@ -194,11 +194,13 @@ def use_pairs(x_shape, w_shape, unit):
     )
 
 
-def series_predict(x, w, b, padding):
+def series_predict(x, w, b, padding, act=None):
     """``correlate(pad(x), w) + b`` for series ``x`` (n, 1, T, C) padded
     along the series by ``padding`` ``((0, 0), (left, right))`` zeros, by
     pairs of taps (:func:`_correlate_pairs`), the padding laid as the pairs
-    are formed (no padded copy of ``x``).
+    are formed (no padded copy of ``x``); activated by ``act`` (in place, see
+    :mod:`._activations`) group by group, while a group's maps are in cache,
+    when given.
 
     Returns
     -------
@@ -214,6 +216,8 @@ def series_predict(x, w, b, padding):
     for start in range(0, n, group):
         part = slice(start, start + group)
         _correlate_pairs(x[part], taps, out[part], left, bias)
+        if act is not None:
+            act(out[part])
     return out
 
 

@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from sklearn_xcnn._core import _conv, _taps
+from sklearn_xcnn._core._activations import ACTIVATIONS
 from sklearn_xcnn._core._conv import correlate_backward, correlate_forward
 from sklearn_xcnn._core._taps import taps_backward, taps_forward, use_taps
 
@@ -234,9 +235,10 @@ def test_prediction_by_pairs_serves_series_only():
 @pytest.mark.parametrize(
     ("left", "right", "kc"), [(3, 4, 8), (2, 2, 5), (1, 1, 3), (0, 0, 4), (4, 1, 6)]
 )
-def test_series_predict_pads_as_it_pairs(T, left, right, kc):
-    """:func:`series_predict` lays the padding as it forms the pairs and adds
-    the intercepts: the loops on the padded series, plus the intercepts."""
+def test_series_predict_pads_as_it_pairs(T, left, right, kc, monkeypatch):
+    """:func:`series_predict` lays the padding as it forms the pairs, adds
+    the intercepts and activates: the loops on the padded series, plus the
+    intercepts, activated."""
     from sklearn_xcnn._core._taps import series_predict
 
     x, w = _draw((3, 1, T, 32), (5, 1, kc), seed=T)
@@ -245,6 +247,10 @@ def test_series_predict_pads_as_it_pairs(T, left, right, kc):
     expected = _loops(padded, w) + b
     out = series_predict(x, w, b, ((0, 0), (left, right)))
     assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    # activated group by group (groups of one series here)
+    monkeypatch.setattr(_taps, "GRID_ENTRIES", 1)
+    out = series_predict(x, w, b, ((0, 0), (left, right)), ACTIVATIONS["relu"])
+    assert_allclose(out, np.maximum(expected, 0), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
