@@ -285,3 +285,36 @@ def test_network_prediction_by_pairs_matches_patch_matrix(dtype, monkeypatch):
     assert len(calls) == 5
     tol = 1e-5 if dtype == "float32" else 1e-12
     assert_allclose(logits, ref, rtol=0, atol=tol * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("pooling", [None, "mean"])
+def test_plain_series_prediction_by_pairs_matches_patch_matrix(pooling, monkeypatch):
+    """A fitted plain series network (the FCN's blocks, batch norm folded)
+    predicts, by pairs of taps, the logits of the patch-matrix path."""
+    from sklearn_xcnn._core import _plain
+    from sklearn_xcnn._core._network import forward
+    from sklearn_xcnn.series import FCNClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(7, 1, 26)), np.arange(7) % 3
+    clf = FCNClassifier(n_filters=(32, 40, 32), kernel_size=(8, 5, 3), max_iter=2,
+                        batch_size=4, random_state=0)  # fmt: skip
+    if pooling is not None:
+        clf.set_params(pooling=pooling, pool_size=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    spec, params = clf._network_spec(), clf._params()
+    stats = clf._stats(spec)
+    images = X.reshape(7, 1, 26, 1)
+    calls = []
+    real = _plain.series_predict
+    monkeypatch.setattr(
+        _plain, "series_predict", lambda *a: calls.append(1) or real(*a)
+    )
+    logits, _ = forward(params, images, spec, stats=stats)
+    assert len(calls) == 2  # the second and third blocks (32 channels in)
+    monkeypatch.setattr(_taps, "TAPS_MIN_CHANNELS", 10**9)
+    ref, _ = forward(params, images, spec, stats=stats)
+    assert len(calls) == 2
+    assert_allclose(logits, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
