@@ -22,6 +22,12 @@ rows (:func:`shifted_input_gradient`, which the im2col engine uses as well).
 Each product has only ``C`` (forward) or ``F`` (input gradient) as its inner
 size, so the path serves convolutions with many channels and few taps: the
 series networks' (issue 22). :func:`use_taps` says when.
+
+Prediction (no cache) of a series, a one-row kernel on one-row images,
+pairs the taps instead (:func:`_correlate_pairs`, Winograd's F(2, 2)):
+three products on half the cells for every two taps, 3/4 of the
+multiply-adds; :func:`series_predict` also pads, adds the intercepts and
+activates as it goes (:func:`use_pairs` says when).
 """
 
 import numpy as np
@@ -222,7 +228,9 @@ def series_predict(x, w, b, padding, act=None):
 
 
 def taps_forward(x, w, keep_cache=True):
-    """Correlate ``x`` (n, H, W, C) with ``w`` (F, C, kr, kc) at stride 1.
+    """Correlate ``x`` (n, H, W, C) with ``w`` (F, C, kr, kc) at stride 1:
+    one product per tap on the grid, or, without ``keep_cache`` for series
+    (``H == kr == 1``), by pairs of taps (:func:`_correlate_pairs`).
 
     Returns
     -------
