@@ -31,6 +31,7 @@ from ._norm import (
 )
 from ._pad import crop_padding, pad_images, same_padding
 from ._pool import pool_backward, pool_forward
+from ._taps import series_predict, use_pairs
 
 
 def _cell_weights(weights, z_shape, valid=None):
@@ -55,8 +56,9 @@ def _normalise(z, scale, shift, stats, ctx):
     return out.reshape(z.shape), cache
 
 
-def unit_forward(x, w, b, scale, stats, unit, ctx):
-    """``bn(correlate(pad(x), w)) `` or ``correlate(pad(x), w) + b``.
+def unit_forward(x, w, b, scale, stats, unit, ctx, act=None):
+    """``bn(correlate(pad(x), w)) `` or ``correlate(pad(x), w) + b``, then
+    ``act`` (in place) when given.
 
     Parameters
     ----------
@@ -66,6 +68,8 @@ def unit_forward(x, w, b, scale, stats, unit, ctx):
     unit : BlockSpec
     stats : (ndarray, ndarray) or None
     ctx : Context
+    act : callable or None, default=None
+        An activation of :mod:`._activations`, applied to the output.
 
     Returns
     -------
@@ -75,6 +79,8 @@ def unit_forward(x, w, b, scale, stats, unit, ctx):
     train = ctx.keep_cache
     if unit.batch_norm and not train:  # a fixed affine map: folded
         w, b = fold_batch_norm(w, b, scale, stats)
+    if not train and use_pairs(x.shape, w.shape, unit):  # padded as it goes
+        return series_predict(x, w, b, unit.padding, act), None
     x = pad_images(x, unit.padding)
     z, conv_cache = correlate_forward(
         x, w, unit.stride, unit.engine, train, dilation=unit.dilation
@@ -84,6 +90,8 @@ def unit_forward(x, w, b, scale, stats, unit, ctx):
         z, bn_cache = _normalise(z, scale, b, stats, ctx)
     else:
         z = np.add(z, b, out=z)
+    if act is not None:
+        z = act(z)
     return z, ((conv_cache, bn_cache, unit) if train else None)
 
 

@@ -35,6 +35,7 @@ from ._pool import (
     pool_forward,
     window_offsets,
 )
+from ._taps import series_predict, use_pairs
 
 
 def _cell_weights(sample_weight, block, pool_order, valid=None):
@@ -75,6 +76,14 @@ def _block_forward(
         # into the filters and intercepts, the block runs as one without it
         w, b = fold_batch_norm(w, b, scale, stats)
         batch_norm = False
+    if not keep_cache and not max_pool and use_pairs(x.shape, w.shape, block):
+        # a series by pairs of taps: padded, intercepts added and activated
+        # as it goes (see ._taps.series_predict)
+        act = ACTIVATIONS[spec.activation]
+        a = series_predict(x, w, b, block.padding, act)
+        if spec.pooling in ("mean", "sum"):
+            return pool_forward(a, block.pool, spec.pooling)[0], None
+        return a, None
     x = pad_images(x, block.padding)
     # with max pooling, correlate in pool order: the max is taken over
     # contiguous blocks

@@ -96,10 +96,13 @@ def residual_forward(x, params, block, spec, ctx):
     h, caches, acts = x, [], []
     for i, unit in enumerate(block.convs):
         w, b, scale, stats = units[i]
-        h, cache = unit_forward(h, w, b, scale, stats, unit, ctx)
+        inner = i < len(block.convs) - 1  # activated here, the last at the join
+        h, cache = unit_forward(
+            h, w, b, scale, stats, unit, ctx, act if inner else None
+        )
         caches.append(cache)
-        if i < len(block.convs) - 1:
-            h = zero_padding(act(h), ctx.valid)
+        if inner:
+            h = zero_padding(h, ctx.valid)
             acts.append(h)
     if block.shortcut is None:
         scale, stats = params[1][-1], (ctx.stats or [None])[-1]
