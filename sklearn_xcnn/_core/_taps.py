@@ -218,7 +218,16 @@ def series_predict(x, w, b, padding, act=None):
     taps = _tap_matrices(w, np.result_type(x, w))[0]
     out = np.empty((n, 1, T + left + right - kc + 1, F), dtype=taps.dtype)
     bias = np.asarray(b, dtype=taps.dtype)
-    group = max(1, GRID_ENTRIES // ((T + left + right) * F))
+    return _pairs_in_groups(x, taps, out, left, bias, act)
+
+
+def _pairs_in_groups(x, taps, out, left=0, bias=None, act=None):
+    """:func:`_correlate_pairs` of ``x`` into ``out`` a group of series at a
+    time, sized to the cache like :func:`_correlate_grid`'s, each group then
+    activated by ``act`` when given; returns ``out``."""
+    n, _, Wo, F = out.shape
+    W = Wo + taps.shape[0] - 1  # the padded series
+    group = max(1, GRID_ENTRIES // (W * F))
     for start in range(0, n, group):
         part = slice(start, start + group)
         _correlate_pairs(x[part], taps, out[part], left, bias)
@@ -246,11 +255,7 @@ def taps_forward(x, w, keep_cache=True):
     taps = _tap_matrices(w, np.result_type(x, w))
     out = np.empty((n, Ho, Wo, F), dtype=taps.dtype)
     if not keep_cache and H == kr == 1 and kc >= PAIRS_MIN_TAPS:
-        group = max(1, GRID_ENTRIES // (W * F))
-        for start in range(0, n, group):
-            part = slice(start, start + group)
-            _correlate_pairs(x[part], taps[0], out[part])
-        return out, None
+        return _pairs_in_groups(x, taps[0], out), None
     group = max(1, GRID_ENTRIES // (H * W * F))
     grid = np.empty((min(group, n), H, W, F), dtype=taps.dtype)
     for start in range(0, n, group):

@@ -253,36 +253,47 @@ def test_series_predict_pads_as_it_pairs(T, left, right, kc, monkeypatch):
     assert_allclose(out, np.maximum(expected, 0), rtol=1e-12, atol=1e-12)
 
 
+def _pairs_and_patch_matrix(clf, X, y, module, monkeypatch):
+    """Fit ``clf`` on series ``X`` (n, 1, T) and return its logits by the
+    network's forward, the same with the taps path (and so the pairs) off,
+    and how many calls of ``module.series_predict`` the first made (the
+    second makes none)."""
+    from sklearn_xcnn._core._network import forward
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    spec, params = clf._network_spec(), clf._params()
+    stats = clf._stats(spec)
+    images = X.reshape(*X.shape, 1)
+    calls = []
+    real = module.series_predict
+    monkeypatch.setattr(
+        module, "series_predict", lambda *a: calls.append(1) or real(*a)
+    )
+    logits, _ = forward(params, images, spec, stats=stats)
+    n_calls = len(calls)
+    monkeypatch.setattr(_taps, "TAPS_MIN_CHANNELS", 10**9)
+    ref, _ = forward(params, images, spec, stats=stats)
+    assert len(calls) == n_calls
+    return logits, ref, n_calls
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_network_prediction_by_pairs_matches_patch_matrix(dtype, monkeypatch):
     """A fitted residual series network (the ResNet's kernels 8, 5 and 3,
     batch norm folded) predicts, by pairs of taps, the logits of the patch
     matrix path, to rounding; the pairs serve the units on many channels."""
     from sklearn_xcnn._core import _layers
-    from sklearn_xcnn._core._network import forward
     from sklearn_xcnn.series import ResNetClassifier
 
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(7, 1, 25)).astype(dtype), np.arange(7) % 3
     clf = ResNetClassifier(n_filters=(32, 48), kernel_size=((8, 5, 3),) * 2,
                            max_iter=2, batch_size=4, random_state=0)  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf.fit(X, y)
-    spec, params = clf._network_spec(), clf._params()
-    stats = clf._stats(spec)
-    images = X.reshape(7, 1, 25, 1)
-    calls = []
-    real = _layers.series_predict
-    monkeypatch.setattr(
-        _layers, "series_predict", lambda *a: calls.append(1) or real(*a)
-    )
-    logits, _ = forward(params, images, spec, stats=stats)
+    logits, ref, calls = _pairs_and_patch_matrix(clf, X, y, _layers, monkeypatch)
     assert logits.dtype == dtype
-    assert len(calls) == 5  # all but the first unit's first convolution
-    monkeypatch.setattr(_taps, "TAPS_MIN_CHANNELS", 10**9)
-    ref, _ = forward(params, images, spec, stats=stats)
-    assert len(calls) == 5
+    assert calls == 5  # all but the first unit's first convolution
     tol = 1e-5 if dtype == "float32" else 1e-12
     assert_allclose(logits, ref, rtol=0, atol=tol * np.abs(ref).max())
 
@@ -292,7 +303,6 @@ def test_plain_series_prediction_by_pairs_matches_patch_matrix(pooling, monkeypa
     """A fitted plain series network (the FCN's blocks, batch norm folded)
     predicts, by pairs of taps, the logits of the patch-matrix path."""
     from sklearn_xcnn._core import _plain
-    from sklearn_xcnn._core._network import forward
     from sklearn_xcnn.series import FCNClassifier
 
     rng = np.random.RandomState(0)
@@ -301,20 +311,6 @@ def test_plain_series_prediction_by_pairs_matches_patch_matrix(pooling, monkeypa
                         batch_size=4, random_state=0)  # fmt: skip
     if pooling is not None:
         clf.set_params(pooling=pooling, pool_size=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf.fit(X, y)
-    spec, params = clf._network_spec(), clf._params()
-    stats = clf._stats(spec)
-    images = X.reshape(7, 1, 26, 1)
-    calls = []
-    real = _plain.series_predict
-    monkeypatch.setattr(
-        _plain, "series_predict", lambda *a: calls.append(1) or real(*a)
-    )
-    logits, _ = forward(params, images, spec, stats=stats)
-    assert len(calls) == 2  # the second and third blocks (32 channels in)
-    monkeypatch.setattr(_taps, "TAPS_MIN_CHANNELS", 10**9)
-    ref, _ = forward(params, images, spec, stats=stats)
-    assert len(calls) == 2
+    logits, ref, calls = _pairs_and_patch_matrix(clf, X, y, _plain, monkeypatch)
+    assert calls == 2  # the second and third blocks (32 channels in)
     assert_allclose(logits, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
