@@ -20,6 +20,13 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
 
+# 0.2's plain network and regime, which the PyTorch twins of
+# bench_training.py and bench_quality.py's reference networks build: since
+# issue 21 the estimator's defaults are 'same' padding, batch norm, dropout
+# 0.3 and a cosine schedule, so the benchmarks pin these
+PLAIN = dict(padding="valid", batch_norm=False, dropout=0.0, learning_rate="constant")
+
+
 def torch_or_none(threads=2):
     """The ``torch`` module set to ``threads`` threads, or None when not
     importable."""

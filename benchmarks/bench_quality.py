@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from _harness import (
+    PLAIN,
     emit,
     fmt,
     interleave,
@@ -103,9 +104,6 @@ AUGMENTED_28 = dict(
 # bench_training.py's networks (goal 1 on digits, goal 2 on 28x28)
 REF_DIGITS = dict(n_filters=(8,), hidden_units=(64,), batch_size=64)
 REF_MNIST = dict(n_filters=(16, 32), hidden_units=(128,), batch_size=128)
-# 0.2's plain network and regime, pinned: since issue 21 the estimator's
-# defaults are 'same' padding, batch norm, dropout 0.3 and a cosine schedule
-PLAIN = dict(padding="valid", batch_norm=False, dropout=0.0, learning_rate="constant")
 REF_REGIME = dict(
     PLAIN,
     max_iter=200,

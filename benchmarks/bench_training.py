@@ -28,19 +28,22 @@ import time
 import warnings
 from pathlib import Path
 
-from _harness import emit, fmt, interleave, machine, table, torch_note, torch_or_none
+from _harness import (
+    PLAIN,
+    emit,
+    fmt,
+    interleave,
+    machine,
+    table,
+    torch_note,
+    torch_or_none,
+)
 
 SCRIPT = Path(__file__).resolve()
 DIGITS = dict(filters=(8,), hidden=(64,), batch=64)
 MNIST = dict(filters=(16, 32), hidden=(128,), batch=128)
 # goal 3: 'same' padding, batch norm and dropout (options of issue 11)
 MNIST_SBD = dict(MNIST, options=dict(padding="same", batch_norm=True, dropout=0.3))
-
-
-# what the PyTorch twins build unless a network's options say otherwise
-# (pinned: since issue 21 the estimator's defaults are 'same' padding, batch
-# norm, dropout 0.3 and a cosine schedule)
-PLAIN = dict(padding="valid", batch_norm=False, dropout=0.0, learning_rate="constant")
 
 
 def _ours(net, max_iter):
