@@ -40,6 +40,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from scipy import fft as sp_fft
 
+from ._pairs import is_series, pairs_backward, pairs_forward
 from ._pool import from_pool_order, ordered_blocks, to_pool_order, window_offsets
 from ._taps import (
     output_grid,
@@ -378,11 +379,14 @@ def correlate_forward(
     """
     stride, dilation = tuple(stride), tuple(dilation)
     if engine == "im2col" and use_taps(x.shape, w.shape, stride, dilation, pool_order):
-        # a series' kernel on many channels: no patch matrix (see ._taps)
-        out, x_kept = taps_forward(x, w, keep_cache)
+        # a one-row kernel on many channels: no patch matrix; a series by
+        # pairs of taps (see ._pairs), else one product per tap (._taps)
+        path = "pairs" if is_series(x.shape, w.shape) else "taps"
+        forward = pairs_forward if path == "pairs" else taps_forward
+        out, x_kept = forward(x, w, keep_cache)
         if not keep_cache:
             return out, None
-        return out, ("taps", x.shape, x_kept, None, w, stride, dilation, None)
+        return out, (path, x.shape, x_kept, None, w, stride, dilation, None)
     w = dilate_filters(w, dilation)
     conv_shape = _output_shape(x.shape, w.shape, stride)
     if engine == "im2col" and not keep_cache and pool_order is None:
@@ -437,7 +441,9 @@ def _correlate_backward(dout, cache, need_dx, spread):
     if spread is not None and (need_dx or engine != "im2col"):
         dout = dout + spread.dense().reshape(dout.shape)
         spread = None
-    if engine == "taps":  # cols holds the input (see ._taps)
+    if engine == "pairs":  # cols holds the input (see ._pairs)
+        return pairs_backward(dout, cols, w, need_dx)
+    if engine == "taps":  # likewise (see ._taps)
         return taps_backward(dout, cols, w, need_dx)
     if engine == "im2col":
         dw = _filter_gradient(dout, cols, w.shape)

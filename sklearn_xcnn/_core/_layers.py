@@ -30,8 +30,8 @@ from ._norm import (
     masked_loss_weight,
 )
 from ._pad import crop_padding, pad_images, same_padding
+from ._pairs import series_predict, use_pairs
 from ._pool import pool_backward, pool_forward
-from ._taps import series_predict, use_pairs
 
 
 def _cell_weights(weights, z_shape, valid=None):

@@ -28,6 +28,7 @@ from ._norm import (
     masked_loss_weight,
 )
 from ._pad import crop_padding, pad_images
+from ._pairs import series_predict, use_pairs
 from ._pool import (
     max_pool_ordered,
     max_pool_ordered_backward,
@@ -35,7 +36,6 @@ from ._pool import (
     pool_forward,
     window_offsets,
 )
-from ._taps import series_predict, use_pairs
 
 
 def _cell_weights(sample_weight, block, pool_order, valid=None):
@@ -78,7 +78,7 @@ def _block_forward(
         batch_norm = False
     if not keep_cache and not max_pool and use_pairs(x.shape, w.shape, block):
         # a series by pairs of taps: padded, intercepts added and activated
-        # as it goes (see ._taps.series_predict)
+        # as it goes (see ._pairs.series_predict)
         act = ACTIVATIONS[spec.activation]
         a = series_predict(x, w, b, block.padding, act)
         if spec.pooling in ("mean", "sum"):

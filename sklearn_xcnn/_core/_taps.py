@@ -21,13 +21,10 @@ rows (:func:`shifted_input_gradient`, which the im2col engine uses as well).
 
 Each product has only ``C`` (forward) or ``F`` (input gradient) as its inner
 size, so the path serves convolutions with many channels and few taps: the
-series networks' (issue 22). :func:`use_taps` says when.
-
-Prediction (no cache) of a series, a one-row kernel on one-row images,
-pairs the taps instead (:func:`_correlate_pairs`, Winograd's F(2, 2)):
-three products on half the cells for every two taps, 3/4 of the
-multiply-adds; :func:`series_predict` also pads, adds the intercepts and
-activates as it goes (:func:`use_pairs` says when).
+series networks' (issue 22). :func:`use_taps` says when. A series (one-row
+images and kernels) pairs its taps instead, in training and prediction
+alike (:mod:`._pairs`); the grid here serves the other one-row or
+one-column kernels.
 """
 
 import numpy as np
@@ -45,10 +42,6 @@ TAPS_MIN_CHANNELS = 32
 # GFLOP/s (float32, one thread) in groups of 2**17 or 2**18 entries, 64-71
 # in groups of 2**20 or more
 GRID_ENTRIES = 2**18
-
-# prediction correlates one-row kernels of at least this many taps by pairs
-# of taps (:func:`_correlate_pairs`)
-PAIRS_MIN_TAPS = 2
 
 
 def use_taps(x_shape, w_shape, stride, dilation, pool_order):
@@ -96,150 +89,9 @@ def _correlate_grid(x, taps, grid):
             _gemm_add(gemm, rows[shift : shift + count], taps[p, q], out[:count], beta)
 
 
-def _rows_from(x, first, count, tail):
-    """Cells ``first, first + 2, ...`` of each series of ``x`` (n, T, C),
-    ``count`` per series (zeros before its first cell, for a negative
-    ``first``, and past its last), flattened, and ``tail`` zero rows after:
-    ``(n * count + tail, C)``."""
-    n, _, C = x.shape
-    out = np.empty((n * count + tail, C), dtype=x.dtype)
-    body = out[: n * count].reshape(n, count, C)
-    skip = max(0, (1 - first) // 2)  # cells before the series' first
-    picked = x[:, first + 2 * skip :: 2][:, : max(count - skip, 0)]
-    end = skip + picked.shape[1]
-    body[:, :skip] = 0
-    body[:, skip:end] = picked
-    body[:, end:] = 0
-    out[n * count :] = 0
-    return out
-
-
-def _correlate_pairs(x, taps, out, left=0, bias=None):
-    """Correlate series ``x`` (n, 1, T, C), with ``left`` zeros before each
-    (and as many after as ``out`` needs), with a one-row kernel into ``out``
-    (n, 1, Wo, F), plus ``bias`` (F,) when given, by pairs of taps: three
-    products on half the cells for every two taps, where
-    :func:`_correlate_grid` runs two on all of them.
-
-    Each series' cells are paired from its first, even cell ``2s`` with the
-    odd one ``2s + 1`` (a zero cell completes a series of odd ``W``, so that
-    a series computes the same wherever it lies in the batch), on the grid
-    of :func:`_correlate_grid` (whose cells past ``Wo`` are dropped). For taps
-    ``(w0, w1)`` at shifts ``(q, q + 1)``, with ``e = x[2s + q]``, ``o =
-    x[2s + q + 1]`` and ``f = x[2s + q + 2]``::
-
-        out[2s]     = e @ w0 + o @ w1 = (e - o) @ w0 + o @ (w0 + w1)
-        out[2s + 1] = o @ w0 + f @ w1 = o @ (w0 + w1) + (f - o) @ w1
-
-    (Winograd's F(2, 2)): the products ``(e - o) @ w0``, ``o @ (w0 + w1)``
-    and ``(f - o) @ w1`` run over the even rows only, and the middle one
-    serves both rows. An odd last tap is two plain products (even rows,
-    odd rows).
-
-    Parameters
-    ----------
-    x : ndarray of shape (n, 1, T, C)
-    taps : ndarray of shape (kc, C, F)
-        One ``(C, F)`` matrix per tap (:func:`_tap_matrices`, its one row).
-    out : ndarray of shape (n, 1, Wo, F)
-        ``Wo = W - kc + 1`` for the padded series' ``W`` cells.
-    left : int, default=0
-    bias : ndarray of shape (F,) or None, default=None
-    """
-    n, _, T, C = x.shape
-    kc, _, F = taps.shape
-    Wo = out.shape[2]
-    P = Wo + kc - 1  # the padded series
-    half = (P + 1) // 2
-    pairs = kc // 2
-    x = x.reshape(n, T, C)
-    S = n * half  # output row pairs, the grid's garbage cells included
-    tail = pairs + 1  # the shifts reach past the last image
-    even = _rows_from(x, -left, half, tail)
-    odd = _rows_from(x, 1 - left, half, tail)
-    # (f - o): the next even row, the next image's first past an image's end
-    after = np.subtract(even[1:], odd[:-1])
-    before = np.subtract(even, odd) if kc % 2 else np.subtract(even, odd, out=even)
-    dtype = taps.dtype
-    acc = np.empty((3, S, F), dtype=dtype)  # even only, both, odd only
-    acc[1] = 0 if bias is None else bias  # the term both cells add
-    gemm = get_blas_funcs("gemm", (x,))
-    for j in range(pairs):
-        w0, w1 = taps[2 * j], taps[2 * j + 1]
-        beta = 0.0 if j == 0 else 1.0
-        _gemm_add(gemm, before[j : j + S], w0, acc[0], beta)
-        _gemm_add(gemm, odd[j : j + S], w0 + w1, acc[1])
-        _gemm_add(gemm, after[j : j + S], w1, acc[2], beta)
-    if kc % 2:  # the last tap alone
-        j, w = pairs, taps[-1]
-        beta = 0.0 if pairs == 0 else 1.0
-        _gemm_add(gemm, even[j : j + S], w, acc[0], beta)
-        _gemm_add(gemm, odd[j : j + S], w, acc[2], beta)
-    ne, no = (Wo + 1) // 2, Wo // 2  # output cells at even and odd columns
-    a0, a1, a2 = (a.reshape(n, half, F) for a in acc)
-    np.add(a0[:, :ne], a1[:, :ne], out=out[:, 0, 0::2])
-    np.add(a1[:, :no], a2[:, :no], out=out[:, 0, 1::2])
-
-
-def use_pairs(x_shape, w_shape, unit):
-    """Whether prediction runs the convolution ``unit`` (a
-    :class:`._units.BlockSpec`) of filters ``w_shape`` on series ``x_shape``
-    (n, 1, T, C), before padding, by :func:`series_predict`: the im2col
-    engine on the taps path, a one-row kernel of at least
-    :data:`PAIRS_MIN_TAPS` taps, padding along the series only."""
-    (top, bottom), (left, right) = unit.padding
-    padded = (x_shape[0], x_shape[1] + top + bottom, x_shape[2] + left + right,
-              x_shape[3])  # fmt: skip
-    return (
-        unit.engine == "im2col"
-        and x_shape[1] == 1
-        and top == bottom == 0
-        and w_shape[2] == 1
-        and w_shape[3] >= PAIRS_MIN_TAPS
-        and use_taps(padded, w_shape, unit.stride, unit.dilation, None)
-    )
-
-
-def series_predict(x, w, b, padding, act=None):
-    """``correlate(pad(x), w) + b`` for series ``x`` (n, 1, T, C) padded
-    along the series by ``padding`` ``((0, 0), (left, right))`` zeros, by
-    pairs of taps (:func:`_correlate_pairs`), the padding laid as the pairs
-    are formed (no padded copy of ``x``); activated by ``act`` (in place, see
-    :mod:`._activations`) group by group, while a group's maps are in cache,
-    when given.
-
-    Returns
-    -------
-    out : ndarray of shape (n, 1, T + left + right - kc + 1, F)
-    """
-    n, _, T, C = x.shape
-    F, _, _, kc = w.shape
-    (_, _), (left, right) = padding
-    taps = _tap_matrices(w, np.result_type(x, w))[0]
-    out = np.empty((n, 1, T + left + right - kc + 1, F), dtype=taps.dtype)
-    bias = np.asarray(b, dtype=taps.dtype)
-    return _pairs_in_groups(x, taps, out, left, bias, act)
-
-
-def _pairs_in_groups(x, taps, out, left=0, bias=None, act=None):
-    """:func:`_correlate_pairs` of ``x`` into ``out`` a group of series at a
-    time, sized to the cache like :func:`_correlate_grid`'s, each group then
-    activated by ``act`` when given; returns ``out``."""
-    n, _, Wo, F = out.shape
-    W = Wo + taps.shape[0] - 1  # the padded series
-    group = max(1, GRID_ENTRIES // (W * F))
-    for start in range(0, n, group):
-        part = slice(start, start + group)
-        _correlate_pairs(x[part], taps, out[part], left, bias)
-        if act is not None:
-            act(out[part])
-    return out
-
-
 def taps_forward(x, w, keep_cache=True):
-    """Correlate ``x`` (n, H, W, C) with ``w`` (F, C, kr, kc) at stride 1:
-    one product per tap on the grid, or, without ``keep_cache`` for series
-    (``H == kr == 1``), by pairs of taps (:func:`_correlate_pairs`).
+    """Correlate ``x`` (n, H, W, C) with ``w`` (F, C, kr, kc) at stride 1,
+    one product per tap on the grid, a group of images at a time.
 
     Returns
     -------
@@ -254,8 +106,6 @@ def taps_forward(x, w, keep_cache=True):
     Ho, Wo = H - kr + 1, W - kc + 1
     taps = _tap_matrices(w, np.result_type(x, w))
     out = np.empty((n, Ho, Wo, F), dtype=taps.dtype)
-    if not keep_cache and H == kr == 1 and kc >= PAIRS_MIN_TAPS:
-        return _pairs_in_groups(x, taps[0], out), None
     group = max(1, GRID_ENTRIES // (H * W * F))
     grid = np.empty((min(group, n), H, W, F), dtype=taps.dtype)
     for start in range(0, n, group):
