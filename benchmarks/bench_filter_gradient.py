@@ -108,8 +108,8 @@ def main():
     maps = rng.standard_normal((m, F)).astype(np.float32)
     along, across = rng.standard_normal(F), rng.standard_normal(F)
     spread = Spread(maps, along.astype(np.float32), across.astype(np.float32), None)
-    calls[f"float32 Spread.left_product ({m}x{K}, F={F})"] = (
-        lambda: spread.left_product(cols)
+    calls[f"float32 Spread.left_product ({m}x{K}, F={F})"] = lambda: (
+        spread.left_product(cols)
     )
     products = list(calls)
     if not args.skip_steps:
