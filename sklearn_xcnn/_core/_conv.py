@@ -6,11 +6,13 @@ Two engines compute the same thing:
   patch matrix (columns ordered kernel rows x kernel cols x channels, so the
   innermost copied run is contiguous; one channel is copied offset by offset,
   and small matrices are gathered through a cached index in one ``take``)
-  and multiplies it with the filters in one matrix product. The input
-  gradient is ``kr * kc`` products, one per kernel offset; at stride 1 each
-  adds in place into a contiguous run of the input's rows (the output
-  gradient laid out on the input's grid, see
-  :func:`_shifted_input_gradient`).
+  and multiplies it with the filters in one matrix product. The filter
+  gradient is the patch matrix's product with the output gradient, summed
+  over chunks of rows small enough for OpenBLAS's direct kernel (see
+  :func:`transposed_product`). The input gradient is ``kr * kc`` products,
+  one per kernel offset; at stride 1 each adds in place into a contiguous
+  run of the input's rows (the output gradient laid out on the input's
+  grid, see :func:`_shifted_input_gradient`).
 * ``"scipy"`` correlates through SciPy's FFT (:mod:`scipy.fft`): the spectra
   of the images and of the filters are multiplied and summed over channels at
   every frequency (one batched product), then transformed back. Its cost
@@ -246,7 +248,9 @@ def _im2col_predict(x, w, stride):
 # chunked against one product, medians of 5 (benchmarks/README.md, branch
 # fgrad): 1.5-2.1x faster for K * F of 144 to 1 200 (3x3 and 5x5 kernels on
 # 1 to 4 channels), 1.1-1.7x up to 18 432 (K=288, F=64); chunks of 14 rows
-# or fewer lose (0.5-0.9x), hence GRADIENT_CHUNK_MIN_ROWS
+# or fewer lose (0.5-0.9x), hence GRADIENT_CHUNK_MIN_ROWS. A BLAS without
+# such a kernel pays one call per chunk (25 for the plain network's first
+# block); at two threads one product was no faster than the chunks
 GRADIENT_CHUNK_VOLUME = 10**6
 GRADIENT_CHUNK_MIN_ROWS = 32
 
