@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._conv import transposed_product
 from ._pool import max_pool_ordered, max_pool_ordered_backward
 
 BN_EPSILON = 1e-5
@@ -239,7 +240,7 @@ class Spread(NamedTuple):
             along, across = along / maps.shape[0], across / maps.shape[0]
         else:
             weighted = cols * share[:, None].astype(cols.dtype, copy=False)
-        product = weighted.T @ maps  # (K, F)
+        product = transposed_product(weighted, maps)  # (K, F), in chunks of rows
         product *= -along.astype(product.dtype, copy=False)
         sums = np.einsum("ij->j", weighted)  # (K,)
         product -= np.outer(sums, across).astype(product.dtype, copy=False)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.testing import assert_allclose
 from scipy.signal import correlate2d
 
@@ -13,6 +14,7 @@ from sklearn_xcnn._core._conv import (
     correlate_backward,
     correlate_forward,
 )
+from sklearn_xcnn._core._norm import Spread
 from sklearn_xcnn._core._pool import from_pool_order
 
 
@@ -221,3 +223,35 @@ def test_prediction_in_groups_of_images(monkeypatch, group_entries):
     assert cache is None
     assert_allclose(out, expected, rtol=1e-12)
     assert_allclose(out, _reference(x, w, (1, 2)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool", [None, (2, 2)])
+@pytest.mark.parametrize("share", [None, "weighted", "no spread"])
+def test_filter_gradient_in_chunks_matches_the_windows(dtype, pool, share):
+    """The filter gradient summed over chunks of rows of the patch matrix
+    (a ragged last one included), with batch norm's deferred term (cells
+    weighted or not) or without, equals the sum over the input's windows."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(8, 30, 30, 2)).astype(dtype)
+    w = rng.normal(size=(16, 2, 3, 3)).astype(dtype)
+    out, cache = correlate_forward(x, w, (1, 1), "im2col", pool_order=pool)
+    rows, K, F = out.size // 16, 18, 16
+    step = _conv.GRADIENT_CHUNK_VOLUME // (K * F)
+    assert _conv.GRADIENT_CHUNK_MIN_ROWS <= step < rows and rows % step
+    dout = rng.normal(size=out.shape).astype(dtype)
+    spread, total = None, dout.reshape(rows, F)
+    if share != "no spread":
+        weights = None if share is None else rng.random(rows).astype(dtype)
+        maps = rng.normal(size=(rows, F)).astype(dtype)
+        spread = Spread(maps, rng.normal(size=F), rng.normal(size=F), weights)
+        total = total + spread.dense()
+    dx, dw = correlate_backward(dout, cache, need_dx=False, spread=spread)
+    assert dx is None and dw.dtype == dtype
+    natural = total.astype(np.float64).reshape(out.shape)
+    if pool is not None:
+        natural = from_pool_order(natural, cache[-1])
+    windows = sliding_window_view(x.astype(np.float64), (3, 3), axis=(1, 2))
+    expected = np.einsum("nijcpq,nijf->fcpq", windows, natural)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    assert_allclose(dw, expected, rtol=tol, atol=tol * np.abs(expected).max())

@@ -1,0 +1,137 @@
+"""The filter gradient in chunks of rows against one product.
+
+``transposed_product`` (``sklearn_xcnn/_core/_conv.py``) sums ``cols.T @
+dout`` over chunks of rows of at most ``GRADIENT_CHUNK_VOLUME`` multiply-adds;
+setting that constant to 0 gives the single product it replaced, so both run
+in one process, interleaved round by round. Times are CPU time
+(``time.process_time``) at one BLAS thread, reported as ``median [min-max]``
+over ``--rounds``:
+
+* the product alone, for the patch-matrix shapes of the two networks below
+  and a few others, in float32 and float64;
+* batch norm's deferred term (``Spread.left_product``) for the first block of
+  the default network;
+* one training step (``loss_and_grad``) of the plain MNIST-shaped network
+  (16 and 32 filters, 'valid', no batch norm, batch 128) and of the library
+  defaults (same padding, batch norm, dropout, batch 64) on 28x28 float32
+  images.
+
+Run ``python benchmarks/bench_filter_gradient.py``.
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from _data import make_mnist_like
+from _harness import PLAIN, fmt, machine, table
+from threadpoolctl import threadpool_limits
+
+from sklearn_xcnn import CNNClassifier
+from sklearn_xcnn._core import _conv
+from sklearn_xcnn._core._network import loss_and_grad
+from sklearn_xcnn._core._norm import Spread
+
+CHUNKED = _conv.GRADIENT_CHUNK_VOLUME
+VARIANTS = {"one product": 0, "chunked": CHUNKED}
+
+# (rows, K, F): the blocks of the plain network (batch 128) and of the
+# defaults (batch 64), then 5x5 kernels and deeper blocks
+SHAPES = [
+    (86528, 9, 16),
+    (15488, 144, 32),
+    (50176, 9, 16),
+    (12544, 144, 32),
+    (50176, 25, 32),
+    (12800, 288, 64),
+]
+
+
+def cpu_ms(call, reps):
+    """CPU milliseconds of one call, averaged over ``reps`` calls."""
+    start = time.process_time()
+    for _ in range(reps):
+        call()
+    return (time.process_time() - start) / reps * 1e3
+
+
+def interleaved(calls, rounds, reps):
+    """``{variant: {name: [ms per round]}}``, the variants alternating."""
+    times = {v: {name: [] for name in calls} for v in VARIANTS}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            for variant, volume in VARIANTS.items():
+                _conv.GRADIENT_CHUNK_VOLUME = volume
+                times[variant][name].append(cpu_ms(call, reps(name)))
+    _conv.GRADIENT_CHUNK_VOLUME = CHUNKED
+    return times
+
+
+def step_call(estimator, X, y):
+    """One ``loss_and_grad`` call of ``estimator``'s network on a batch."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.set_params(max_iter=1).fit(X[:512], y[:512])
+    spec, params = estimator._network_spec(), estimator._params()
+    n = estimator.batch_size
+    Xb = X[:n].reshape(n, *estimator.image_shape_)
+    Yb = np.eye(10, dtype=X.dtype)[y[:n]]
+    return lambda: loss_and_grad(params, Xb, Yb, spec, 1e-4)
+
+
+def report(times, names):
+    rows = []
+    for name in names:
+        before, after = times["one product"][name], times["chunked"][name]
+        ratio = np.median(before) / np.median(after)
+        rows.append([name, fmt(before, " ms"), fmt(after, " ms"), f"{ratio:.2f}x"])
+    table(rows, ["case", "one product", "chunked", "speed-up"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--skip-steps", action="store_true")
+    args = parser.parse_args()
+    print(machine())
+    rng = np.random.default_rng(0)
+    calls = {}
+    for dtype in (np.float32, np.float64):
+        for m, K, F in SHAPES:
+            cols = rng.standard_normal((m, K)).astype(dtype)
+            d = rng.standard_normal((m, F)).astype(dtype)
+            name = f"{np.dtype(dtype).name} ({m}x{K}).T @ ({m}x{F})"
+            calls[name] = lambda c=cols, d=d: _conv.transposed_product(c, d)
+    m, K, F = SHAPES[2]
+    cols = rng.standard_normal((m, K)).astype(np.float32)
+    maps = rng.standard_normal((m, F)).astype(np.float32)
+    along, across = rng.standard_normal(F), rng.standard_normal(F)
+    spread = Spread(maps, along.astype(np.float32), across.astype(np.float32), None)
+    calls[f"float32 Spread.left_product ({m}x{K}, F={F})"] = lambda: (
+        spread.left_product(cols)
+    )
+    products = list(calls)
+    if not args.skip_steps:
+        X, y = make_mnist_like(2048)
+        plain = CNNClassifier(
+            n_filters=(16, 32), hidden_units=(128,), batch_size=128, kernel_size=3,
+            pool_size=2, pooling="max", random_state=0, **PLAIN,
+        )  # fmt: skip
+        defaults = CNNClassifier(image_shape=(28, 28), random_state=0)
+        calls["step, plain network (batch 128)"] = step_call(plain, X, y)
+        calls["step, defaults (batch 64)"] = step_call(defaults, X, y)
+
+    def reps(name):
+        return 5 if name.startswith("step") else 20
+
+    with threadpool_limits(1):
+        times = interleaved(calls, args.rounds, reps)
+    report(times, products)
+    if not args.skip_steps:
+        print()
+        report(times, [n for n in calls if n not in products])
+
+
+if __name__ == "__main__":
+    main()
