@@ -7,9 +7,9 @@ Two engines compute the same thing:
   innermost copied run is contiguous; one channel is copied offset by offset,
   and small matrices are gathered through a cached index in one ``take``)
   and multiplies it with the filters in one matrix product. The filter
-  gradient is the patch matrix's product with the output gradient, summed
-  over chunks of rows small enough for OpenBLAS's direct kernel (see
-  :func:`transposed_product`). The input gradient is ``kr * kc`` products,
+  gradient is the patch matrix's product with the output gradient (both
+  products run in chunks of rows, see :mod:`._gemm`). The input gradient
+  is ``kr * kc`` products,
   one per kernel offset; at stride 1 each adds in place into a contiguous
   run of the input's rows (the output gradient laid out on the input's
   grid, see :func:`_shifted_input_gradient`).
@@ -42,6 +42,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from scipy import fft as sp_fft
 
+from ._gemm import product, transposed_product
 from ._pairs import is_series, pairs_backward, pairs_forward
 from ._pool import from_pool_order, ordered_blocks, to_pool_order, window_offsets
 from ._taps import (
@@ -202,7 +203,7 @@ def _output_shape(x_shape, w_shape, stride):
 
 def _im2col_forward(x, w, stride, pool_order):
     cols = patch_matrix(x, w.shape[2:], stride, pool_order)
-    out = cols @ _filter_matrix(w)  # (n*Ho*Wo, F)
+    out = product(cols, _filter_matrix(w))  # (n*Ho*Wo, F)
     if pool_order is not None:
         return out, cols
     Ho, Wo = _output_shape(x.shape, w.shape, stride)
@@ -231,61 +232,13 @@ def _im2col_predict(x, w, stride):
     out = np.empty((n, Ho, Wo, F), dtype=np.result_type(x, w))
     for start in range(0, n, group):
         cols = patch_matrix(x[start : start + group], (kr, kc), stride)
-        np.matmul(cols, filters, out=out[start : start + group].reshape(-1, F))
+        product(cols, filters, out=out[start : start + group].reshape(-1, F))
     return out
-
-
-# the filter gradient ``cols.T @ dout`` sums over every output cell of the
-# batch: (K, m) @ (m, F) with m in the tens of thousands and K * F small
-# (batch norm's deferred term, ``Spread.left_product``, is the same product).
-# OpenBLAS (as NumPy's wheels bundle it; SkylakeX kernels on this AMD EPYC)
-# runs a product of at most 100**3 multiply-adds through a direct kernel,
-# without packing; above that its packing GEMM is 2-2.5x slower per
-# multiply-add on such thin products. So the product is summed over chunks
-# of rows of at most GRADIENT_CHUNK_VOLUME multiply-adds (rows * K * F):
-# the cliff is the volume, not the cache (K=9, F=16: 0.31 ms a call at
-# 6 944 rows a chunk, 0.62 ms at 6 945 rows, in float32 and float64 alike,
-# though float64's chunk has twice the bytes). CPU time of one thread,
-# chunked against one product, medians of 5 (benchmarks/README.md, branch
-# fgrad): 1.5-2.1x faster for K * F of 144 to 1 200 (3x3 and 5x5 kernels on
-# 1 to 4 channels), 1.1-1.7x up to 18 432 (K=288, F=64); chunks of 14 rows
-# or fewer lose (0.5-0.9x), hence GRADIENT_CHUNK_MIN_ROWS. A BLAS without
-# such a kernel pays one call per chunk (25 for the plain network's first
-# block); at two threads one product was no faster than the chunks
-GRADIENT_CHUNK_VOLUME = 10**6
-GRADIENT_CHUNK_MIN_ROWS = 32
-
-
-def transposed_product(a, b):
-    """``a.T @ b`` (K, F) for ``a`` (m, K) and ``b`` (m, F), summed over
-    chunks of rows of at most :data:`GRADIENT_CHUNK_VOLUME` multiply-adds
-    where that gives chunks of at least :data:`GRADIENT_CHUNK_MIN_ROWS`
-    rows; one product otherwise.
-
-    Parameters
-    ----------
-    a : ndarray of shape (m, K)
-    b : ndarray of shape (m, F)
-
-    Returns
-    -------
-    product : ndarray of shape (K, F)
-    """
-    m, K = a.shape
-    step = GRADIENT_CHUNK_VOLUME // max(1, K * b.shape[1])
-    if step >= m or step < GRADIENT_CHUNK_MIN_ROWS:
-        return a.T @ b
-    product = a[:step].T @ b[:step]
-    part = np.empty_like(product)
-    for start in range(step, m, step):
-        np.matmul(a[start : start + step].T, b[start : start + step], out=part)
-        product += part
-    return product
 
 
 def _filter_gradient(dout, cols, w_shape):
     """``dw`` (F, C, kr, kc) from ``dout`` in the row order of ``cols``
-    (:func:`transposed_product`)."""
+    (in chunks of rows, see :mod:`._gemm`)."""
     return _as_filters(transposed_product(cols, dout.reshape(-1, w_shape[0])), w_shape)
 
 
@@ -318,7 +271,7 @@ def _input_gradient(dout, x_shape, w, stride, layout=None):
     dx = np.zeros(x_shape, dtype=dout.dtype)  # (n, H, W, C)
     for p in range(kr):
         for q in range(kc):
-            np.matmul(d2, w[:, :, p, q], out=slab)
+            product(d2, w[:, :, p, q], out=slab)
             dx[:, p : p + sr * Ho : sr, q : q + sc * Wo : sc] += slab.reshape(
                 n, Ho, Wo, C
             )

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._conv import transposed_product
+from ._gemm import transposed_product
 from ._pool import max_pool_ordered, max_pool_ordered_backward
 
 BN_EPSILON = 1e-5

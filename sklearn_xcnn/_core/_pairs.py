@@ -35,7 +35,8 @@ calls for a series' kernel on many channels, see :func:`is_series`).
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
-from ._taps import GRID_ENTRIES, _gemm_add, _tap_matrices, use_taps
+from ._gemm import gemm_add, transposed_product
+from ._taps import GRID_ENTRIES, _tap_matrices, use_taps
 
 # a series kernel of at least this many taps is correlated by pairs
 PAIRS_MIN_TAPS = 2
@@ -129,14 +130,14 @@ def _correlate_pairs(x, taps, out, left=0, bias=None):
     for j in range(pairs):
         w0, w1 = taps[2 * j], taps[2 * j + 1]
         beta = 0.0 if j == 0 else 1.0
-        _gemm_add(gemm, before[j : j + S], w0, acc[0], beta)
-        _gemm_add(gemm, odd[j : j + S], w0 + w1, acc[1])
-        _gemm_add(gemm, after[j : j + S], w1, acc[2], beta)
+        gemm_add(gemm, before[j : j + S], w0, acc[0], beta)
+        gemm_add(gemm, odd[j : j + S], w0 + w1, acc[1])
+        gemm_add(gemm, after[j : j + S], w1, acc[2], beta)
     if kc % 2:  # the last tap alone
         j, w = pairs, taps[-1]
         beta = 0.0 if pairs == 0 else 1.0
-        _gemm_add(gemm, even[j : j + S], w, acc[0], beta)
-        _gemm_add(gemm, odd[j : j + S], w, acc[2], beta)
+        gemm_add(gemm, even[j : j + S], w, acc[0], beta)
+        gemm_add(gemm, odd[j : j + S], w, acc[2], beta)
     ne, no = (Wo + 1) // 2, Wo // 2  # output cells at even and odd columns
     a0, a1, a2 = (a.reshape(n, half, F) for a in acc)
     np.add(a0[:, :ne], a1[:, :ne], out=out[:, 0, 0::2])
@@ -248,7 +249,6 @@ def _filter_gradient(dout, x, w_shape):
     ne, no = (Wo + 1) // 2, Wo // 2  # output cells at even and odd columns
     dtype = dout.dtype
     dw = np.zeros((kc, C, F), dtype=dtype)
-    m = np.empty((3, C, F), dtype=dtype)
     group = max(1, GRID_ENTRIES // (W * max(C, F)))
     # the output gradient at even and odd cells and their sum, zero past
     # Wo: the pairs' cells that no valid output uses contribute nothing
@@ -265,17 +265,15 @@ def _filter_gradient(dout, x, w_shape):
         np.add(d0, d1, out=both)
         d0, d1, both = (a.reshape(S, F) for a in (d0, d1, both))
         for j in range(kc // 2):
-            np.matmul(before[j : j + S].T, d0, out=m[0])
-            np.matmul(odd[j : j + S].T, both, out=m[1])
-            np.matmul(after[j : j + S].T, d1, out=m[2])
-            dw[2 * j] += m[0]
-            dw[2 * j] += m[1]
-            dw[2 * j + 1] += m[1]
-            dw[2 * j + 1] += m[2]
+            m0 = transposed_product(before[j : j + S], d0)
+            m1 = transposed_product(odd[j : j + S], both)
+            m2 = transposed_product(after[j : j + S], d1)
+            dw[2 * j] += m0
+            dw[2 * j] += m1
+            dw[2 * j + 1] += m1
+            dw[2 * j + 1] += m2
         if kc % 2:  # the last tap alone
             j = kc // 2
-            np.matmul(even[j : j + S].T, d0, out=m[0])
-            np.matmul(odd[j : j + S].T, d1, out=m[2])
-            dw[-1] += m[0]
-            dw[-1] += m[2]
+            dw[-1] += transposed_product(even[j : j + S], d0)
+            dw[-1] += transposed_product(odd[j : j + S], d1)
     return np.ascontiguousarray(dw.transpose(2, 1, 0))[:, :, None, :]

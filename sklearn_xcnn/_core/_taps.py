@@ -30,6 +30,8 @@ one-column kernels.
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
+from ._gemm import gemm_add, transposed_product
+
 # the taps path serves one-row kernels (series) on inputs of at least this
 # many channels: a product whose inner size is C runs at 90-95 % of
 # im2col's rate from 64 channels (float32, one thread), and saves the patch
@@ -59,15 +61,6 @@ def use_taps(x_shape, w_shape, stride, dilation, pool_order):
     )
 
 
-def _gemm_add(gemm, a, b, c, beta=1.0):
-    """Row-major ``c = a @ b + beta * c`` (``c`` a contiguous run of rows),
-    in place: column-major that is ``c.T = b.T @ a.T + beta * c.T``, with
-    transposes that copy nothing."""
-    out = gemm(1.0, b.T, a.T, beta, c.T, overwrite_c=1)
-    if not np.shares_memory(out, c):  # BLAS worked on a copy
-        c[...] = out.T
-
-
 def _tap_matrices(w, dtype):
     """Filters ``(F, C, kr, kc)`` as ``(kr, kc, C, F)``: one ``(C, F)``
     matrix per tap, contiguous."""
@@ -86,7 +79,7 @@ def _correlate_grid(x, taps, grid):
         for q in range(kc):
             shift = p * W + q
             beta = 0.0 if shift == 0 else 1.0
-            _gemm_add(gemm, rows[shift : shift + count], taps[p, q], out[:count], beta)
+            gemm_add(gemm, rows[shift : shift + count], taps[p, q], out[:count], beta)
 
 
 def taps_forward(x, w, keep_cache=True):
@@ -155,7 +148,7 @@ def shifted_input_gradient(grid, x_shape, w):
         for q in range(kc):
             shift = p * W + q
             kernel = np.ascontiguousarray(w[:, :, p, q], dtype=grid.dtype)  # (F, C)
-            _gemm_add(gemm, rows[: total - shift], kernel, dx_rows[shift:])
+            gemm_add(gemm, rows[: total - shift], kernel, dx_rows[shift:])
     return dx
 
 
@@ -170,7 +163,7 @@ def taps_filter_gradient(grid, x, w_shape):
     for p in range(kr):
         for q in range(kc):
             shift = p * W + q
-            np.matmul(rows[shift : shift + count].T, d[:count], out=dw[p, q])
+            dw[p, q] = transposed_product(rows[shift : shift + count], d[:count])
     return np.ascontiguousarray(dw.transpose(3, 2, 0, 1))
 
 

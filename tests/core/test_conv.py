@@ -6,7 +6,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.testing import assert_allclose
 from scipy.signal import correlate2d
 
-from sklearn_xcnn._core import _conv, _taps
+from sklearn_xcnn._core import _conv, _gemm, _taps
 from sklearn_xcnn._core._conv import (
     ENGINES,
     choose_engine,
@@ -237,8 +237,8 @@ def test_filter_gradient_in_chunks_matches_the_windows(dtype, pool, share):
     w = rng.normal(size=(16, 2, 3, 3)).astype(dtype)
     out, cache = correlate_forward(x, w, (1, 1), "im2col", pool_order=pool)
     rows, K, F = out.size // 16, 18, 16
-    step = _conv.GRADIENT_CHUNK_VOLUME // (K * F)
-    assert _conv.GRADIENT_CHUNK_MIN_ROWS <= step < rows and rows % step
+    step = _gemm.chunk_rows(rows, K, F)
+    assert step < rows and rows % step
     dout = rng.normal(size=out.shape).astype(dtype)
     spread, total = None, dout.reshape(rows, F)
     if share != "no spread":

@@ -1,22 +1,26 @@
-"""The filter gradient in chunks of rows against one product.
+"""The network's matrix products in chunks of rows against one product.
 
-``transposed_product`` (``sklearn_xcnn/_core/_conv.py``) sums ``cols.T @
-dout`` over chunks of rows of at most ``GRADIENT_CHUNK_VOLUME`` multiply-adds;
-setting that constant to 0 gives the single product it replaced, so both run
-in one process, interleaved round by round. Times are CPU time
-(``time.process_time``) at one BLAS thread, reported as ``median [min-max]``
-over ``--rounds``:
+``sklearn_xcnn/_core/_gemm.py`` runs thin products over chunks of rows of at
+most ``CHUNK_VOLUME`` multiply-adds (OpenBLAS's direct kernel for small
+products); setting that constant to 0 gives the single products it
+replaced, so both run in one process, interleaved round by round. Times are
+CPU time (``time.process_time``) at one BLAS thread, reported as ``median
+[min-max]`` over ``--rounds``:
 
-* the product alone, for the patch-matrix shapes of the two networks below
-  and a few others, in float32 and float64;
+* the filter gradient ``transposed_product`` (``cols.T @ dout``) alone, for
+  the patch-matrix shapes of the two networks below and a few others, in
+  float32 and float64;
+* the forward ``product`` (``cols @ filters``) and one tap of the input
+  gradient (``gemm_add``, added in place) for the plain network's shapes;
 * batch norm's deferred term (``Spread.left_product``) for the first block of
   the default network;
 * one training step (``loss_and_grad``) of the plain MNIST-shaped network
   (16 and 32 filters, 'valid', no batch norm, batch 128) and of the library
   defaults (same padding, batch norm, dropout, batch 64) on 28x28 float32
-  images.
+  images, and of the ResNet series preset (float32, batch 16, series of
+  256).
 
-Run ``python benchmarks/bench_filter_gradient.py``.
+Run ``python benchmarks/bench_gemm.py``.
 """
 
 import argparse
@@ -29,11 +33,13 @@ from _harness import PLAIN, fmt, machine, table
 from threadpoolctl import threadpool_limits
 
 from sklearn_xcnn import CNNClassifier
-from sklearn_xcnn._core import _conv
+from scipy.linalg.blas import get_blas_funcs
+
+from sklearn_xcnn._core import _gemm
 from sklearn_xcnn._core._network import loss_and_grad
 from sklearn_xcnn._core._norm import Spread
 
-CHUNKED = _conv.GRADIENT_CHUNK_VOLUME
+CHUNKED = _gemm.CHUNK_VOLUME
 VARIANTS = {"one product": 0, "chunked": CHUNKED}
 
 # (rows, K, F): the blocks of the plain network (batch 128) and of the
@@ -62,9 +68,9 @@ def interleaved(calls, rounds, reps):
     for _ in range(rounds):
         for name, call in calls.items():
             for variant, volume in VARIANTS.items():
-                _conv.GRADIENT_CHUNK_VOLUME = volume
+                _gemm.CHUNK_VOLUME = volume
                 times[variant][name].append(cpu_ms(call, reps(name)))
-    _conv.GRADIENT_CHUNK_VOLUME = CHUNKED
+    _gemm.CHUNK_VOLUME = CHUNKED
     return times
 
 
@@ -78,6 +84,17 @@ def step_call(estimator, X, y):
     Xb = X[:n].reshape(n, *estimator.image_shape_)
     Yb = np.eye(10, dtype=X.dtype)[y[:n]]
     return lambda: loss_and_grad(params, Xb, Yb, spec, 1e-4)
+
+
+def resnet_step():
+    """One ``loss_and_grad`` call of the ResNet preset's network (float32,
+    16 series of 256 points, as ``bench_blocks.py`` trains it)."""
+    from bench_blocks import _config, _data, _start
+
+    X, y = _data(16, 256, "float32")
+    images, spec, params = _start(_config("resnet-preset", 8), X, y)
+    Y = np.eye(3, dtype=images.dtype)[y]
+    return lambda: loss_and_grad(params, images, Y, spec, 0.0)
 
 
 def report(times, names):
@@ -102,7 +119,20 @@ def main():
             cols = rng.standard_normal((m, K)).astype(dtype)
             d = rng.standard_normal((m, F)).astype(dtype)
             name = f"{np.dtype(dtype).name} ({m}x{K}).T @ ({m}x{F})"
-            calls[name] = lambda c=cols, d=d: _conv.transposed_product(c, d)
+            calls[name] = lambda c=cols, d=d: _gemm.transposed_product(c, d)
+        # the forward products of the plain network's blocks, and one tap of
+        # its second block's input gradient (32 filters back to 16 channels)
+        for m, K, F in (*SHAPES[:2], (21632, 32, 16)):
+            a = rng.standard_normal((m, K)).astype(dtype)
+            b = rng.standard_normal((K, F)).astype(dtype)
+            c = np.zeros((m, F), dtype=dtype)
+            if K == 32:
+                gemm = get_blas_funcs("gemm", (a,))
+                name = f"{np.dtype(dtype).name} ({m}x{K}) @ ({K}x{F}) added in place"
+                calls[name] = lambda g=gemm, a=a, b=b, c=c: _gemm.gemm_add(g, a, b, c)
+            else:
+                name = f"{np.dtype(dtype).name} ({m}x{K}) @ ({K}x{F})"
+                calls[name] = lambda a=a, b=b, c=c: _gemm.product(a, b, out=c)
     m, K, F = SHAPES[2]
     cols = rng.standard_normal((m, K)).astype(np.float32)
     maps = rng.standard_normal((m, F)).astype(np.float32)
@@ -121,6 +151,7 @@ def main():
         defaults = CNNClassifier(image_shape=(28, 28), random_state=0)
         calls["step, plain network (batch 128)"] = step_call(plain, X, y)
         calls["step, defaults (batch 64)"] = step_call(defaults, X, y)
+        calls["step, ResNet preset (batch 16)"] = resnet_step()
 
     def reps(name):
         return 5 if name.startswith("step") else 20
