@@ -27,8 +27,8 @@ def test_chunk_rows():
     matrix that fits in one chunk or whose chunks would be too short."""
     assert chunk_rows(86528, 9, 16) == 10**6 // 144 == 6944
     assert chunk_rows(6944, 9, 16) == 6944  # fits in one chunk
-    assert chunk_rows(4208, 128, 128) == 4208  # 61 rows a chunk: too short
-    assert chunk_rows(4208, 64, 128) == 122
+    assert chunk_rows(4208, 256, 128) == 4208  # 30 rows a chunk: too short
+    assert chunk_rows(4208, 128, 128) == 61
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
