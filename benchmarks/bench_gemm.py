@@ -30,11 +30,10 @@ import warnings
 import numpy as np
 from _data import make_mnist_like
 from _harness import PLAIN, fmt, machine, table
+from scipy.linalg.blas import get_blas_funcs
 from threadpoolctl import threadpool_limits
 
 from sklearn_xcnn import CNNClassifier
-from scipy.linalg.blas import get_blas_funcs
-
 from sklearn_xcnn._core import _gemm
 from sklearn_xcnn._core._network import loss_and_grad
 from sklearn_xcnn._core._norm import Spread
