@@ -18,7 +18,7 @@ from sklearn_xcnn._core._pairs import (
 )
 from sklearn_xcnn._core._taps import taps_backward, taps_forward
 
-from .test_taps import _draw, _loops
+from .test_taps import _draw, _loops, check_finite_differences
 
 # series (H = 1) of odd and even lengths, kernels of odd and even taps, one
 # tap alone among them (kernel 3 on 32 channels), a kernel spanning the series
@@ -112,23 +112,10 @@ def test_gradients_by_pairs_match_finite_differences(x_shape, w_shape):
     dout = np.random.default_rng(4).normal(size=out.shape)
     dx, dw = _conv.correlate_backward(dout, cache)
 
-    def loss(x_, w_):
-        return float(
-            (_conv.correlate_forward(x_, w_, (1, 1), "im2col")[0] * dout).sum()
-        )
+    def correlate(x_, w_):
+        return _conv.correlate_forward(x_, w_, (1, 1), "im2col")[0]
 
-    eps, rng = 1e-6, np.random.default_rng(5)
-    for grad, arr, is_x in ((dx, x, True), (dw, w, False)):
-        for _ in range(6):
-            idx = tuple(rng.integers(s) for s in arr.shape)
-            plus, minus = arr.copy(), arr.copy()
-            plus[idx] += eps
-            minus[idx] -= eps
-            if is_x:
-                numeric = (loss(plus, w) - loss(minus, w)) / (2 * eps)
-            else:
-                numeric = (loss(x, plus) - loss(x, minus)) / (2 * eps)
-            assert abs(numeric - grad[idx]) <= 1e-6 * max(1.0, abs(numeric))
+    check_finite_differences(correlate, x, w, dout, dx, dw, seed=5)
 
 
 def test_pairs_when_blas_returns_a_copy(monkeypatch):

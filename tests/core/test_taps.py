@@ -2,7 +2,6 @@
 (one product per tap on the input's grid) against loops, finite differences
 and the patch-matrix path."""
 
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -59,19 +58,14 @@ def test_groups_match(monkeypatch):
     assert_allclose(grouped, whole, rtol=1e-14, atol=1e-14)
 
 
-@pytest.mark.parametrize(("x_shape", "w_shape"), SHAPES[:3])
-def test_gradients_match_finite_differences(x_shape, w_shape):
-    x, w = _draw(x_shape, w_shape, seed=1)
-    out, kept = taps_forward(x, w)
-    dout = np.random.default_rng(2).normal(size=out.shape)
-    dx, dw = taps_backward(dout, kept, w, need_dx=True)
-    _, dw_only = taps_backward(dout, kept, w, need_dx=False)
-    assert np.array_equal(dw_only, dw)
+def check_finite_differences(correlate, x, w, dout, dx, dw, seed=3):
+    """Central differences of ``sum(correlate(x, w) * dout)`` (float64) at
+    six random entries of ``x`` and of ``w`` against ``dx`` and ``dw``."""
 
     def loss(x_, w_):
-        return float((taps_forward(x_, w_)[0] * dout).sum())
+        return float((correlate(x_, w_) * dout).sum())
 
-    eps, rng = 1e-6, np.random.default_rng(3)
+    eps, rng = 1e-6, np.random.default_rng(seed)
     for grad, arr, is_x in ((dx, x, True), (dw, w, False)):
         for _ in range(6):
             idx = tuple(rng.integers(s) for s in arr.shape)
@@ -83,6 +77,18 @@ def test_gradients_match_finite_differences(x_shape, w_shape):
             else:
                 numeric = (loss(x, plus) - loss(x, minus)) / (2 * eps)
             assert abs(numeric - grad[idx]) <= 1e-6 * max(1.0, abs(numeric))
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape"), SHAPES[:3])
+def test_gradients_match_finite_differences(x_shape, w_shape):
+    x, w = _draw(x_shape, w_shape, seed=1)
+    out, kept = taps_forward(x, w)
+    dout = np.random.default_rng(2).normal(size=out.shape)
+    dx, dw = taps_backward(dout, kept, w, need_dx=True)
+    _, dw_only = taps_backward(dout, kept, w, need_dx=False)
+    assert np.array_equal(dw_only, dw)
+
+    check_finite_differences(lambda x_, w_: taps_forward(x_, w_)[0], x, w, dout, dx, dw)
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape"), SHAPES)
