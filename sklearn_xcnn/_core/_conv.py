@@ -9,10 +9,9 @@ Two engines compute the same thing:
   and multiplies it with the filters in one matrix product. The filter
   gradient is the patch matrix's product with the output gradient (both
   products run in chunks of rows, see :mod:`._gemm`). The input gradient
-  is ``kr * kc`` products,
-  one per kernel offset; at stride 1 each adds in place into a contiguous
-  run of the input's rows (the output gradient laid out on the input's
-  grid, see :func:`_shifted_input_gradient`).
+  is ``kr * kc`` products, one per kernel offset; at stride 1 each adds in
+  place into a contiguous run of the input's rows (the output gradient
+  laid out on the input's grid, see :func:`_shifted_input_gradient`).
 * ``"scipy"`` correlates through SciPy's FFT (:mod:`scipy.fft`): the spectra
   of the images and of the filters are multiplied and summed over channels at
   every frequency (one batched product), then transformed back. Its cost
@@ -385,8 +384,10 @@ def correlate_forward(
     if engine == "im2col" and use_taps(x.shape, w.shape, stride, dilation, pool_order):
         # a one-row kernel on many channels: no patch matrix; a series by
         # pairs of taps (see ._pairs), else one product per tap (._taps)
-        path = "pairs" if is_series(x.shape, w.shape) else "taps"
-        forward = pairs_forward if path == "pairs" else taps_forward
+        if is_series(x.shape, w.shape):
+            path, forward = "pairs", pairs_forward
+        else:
+            path, forward = "taps", taps_forward
         out, x_kept = forward(x, w, keep_cache)
         if not keep_cache:
             return out, None
