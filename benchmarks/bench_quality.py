@@ -526,13 +526,30 @@ def _is_ours(system):
     return system not in ("mlp", "svc") and not system.startswith("torch-")
 
 
+def paired_interval(differences, level=0.95, draws=10_000):
+    """The mean of ``differences`` and its bootstrap interval at ``level``
+    (percentiles of the means of ``draws`` resamples, from a fixed seed):
+    ``(mean, low, high)``."""
+    import numpy as np
+
+    d = np.asarray(differences, dtype=float)
+    means = np.random.default_rng(0).choice(d, size=(draws, d.size)).mean(axis=1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(d.mean()), float(low), float(high)
+
+
 def _check(task_name, system, ours, twin, speed, twin_speed):
     """The issue's check at 3 epochs: medians over the seeds. Beside it, the
-    median of the differences seed by seed (a seed gives both networks the
-    same start, so that difference removes the start's share of the
-    spread)."""
+    differences seed by seed (a seed gives both networks the same start, so
+    they remove the start's share of the spread; what is left is the two
+    random streams' shuffles and dropout masks): their median, and their
+    mean with a 95% bootstrap interval, which says whether the seeds run
+    can tell the networks apart at all."""
     acc = statistics.median(ours.values()) - statistics.median(twin.values())
-    paired = statistics.median(ours[s] - twin[s] for s in ours if s in twin)
+    differences = [ours[s] - twin[s] for s in ours if s in twin]
+    paired = statistics.median(differences)
+    mean, low, high = paired_interval(differences)
     ratios = [speed[s] / twin_speed[s] for s in speed if s in twin_speed]
     ratio = statistics.median(ratios)
     ok = acc >= -0.005 and ratio >= 1.0
@@ -540,8 +557,9 @@ def _check(task_name, system, ours, twin, speed, twin_speed):
     return (
         f"check {task_name}/{system} at 3 epochs ({len(ours)} seeds): accuracy "
         f"ours - twin = {acc:+.4f} (>= -0.005), samples/s ours/twin = "
-        f"{ratio:.2f}x (>= 1.0): {'PASS' if ok else 'FAIL'}; median of the "
-        f"seed-by-seed differences {paired:+.4f}\n"
+        f"{ratio:.2f}x (>= 1.0): {'PASS' if ok else 'FAIL'}; seed-by-seed "
+        f"differences: median {paired:+.4f}, mean {mean:+.4f} "
+        f"[95% {low:+.4f}, {high:+.4f}]\n"
         f"  ours/twin accuracy by seed: {seeds}"
     )
 

@@ -168,9 +168,13 @@ def _refuse(what, need, available, spec):
 # a prediction chunk's arrays should stay in the cores' caches: at most this
 # many bytes of them (by :func:`bytes_per_image`) unless that leaves fewer
 # than CACHE_MIN_ROWS rows. On the MNIST-shaped networks, chunks of 64-96
-# rows predict 6-17% faster than chunks of 128.
+# rows predicted 6-17% faster than chunks of 128; since the products run in
+# chunks of rows (:mod:`._core._gemm`), goal 3's network (224 KB an image)
+# predicts faster still in chunks of 32-37 rows than of 64, while the
+# series networks (0.9-2.1 MB an image) predict alike in chunks of 32 or 64
+# (benchmarks/README.md)
 CACHE_BYTES = 8 * _MIB
-CACHE_MIN_ROWS = 64
+CACHE_MIN_ROWS = 32
 
 
 def predict_chunk_rows(spec, itemsize, max_rows):

@@ -353,3 +353,27 @@ def test_series_longer_than_cut_kernels_pad_every_series(series_bench):
     params = dict(n_filters=(2,), kernel_size=8, max_iter=2)
     result = series_bench.fit_ours("FCN", 0, params, (X, y, X_test, y[:2]))
     assert result["padded"] == (12 + 1, 9)
+
+
+def test_paired_interval_against_the_normal_approximation(suite):
+    # constant differences: no spread, the interval is the point
+    assert suite.paired_interval([0.01] * 5) == pytest.approx((0.01, 0.01, 0.01))
+    d = np.random.default_rng(3).normal(0.002, 0.01, size=400)
+    mean, low, high = suite.paired_interval(d)
+    assert mean == pytest.approx(d.mean(), abs=1e-15)
+    half = 1.96 * d.std() / np.sqrt(d.size)  # the bootstrap's plug-in sd
+    assert low == pytest.approx(d.mean() - half, abs=0.15 * half)
+    assert high == pytest.approx(d.mean() + half, abs=0.15 * half)
+
+
+def test_check_line_passes_on_medians_and_reports_pairs(suite):
+    ours, twin = {0: 0.90, 1: 0.95, 2: 0.93}, {0: 0.92, 1: 0.94, 2: 0.93}
+    speed, twin_speed = {0: 2.0, 1: 2.0, 2: 2.0}, {0: 1.0, 1: 1.0, 2: 1.0}
+    line = suite._check("t", "s", ours, twin, speed, twin_speed)
+    # medians 0.93 and 0.93: within 0.005; differences -0.02, +0.01, 0
+    assert "= +0.0000 (>= -0.005)" in line and "PASS" in line
+    assert "median +0.0000, mean -0.0033" in line
+    slower = {s: 0.5 for s in speed}
+    assert "FAIL" in suite._check("t", "s", ours, twin, slower, twin_speed)
+    worse = {s: v - 0.01 for s, v in ours.items()}
+    assert "FAIL" in suite._check("t", "s", worse, twin, speed, twin_speed)
