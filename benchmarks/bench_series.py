@@ -14,13 +14,14 @@ downloaded. Univariate: ``GunPoint``, ``ItalyPowerDemand``, ``ArrowHead``,
 ``JapaneseVowels`` (12 channels), ``PickupGestureWiimoteZ``. A set of unequal
 lengths is given to our estimators as aeon's list of ``(n_channels,
 n_timepoints_i)`` arrays; where they cannot fit such a list, the row says
-so. Series too short for a network's kernels (JapaneseVowels has two of 7
-points, the ResNet's first kernel spans 8) are padded with zeros at their end
-to the length ``fit`` asks for (and all series to the longest where the
-kernels, cut to shorter training series, cannot take the longer test
-series: InceptionTime's kernel of 40 there), as the published runs brought
-every series to one length; the row names how many were padded. MiniRocket
-takes equal lengths only (``-`` on those rows).
+so. With 'same' padding, the presets' default, the kernels stay whole and a
+series shorter than them (JapaneseVowels has two of 7 points, the ResNet's
+first kernel spans 8; InceptionTime's kernels span 40) fits as it is. With
+``padding="valid"`` such series are padded with zeros at their end to the
+length ``fit`` asks for (and all series to the longest where the kernels,
+cut to shorter training series, cannot take the longer test series), as the
+published runs brought every series to one length; the row names how many
+were padded. MiniRocket takes equal lengths only (``-`` on those rows).
 
 aeon is needed for the data and MiniRocket; it is no dependency of the
 package (not even of an extra the tests need). Install it apart and run::
@@ -217,8 +218,10 @@ def fit_ours(key, seed, params, data):
     """Fit one of our estimators: a result dict, or ``{"refused": why}``
     where ``fit`` refuses a list of series of unequal length.
 
-    A list holding series too short for the network's kernels (``fit``
-    refuses them and names the length they need) is fitted and scored again
+    A list holding series too short for the network's kernels (with
+    'valid' padding ``fit`` refuses them and names the length they need; with
+    'same' padding the kernels stay whole and nothing is refused) is fitted
+    and scored again
     with those series, train and test, padded with zeros at their end to that
     length; if the network then refuses the longer test series (its kernels
     were cut to the training series, shorter than the kernels), every series

@@ -1036,12 +1036,15 @@ SERIES_FIT_CASES = {
         ValueError,
         r"X\[29\] has 1 channel\(s\) but X\[0\] has 2: the series of a fit",
     ),
+    # 'valid' padding: a series shorter than the kernels has no output
+    # ('same' padding keeps the kernels whole: every length fits)
     "series_too_short_in_ragged_list": Case(
         _rng_list((2, 20), (2, 24)) * 14 + _rng_list((2, 20), (2, 2)),
         _y(),
         ValueError,
         r"X\[29\] has 2 time point\(s\): too short for this FCNClassifier, "
-        "whose kernels need series of at least 4",
+        "whose kernels need series of at least 6",
+        params=dict(padding="valid"),
     ),
     "X_4d": Case(np.ones((N, 1, 24, 2)), _y(), ValueError, "got a 4-D array of shape"),
     "list_of_3d": Case(
@@ -1090,11 +1093,6 @@ SERIES_PREDICT_CASES = {
         [np.ones((2, 20)), np.r_[np.ones((1, 31)), np.full((1, 31), np.nan)]],
         r"X\[1\] holds NaN or infinity",
     ),
-    "too_short": (
-        _rng_list((2, 24), (2, 2)),
-        r"A series of 2 time point\(s\) is too short for this FCNClassifier: its "
-        "kernels need at least 4",
-    ),
 }
 
 
@@ -1108,10 +1106,27 @@ def test_series_predict_rejects_bad_input(fitted_fcn, X, match):
     _assert_same_state(_series_state(fitted_fcn), before)
 
 
+def test_series_too_short_for_valid_padding_are_refused():
+    clf = fit_quietly(_fcn(padding="valid"), *_series_data())
+    before = _series_state(clf)
+    with pytest.raises(
+        ValueError,
+        match=r"A series of 2 time point\(s\) is too short for this "
+        "FCNClassifier: its kernels need at least 6",
+    ):
+        clf.predict(_rng_list((2, 24), (2, 2)))
+    _assert_same_state(_series_state(clf), before)
+    # 'same' padding keeps the kernels whole: a series of 2 points predicts
+    fitted = fit_quietly(_fcn(), *_series_data())
+    assert fitted.predict(_rng_list((2, 24), (2, 2))).shape == (2,)
+
+
 def test_series_longer_than_kernels_cut_at_fit_are_refused():
-    """Fitted on series shorter than its kernels (cut to them), a network
-    takes no longer series: a clear error, not a StopIteration."""
-    clf = _fcn(kernel_size=8).fit(_rng_list(*[(2, 5)] * 6), [0, 1] * 3)
+    """Fitted with 'valid' padding on series shorter than its kernels (cut
+    to them), a network takes no longer series: a clear error, not a
+    StopIteration."""
+    clf = _fcn(kernel_size=8, padding="valid").fit(_rng_list(*[(2, 5)] * 6),
+                                                   [0, 1] * 3)  # fmt: skip
     assert clf.filters_[0].shape[-2:] == (1, 5)  # the kernel of 8, cut to 5
     with pytest.raises(
         ValueError,

@@ -315,14 +315,18 @@ def test_quick_run_end_to_end(series_bench, capsys):
 
 
 def test_series_too_short_are_padded_to_the_length_fit_names(series_bench):
-    """A list with series shorter than the kernels is refused by ``fit``;
-    the benchmark pads those (train and test) with zeros at their end to the
-    length the refusal names, fits again and says so in the row."""
+    """With 'valid' padding, a list with series shorter than the kernels is
+    refused by ``fit``; the benchmark pads those (train and test) with zeros
+    at their end to the length the refusal names, fits again and says so in
+    the row. (With the presets' 'same' padding nothing is refused.)"""
     rng = np.random.default_rng(0)
     lengths = [5, 12, 9, 12, 7, 10] * 4
     X = [rng.normal(size=(1, n)) for n in lengths]
     y = np.arange(len(X)) % 2
-    params = dict(n_filters=(2,), kernel_size=8, max_iter=2)
+    params = dict(n_filters=(2,), kernel_size=8, max_iter=2, padding="valid")
+    assert "padded" not in series_bench.fit_ours(
+        "FCN", 0, {**params, "padding": "same"}, (X, y, X[:6], y[:6])
+    )
     with pytest.raises(ValueError, match="too short") as refused:
         series_bench.make_estimator("FCN", 0, params).fit(X, y)
     needed = series_bench._needed_length(str(refused.value))
@@ -343,14 +347,14 @@ def test_series_too_short_are_padded_to_the_length_fit_names(series_bench):
 
 
 def test_series_longer_than_cut_kernels_pad_every_series(series_bench):
-    """Kernels longer than every training series are cut to them, and the
-    network then refuses a longer test series: the benchmark pads every
-    series, train and test, to the longest of both."""
+    """With 'valid' padding, kernels longer than every training series are
+    cut to them, and the network then refuses a longer test series: the
+    benchmark pads every series, train and test, to the longest of both."""
     rng = np.random.default_rng(0)
     X = [rng.normal(size=(1, n)) for n in [4, 6] * 6]
     y = np.arange(len(X)) % 2
     X_test = [rng.normal(size=(1, 9)), rng.normal(size=(1, 5))]
-    params = dict(n_filters=(2,), kernel_size=8, max_iter=2)
+    params = dict(n_filters=(2,), kernel_size=8, max_iter=2, padding="valid")
     result = series_bench.fit_ours("FCN", 0, params, (X, y, X_test, y[:2]))
     assert result["padded"] == (12 + 1, 9)
 

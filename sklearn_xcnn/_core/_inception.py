@@ -98,29 +98,37 @@ def module_kernels(kernel_size):
     return branch_kernels(tuple(kernel_size))
 
 
-def _module(shape, n_filters, kernels, dilation, algorithm):
-    """A :class:`Module` on ``shape`` (H, W, C)."""
+def _module(shape, n_filters, kernels, dilation, algorithm, whole):
+    """A :class:`Module` on ``shape`` (H, W, C); ``whole``: see
+    :func:`._units.conv_geometry`."""
     options = (algorithm, True)
     bottleneck = None
     inner = shape
     if shape[2] > 1:
         bottleneck = conv_unit(shape, n_filters, 1, "same", (algorithm, False))
         inner = bottleneck.out_shape
-    branches = tuple(conv_unit(inner, n_filters, k, "same", options, dilation)
-                     for k in kernels)  # fmt: skip
-    window = tuple(min(POOL_WINDOW, s) for s in shape[:2])
+    branches = tuple(conv_unit(inner, n_filters, k, "same", options, dilation,
+                               whole=whole) for k in kernels)  # fmt: skip
+    # the window left whole on maps of 2 cells or more: there a narrower one
+    # would take another maximum at the last cell ('same' placement puts a
+    # window of 2 on the cell and the next), while maps padded to a longer
+    # series (a masked batch) and the ONNX graph keep 3; on 1 cell the
+    # window's other cells are all off the edge, so a window of 1 is exact
+    window = tuple(1 if s == 1 else POOL_WINDOW for s in shape[:2])
     pool_conv = conv_unit(shape, n_filters, 1, "same", options)
     return Module(bottleneck, branches, window, pool_conv)
 
 
 def build_inception(shape, n_filters, kernel_size, depth, dilation, options, pool,
-                    pooling):  # fmt: skip
+                    pooling, whole=False):  # fmt: skip
     """The :class:`InceptionSpec` of a block on ``shape`` (H, W, C)."""
     algorithm = options[0]
     kernels = module_kernels(kernel_size)
     modules, in_shape = [], tuple(shape)
     for _ in range(depth):
-        modules.append(_module(in_shape, n_filters, kernels, dilation, algorithm))
+        modules.append(
+            _module(in_shape, n_filters, kernels, dilation, algorithm, whole)
+        )
         in_shape = (*shape[:2], (N_KERNELS + 1) * n_filters)
     F = in_shape[2]
     shortcut = conv_unit(shape, F, 1, "same", (algorithm, True))

@@ -63,6 +63,7 @@ def _build_conv(shape, entry):
         entry["pooling"],
         (entry["algorithm"], entry["batch_norm"]),
         entry["dilation"],
+        entry["whole_kernels"],
     )
 
 
@@ -84,6 +85,7 @@ def _compound(build):
             (entry["algorithm"], True),
             _pair(entry["pool_size"]),
             entry["pooling"],
+            entry["whole_kernels"],
         )
 
     return build_block

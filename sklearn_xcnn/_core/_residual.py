@@ -59,18 +59,19 @@ class ResidualSpec(NamedTuple):
 
 
 def build_residual(shape, n_filters, kernel_size, depth, dilation, options, pool,
-                   pooling):  # fmt: skip
+                   pooling, whole=False):  # fmt: skip
     """The :class:`ResidualSpec` of a unit on ``shape`` (H, W, C).
 
     ``kernel_size`` is one ``(kr, kc)`` kernel for every convolution or a
-    tuple of ``depth`` kernels, one per convolution.
+    tuple of ``depth`` kernels, one per convolution; ``whole`` keeps them
+    whole on a short input (:func:`._units.conv_geometry`).
     """
     algorithm = options[0]
     convs, in_shape = [], tuple(shape)
     kernels = conv_kernels(kernel_size, depth, "convolutions of a residual unit")
     for kernel in kernels:
         unit = conv_unit(in_shape, n_filters, kernel, "same",
-                         (algorithm, True), dilation)  # fmt: skip
+                         (algorithm, True), dilation, whole=whole)  # fmt: skip
         convs.append(unit)
         in_shape = unit.out_shape
     shortcut = None

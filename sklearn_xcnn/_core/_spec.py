@@ -57,13 +57,14 @@ def build_spec(
     dilation=1,
     block="conv",
     block_depth=3,
+    whole_kernels=False,
 ):
     """Resolve every size of a network for images of ``image_shape``.
 
     With 'valid' or explicit padding, kernels larger than the padded input are
-    clipped to it; with 'same' padding they are clipped to the input. Pooling
-    windows larger than the map are clipped to it. So any image of at least
-    one pixel fits.
+    clipped to it; with 'same' padding they are clipped to the input, unless
+    ``whole_kernels``. Pooling windows larger than the map are clipped to it.
+    So any image of at least one pixel fits.
 
     Parameters
     ----------
@@ -99,6 +100,11 @@ def build_spec(
         to the "conv" blocks.
     block_depth : int or list of int, default=3
         Convolutions of a residual unit, modules of an inception block.
+    whole_kernels : bool, default=False
+        With 'same' padding, keep a kernel that spans more than its input
+        whole instead of clipping it: the padding grows to ``kernel - 1``
+        and the parameters' shapes do not depend on the input's size (the
+        series estimators, which fit and predict series of any length).
 
     Returns
     -------
@@ -113,7 +119,8 @@ def build_spec(
         _per_block(v, n_blocks) if name != "n_filters" else list(v)
         for name, v in zip(names, values)
     ]
-    common = {"pooling": pooling, "algorithm": algorithm, "batch_norm": batch_norm}
+    common = {"pooling": pooling, "algorithm": algorithm, "batch_norm": batch_norm,
+              "whole_kernels": bool(whole_kernels)}  # fmt: skip
     blocks = []
     shape = tuple(image_shape)
     for row in zip(*columns):

@@ -78,15 +78,21 @@ def _clip_kernel(kernel, size, dilation):
                  for k, s, d in zip(kernel, size, dilation))  # fmt: skip
 
 
-def conv_geometry(shape, kernel_size, stride, padding, dilation=(1, 1)):
+def conv_geometry(shape, kernel_size, stride, padding, dilation=(1, 1),
+                  whole=False):  # fmt: skip
     """``(kernel, padding, conv_shape)`` of one convolution on ``(H, W)``.
 
     With 'same' padding a kernel that spans more than the input is clipped
-    to it; otherwise kernels are clipped to the padded input.
+    to it, unless ``whole``: then it stays whole and the padding grows to
+    match (its outer taps read zeros on a short input, and the weights do
+    not depend on the input's size). Otherwise kernels are clipped to the
+    padded input.
     """
     strides, dilation = _pair(stride), _pair(dilation)
     if padding == "same":
-        kernel = _clip_kernel(_pair(kernel_size), shape, dilation)
+        kernel = _pair(kernel_size)
+        if not whole:
+            kernel = _clip_kernel(kernel, shape, dilation)
         extent = dilated_extent(kernel, dilation)
         pads = resolve_padding(padding, shape, extent, strides)
     else:  # explicit zeros: kernels are clipped to the padded input
@@ -100,20 +106,23 @@ def conv_geometry(shape, kernel_size, stride, padding, dilation=(1, 1)):
 
 
 def conv_unit(shape, n_f, kernel_size, padding="same", options=("auto", True),
-              dilation=(1, 1), stride=1):  # fmt: skip
+              dilation=(1, 1), stride=1, whole=False):  # fmt: skip
     """A convolution without pooling on ``shape`` (H, W, C), as a
     :class:`BlockSpec`: the parts of the compound block kinds."""
     return block_spec(shape, n_f, kernel_size, stride, padding, 1, None, options,
-                       dilation)  # fmt: skip
+                       dilation, whole)  # fmt: skip
 
 
 def block_spec(
-    shape, n_f, kernel_size, stride, padding, pool, pooling, options, dilation=1
-):
-    """Resolve one block's sizes for an input of ``shape`` (H, W, C)."""
+    shape, n_f, kernel_size, stride, padding, pool, pooling, options, dilation=1,
+    whole=False,
+):  # fmt: skip
+    """Resolve one block's sizes for an input of ``shape`` (H, W, C);
+    ``whole``: see :func:`conv_geometry`."""
     H, W, _ = shape
     strides, dilation = _pair(stride), _pair(dilation)
-    kernel, pads, conv = conv_geometry((H, W), kernel_size, strides, padding, dilation)
+    kernel, pads, conv = conv_geometry((H, W), kernel_size, strides, padding,
+                                       dilation, whole)  # fmt: skip
     window, out = pooled_shape(conv, pool, pooling)
     algorithm, batch_norm = options
     in_padded = (*padded_shape((H, W), pads), shape[2])

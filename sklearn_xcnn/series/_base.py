@@ -241,6 +241,13 @@ class SeriesMixin:
             )
 
     # ----------------------------------------------------------------- sizes
+    def _architecture_params(self):
+        """The family's, with kernels kept whole under 'same' padding: a
+        series shorter than a kernel reads zeros past its ends (as the
+        published networks, which pad every series to the longest, do) and
+        the weights fit every length."""
+        return {**super()._architecture_params(), "whole_kernels": True}
+
     def _block_values(self, n_blocks):
         names = (*_TIME_SIZES, "padding")
         return {name: along_time(getattr(self, name), name, n_blocks) for name in names}

@@ -26,7 +26,7 @@ from sklearn_xcnn._core._network import (
 from sklearn_xcnn._core._norm import BN_EPSILON
 from sklearn_xcnn._core._pool import global_pool_backward, global_pool_forward
 
-LENGTHS = (7, 4, 9, 5, 9)
+LENGTHS = (7, 4, 9, 2, 9, 1)  # 2 and 1: shorter than every kernel
 
 
 # ------------------------------------------------ the independent forward
@@ -143,6 +143,26 @@ def _spec(n_timepoints, shape_name, n_channels=2, global_pooling="mean"):
         "inception": dict(
             n_filters=(2,), kernel_size=(1, 4), block="inception", block_depth=2
         ),
+        # kernels longer than every series (1 to 9 steps), kept whole
+        "fcn-long": dict(
+            n_filters=(3, 2, 2),
+            kernel_size=[(1, 12), (1, 10), (1, 3)],
+            whole_kernels=True,
+        ),  # fmt: skip
+        "resnet-long": dict(
+            n_filters=(2, 3),
+            kernel_size=[((1, 12), (1, 5)), ((1, 11), (1, 2))],
+            block="residual",
+            block_depth=2,
+            whole_kernels=True,
+        ),
+        "inception-long": dict(
+            n_filters=(2,),
+            kernel_size=(1, 13),
+            block="inception",
+            block_depth=2,
+            whole_kernels=True,
+        ),  # fmt: skip
     }
     options = dict(kinds[shape_name])
     return build_spec(
@@ -176,6 +196,9 @@ NETWORKS = [
     ("resnet", 3, "max"),  # a shortcut of batch norm alone first
     ("inception", 2, "mean"),
     ("inception", 1, "mean"),  # the first module without a bottleneck
+    ("fcn-long", 2, "mean"),
+    ("resnet-long", 3, "max"),
+    ("inception-long", 2, "mean"),
 ]
 
 
@@ -279,6 +302,44 @@ def test_masked_global_pooling_against_loops_and_finite_differences(kind):
         ) / 2e-6
     assert_allclose(da, numeric, rtol=1e-6, atol=1e-8)
     assert np.all(da[~valid] == 0)
+
+
+@pytest.mark.parametrize(
+    "network", [n for n in NETWORKS if n[0].endswith("-long")], ids=lambda n: n[0]
+)
+def test_each_length_alone_through_its_own_spec(network):
+    """Kept whole, the kernels give every length the same parameters: each
+    series (1 to 9 steps) runs alone, unmasked, through the spec built for
+    its own length (as prediction by length does), and matches the
+    reference (the inception's max-pool window of 3 included, on 2 steps)."""
+    series, *_, params = _problem(*network)
+    longest = _spec(max(LENGTHS), *network)
+    shapes = [[u.kernel for u in b.conv_units] for b in longest.blocks]
+    for x in series:
+        own = _spec(len(x), *network)
+        assert [[u.kernel for u in b.conv_units] for b in own.blocks] == shapes
+        logits, _ = forward(params, x[None, None], own, keep_cache=True)
+        expected = _reference_logits(params, [x], own, np.ones(1))
+        assert_allclose(logits, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_long_kernels_are_kept_whole_only_when_asked():
+    whole = [u.kernel for b in _spec(9, "fcn-long").blocks for u in b.conv_units]
+    assert whole == [(1, 12), (1, 10), (1, 3)]
+    options = dict(padding="same", global_pooling="mean")
+    spec = build_spec((1, 9, 2), (3,), (1, 12), 1, 1, None, (), "tanh", 3,
+                      "softmax", **options)  # fmt: skip
+    assert spec.blocks[0].kernel == (1, 9)  # clipped to the input
+    assert spec.blocks[0].padding == ((0, 0), (4, 4))
+    spec = build_spec((1, 9, 2), (3,), (1, 12), 1, 1, None, (), "tanh", 3,
+                      "softmax", whole_kernels=True, **options)  # fmt: skip
+    assert spec.blocks[0].kernel == (1, 12)
+    assert spec.blocks[0].padding == ((0, 0), (5, 6))
+    assert spec.blocks[0].conv_shape == (1, 9)
+    # 'valid' padding: a kernel is still clipped to the (padded) input
+    spec = build_spec((1, 9, 2), (3,), (1, 12), 1, 1, None, (), "tanh", 3,
+                      "softmax", padding="valid", whole_kernels=True)  # fmt: skip
+    assert spec.blocks[0].kernel == (1, 9)
 
 
 def test_a_network_that_changes_the_length_refuses_a_mask():

@@ -61,7 +61,9 @@ def test_preset_matches_on_every_length(name):
     est = _fitted(name, X)
     classifier = name.endswith("Classifier")
     onx = to_onnx(est, X[:1], **({"zipmap": False} if classifier else {}))
-    for other in (X, _series(4, 37, seed=1)):
+    # 37 and 5 points: longer than the training series, shorter than the
+    # kernels (8, kept whole)
+    for other in (X, _series(4, 37, seed=1), _series(3, 5, seed=2)):
         outputs = run(onx, other)
         if classifier:
             assert_classifier_matches(est, list(other), outputs)

@@ -13,6 +13,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
 
 from sklearn_xcnn import _parallel, _processes
 from sklearn_xcnn._core._loss import LOSSES
@@ -418,7 +419,8 @@ def test_augmentation_on_a_ragged_list():
 
 def test_a_failed_ragged_fit_leaves_the_model_as_it_was():
     X, y = _ragged()
-    clf = fit_quietly(FCNClassifier(**SMALL), X, y)
+    # 'valid' padding: a series shorter than the kernels has no output
+    clf = fit_quietly(FCNClassifier(**SMALL, padding="valid"), X, y)
     before = [a.copy() for a in _fitted_arrays(clf)], clf.n_timepoints_
     with pytest.raises(ValueError, match="too short for this FCNClassifier"):
         clf.fit([*X[:-1], np.ones((2, 2))], y)
@@ -437,3 +439,74 @@ def test_augmentation_is_checked_against_the_shortest_series():
     X, y = _ragged()  # lengths 9, 14 and 20
     with pytest.raises(ValueError, match=r"augment\[0\] = RandomTimeShift"):
         FCNClassifier(**SMALL, augment=[RandomTimeShift(12)]).fit(X, y)
+
+
+def _fcn_by_loops(clf, x):
+    """``clf.predict_proba`` of one series ``x`` (C, T), computed cell by cell
+    with 'same' padding around each whole kernel (before: ``(k - 1) // 2``
+    zeros, after: the rest), batch norm's running statistics, ReLU, global
+    mean pooling and the output layer."""
+    from sklearn_xcnn._core._norm import BN_EPSILON
+
+    a = np.asarray(x, dtype=float).T  # (T, C)
+    T = a.shape[0]
+    layers = zip(clf.filters_, clf.filter_intercepts_, clf.batch_norm_scales_,
+                 clf.batch_norm_means_, clf.batch_norm_vars_)  # fmt: skip
+    for w, b, scale, mean, var in layers:
+        F, C, _, k = w.shape
+        before = (k - 1) // 2
+        padded = np.zeros((T + k - 1, C))
+        padded[before : before + T] = a
+        z = np.zeros((T, F))
+        for t in range(T):
+            for f in range(F):
+                for j in range(k):
+                    for c in range(C):
+                        z[t, f] += w[f, c, 0, j] * padded[t + j, c]
+        z = scale * (z - mean) / np.sqrt(var + BN_EPSILON) + b
+        a = np.maximum(z, 0)
+    logits = a.mean(axis=0) @ clf.coefs_[0] + clf.intercepts_[0]
+    if clf.out_activation_ == "logistic":
+        p = 1 / (1 + np.exp(-logits[0]))
+        return np.array([1 - p, p])
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def test_series_shorter_than_the_kernels_keep_them_whole():
+    """With 'same' padding the series estimators keep every kernel whole:
+    a series shorter than a kernel reads zeros past its ends, as when the
+    published networks pad every series to the longest. Every length fits
+    and predicts with the same weights; the probabilities match a cell by
+    cell computation."""
+    X, y = _ragged(lengths=(2, 5, 7, 20))  # kernels of 8 and 5
+    params = dict(n_filters=(3, 2), kernel_size=(8, 5), max_iter=3, random_state=0)
+    clf = fit_quietly(FCNClassifier(**params), X, y)
+    assert [w.shape[-1] for w in clf.filters_] == [8, 5]
+    for x in [X[0], X[1], X[3], np.ones((2, 1)), np.arange(66.0).reshape(2, 33)]:
+        assert_allclose(clf.predict_proba([x])[0], _fcn_by_loops(clf, x), rtol=1e-10)
+    # an equal-length array shorter than the kernels: the same whole kernels
+    short = np.stack([x[:, :2] for x in X])
+    clf3 = fit_quietly(FCNClassifier(**params), short, y)
+    assert [w.shape[-1] for w in clf3.filters_] == [8, 5]
+    assert_allclose(clf3.predict_proba(short[:1])[0], _fcn_by_loops(clf3, short[0]),
+                    rtol=1e-10)  # fmt: skip
+
+
+def test_short_series_train_in_mixed_batches_as_alone():
+    """Series shorter than the kernels join the padded, masked batches (one
+    spec, the longest's, for every length), where they compute what they
+    compute alone (``tests/core/test_masked.py``, the '-long' networks): the
+    first epoch's loss in one mixed batch is the weighted mean of the
+    series' losses run alone at the start."""
+    X, y = _ragged(lengths=(2, 3, 7, 20))
+    params = dict(SMALL, kernel_size=(8, 5), batch_size=len(X), shuffle=False,
+                  batch_norm=False, alpha=0.0, max_iter=1)  # fmt: skip
+    est = FCNClassifier(**params)
+    ragged = _training_ragged(est, X, y)
+    assert ragged.mix
+    start = fit_quietly(clone(est).set_params(max_iter=1, learning_rate_init=1e-12),
+                        X, y)  # fmt: skip
+    alone = np.mean([log_loss([y[i]], start.predict_proba([x]), labels=[0, 1])
+                     for i, x in enumerate(X)])  # fmt: skip
+    assert_allclose(start.loss_curve_[0], alone, rtol=1e-6)
