@@ -148,7 +148,7 @@ def _spec(n_timepoints, shape_name, n_channels=2, global_pooling="mean"):
             n_filters=(3, 2, 2),
             kernel_size=[(1, 12), (1, 10), (1, 3)],
             whole_kernels=True,
-        ),  # fmt: skip
+        ),
         "resnet-long": dict(
             n_filters=(2, 3),
             kernel_size=[((1, 12), (1, 5)), ((1, 11), (1, 2))],
@@ -162,7 +162,7 @@ def _spec(n_timepoints, shape_name, n_channels=2, global_pooling="mean"):
             block="inception",
             block_depth=2,
             whole_kernels=True,
-        ),  # fmt: skip
+        ),
     }
     options = dict(kinds[shape_name])
     return build_spec(
