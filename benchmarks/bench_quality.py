@@ -55,7 +55,8 @@ Figures are medians [min-max] over seeds (and over rounds for times). Run
 ``python benchmarks/bench_quality.py --quick`` for a smoke run (small sets,
 ``max_iter`` capped at 10, curves at 3 epochs), or for example
 ``--tasks mnist-like --systems ref,torch-ref --seeds 3 --epochs-curve 3
---no-fit`` for the 3-epoch twin check alone.
+--no-fit`` for the 3-epoch twin check alone (``--first-seed 21 --seeds 30``
+runs seeds 21 to 50).
 """
 
 import argparse
@@ -389,8 +390,9 @@ def run_worker_task(task_name, system, mode, seed, options):
     return out
 
 
-def worker_names(tasks, systems, seeds, modes, candidates):
-    """``task|system|mode|seed`` of every measurement that applies."""
+def worker_names(tasks, systems, seeds, modes, candidates, first_seed=0):
+    """``task|system|mode|seed`` of every measurement that applies, for the
+    ``seeds`` seeds from ``first_seed`` on."""
     names = []
     for task_name in tasks:
         task = TASKS[task_name]
@@ -401,7 +403,8 @@ def worker_names(tasks, systems, seeds, modes, candidates):
             for mode in modes:
                 if mode == "curve" and not is_net:
                     continue
-                names += [f"{task_name}|{system}|{mode}|{s}" for s in range(seeds)]
+                seed_range = range(first_seed, first_seed + seeds)
+                names += [f"{task_name}|{system}|{mode}|{s}" for s in seed_range]
     return names
 
 
@@ -585,6 +588,9 @@ def _parse():
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--seeds", type=int, default=1, help="random_state 0..SEEDS-1")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="start the seeds here, not at 0"
+    )
     parser.add_argument("--repeats", type=int, default=1, help="rounds (timing)")
     parser.add_argument("--epochs-curve", default="1,3,10", help="'' for none")
     parser.add_argument("--no-fit", action="store_true", help="curves only")
@@ -683,7 +689,9 @@ def main():
             tasks.remove("mnist-5k")
     systems = _systems(args, options)
     modes = ([] if args.no_fit else ["fit"]) + (["curve"] if options["curve"] else [])
-    names = worker_names(tasks, systems, args.seeds, modes, options["candidates"])
+    names = worker_names(
+        tasks, systems, args.seeds, modes, options["candidates"], args.first_seed
+    )
     names = [n for n in names if _twin_runs(n, options["candidates"])]
     print(machine())
     print(f"{args.threads} thread(s) per system")

@@ -95,6 +95,11 @@ def test_worker_names_skip_what_does_not_apply(suite):
     ]
 
 
+def test_worker_names_start_at_the_first_seed(suite):
+    names = suite.worker_names(["digits"], ["ref"], 2, ["curve"], {}, first_seed=21)
+    assert names == ["digits|ref|curve|21", "digits|ref|curve|22"]
+
+
 def test_make_signals_classes_have_their_shapes(suite):
     from _data import make_signals
 
