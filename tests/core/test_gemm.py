@@ -15,6 +15,13 @@ def small_chunks(monkeypatch):
     """Chunks of 7 rows for an inner size of 3 and 5 columns (105 / 15)."""
     monkeypatch.setattr(_gemm, "CHUNK_VOLUME", 105)
     monkeypatch.setattr(_gemm, "CHUNK_MIN_ROWS", 2)
+    monkeypatch.setattr(_gemm, "ONE_PRODUCT_COLUMNS", None)
+
+
+@pytest.fixture
+def chunk_by_volume(monkeypatch):
+    """The rule of a CPU that chunks every product by volume (AMD's)."""
+    monkeypatch.setattr(_gemm, "ONE_PRODUCT_COLUMNS", None)
 
 
 def _draw(shapes, dtype, seed=0):
@@ -22,13 +29,47 @@ def _draw(shapes, dtype, seed=0):
     return [rng.normal(size=s).astype(dtype) for s in shapes]
 
 
-def test_chunk_rows():
+def test_chunk_rows(chunk_by_volume):
     """Chunks of at most CHUNK_VOLUME multiply-adds; one product for a
     matrix that fits in one chunk or whose chunks would be too short."""
     assert chunk_rows(86528, 9, 16) == 10**6 // 144 == 6944
     assert chunk_rows(6944, 9, 16) == 6944  # fits in one chunk
     assert chunk_rows(4208, 256, 128) == 4208  # 30 rows a chunk: too short
     assert chunk_rows(4208, 128, 128) == 61
+    assert chunk_rows(4208, 288, 64) == 54
+
+
+def test_chunk_rows_on_intel(monkeypatch):
+    """With ONE_PRODUCT_COLUMNS set (an Intel CPU), a product of that many
+    columns or more is one product; narrower ones are chunked as before."""
+    monkeypatch.setattr(_gemm, "ONE_PRODUCT_COLUMNS", 64)
+    assert chunk_rows(4208, 128, 128) == 4208
+    assert chunk_rows(4208, 288, 64) == 4208
+    assert chunk_rows(86528, 9, 16) == 6944
+    assert chunk_rows(12800, 144, 63) == 10**6 // (144 * 63) == 110  # 63 columns
+    assert chunk_rows(15488, 144, 32) == 10**6 // (144 * 32) == 217
+
+
+@pytest.mark.parametrize(
+    "text, vendor",
+    [
+        (
+            "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n",
+            "GenuineIntel",
+        ),
+        ("processor\t: 0\nvendor_id\t: AuthenticAMD\n", "AuthenticAMD"),
+        ("processor\t: 0\nCPU implementer\t: 0x41\n", ""),  # an ARM board
+    ],
+)
+def test_cpu_vendor_reads_linux_cpuinfo(tmp_path, text, vendor):
+    path = tmp_path / "cpuinfo"
+    path.write_text(text)
+    assert _gemm.cpu_vendor(path) == vendor
+
+
+def test_cpu_vendor_without_cpuinfo(tmp_path):
+    """Where the file does not exist (macOS, Windows) no vendor is named."""
+    assert _gemm.cpu_vendor(tmp_path / "missing") == ""
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
