@@ -20,7 +20,12 @@ CPU time (``time.process_time``) at one BLAS thread, reported as ``median
   images, and of the ResNet series preset (float32, batch 16, series of
   256).
 
-Run ``python benchmarks/bench_gemm.py``.
+On an Intel CPU the "chunked" column follows that CPU's rule: products of
+``ONE_PRODUCT_COLUMNS`` (64) or more columns run as one product.
+``--by-volume`` chunks them by volume all the same (the rule elsewhere), to
+measure what the chunks do to them.
+
+Run ``python benchmarks/bench_gemm.py [--rounds 7] [--by-volume]``.
 """
 
 import argparse
@@ -109,8 +114,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--skip-steps", action="store_true")
+    parser.add_argument(
+        "--by-volume", action="store_true", help="chunk wide products too"
+    )
     args = parser.parse_args()
     print(machine())
+    if args.by_volume:
+        _gemm.ONE_PRODUCT_COLUMNS = None
+    wide = _gemm.ONE_PRODUCT_COLUMNS
+    print(
+        "chunked: every product by volume"
+        if wide is None
+        else f"chunked: by volume below {wide} columns, one product from {wide}"
+    )
     rng = np.random.default_rng(0)
     calls = {}
     for dtype in (np.float32, np.float64):
