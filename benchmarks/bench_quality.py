@@ -393,7 +393,7 @@ def run_worker_task(task_name, system, mode, seed, options):
 def worker_names(tasks, systems, seeds, modes, candidates, first_seed=0):
     """``task|system|mode|seed`` of every measurement that applies, for the
     ``seeds`` seeds from ``first_seed`` on."""
-    names = []
+    names, seed_range = [], range(first_seed, first_seed + seeds)
     for task_name in tasks:
         task = TASKS[task_name]
         for system in systems:
@@ -403,7 +403,6 @@ def worker_names(tasks, systems, seeds, modes, candidates, first_seed=0):
             for mode in modes:
                 if mode == "curve" and not is_net:
                     continue
-                seed_range = range(first_seed, first_seed + seeds)
                 names += [f"{task_name}|{system}|{mode}|{s}" for s in seed_range]
     return names
 

@@ -38,9 +38,10 @@ import numpy as np
 # multiply-adds of a chunk: OpenBLAS's direct kernel takes products up to
 # 100**3 (see above)
 CHUNK_VOLUME = 10**6
-# on AMD EPYC, chunks of 14 rows or fewer lost to one product (0.5-0.9x), 24 rows were
-# on a par (0.99-1.19x); 54 rows (K=288, F=64) gained 1.1x (float32) and
-# 1.4x (float64), 61 rows (K = F = 128, a series network) nothing
+# on AMD EPYC, chunks of 14 rows or fewer lost to one product (0.5-0.9x),
+# 24 rows were on a par (0.99-1.19x); 54 rows (K=288, F=64) gained 1.1x
+# (float32) and 1.4x (float64), 61 rows (K = F = 128, a series network)
+# nothing
 CHUNK_MIN_ROWS = 32
 
 

@@ -11,17 +11,16 @@ from sklearn_xcnn._core._gemm import chunk_rows, gemm_add, product, transposed_p
 
 
 @pytest.fixture
-def small_chunks(monkeypatch):
-    """Chunks of 7 rows for an inner size of 3 and 5 columns (105 / 15)."""
-    monkeypatch.setattr(_gemm, "CHUNK_VOLUME", 105)
-    monkeypatch.setattr(_gemm, "CHUNK_MIN_ROWS", 2)
+def chunk_by_volume(monkeypatch):
+    """The rule of a CPU that chunks every product by volume (AMD's)."""
     monkeypatch.setattr(_gemm, "ONE_PRODUCT_COLUMNS", None)
 
 
 @pytest.fixture
-def chunk_by_volume(monkeypatch):
-    """The rule of a CPU that chunks every product by volume (AMD's)."""
-    monkeypatch.setattr(_gemm, "ONE_PRODUCT_COLUMNS", None)
+def small_chunks(monkeypatch, chunk_by_volume):
+    """Chunks of 7 rows for an inner size of 3 and 5 columns (105 / 15)."""
+    monkeypatch.setattr(_gemm, "CHUNK_VOLUME", 105)
+    monkeypatch.setattr(_gemm, "CHUNK_MIN_ROWS", 2)
 
 
 def _draw(shapes, dtype, seed=0):
