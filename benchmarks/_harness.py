@@ -112,6 +112,29 @@ def table(rows, header):
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
 
 
+def cpu_name(path="/proc/cpuinfo"):
+    """The processor's model name as Linux gives it (its vendor where no
+    model is named), else ``platform.processor()`` or the architecture.
+
+    ``platform.processor()`` is empty on Linux, so figures measured on
+    different machines (an AMD EPYC, an Intel Xeon) would otherwise all
+    say ``x86_64``; the products' rules depend on the vendor
+    (``sklearn_xcnn._core._gemm``).
+    """
+    vendor = ""
+    try:
+        with open(path, encoding="ascii", errors="replace") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+                if key.strip() == "vendor_id" and not vendor:
+                    vendor = value.strip()
+    except OSError:
+        pass
+    return vendor or platform.processor() or platform.machine()
+
+
 def machine():
     """One line describing the machine, BLAS threads and load."""
     import numpy as np
@@ -124,9 +147,9 @@ def machine():
         )
     except ImportError:
         blas = "threadpoolctl not installed"
-    cpu = platform.processor() or platform.machine()
     return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores ({cpu_name()}, {platform.machine()}), "
+        f"Python {platform.python_version()}, "
         f"NumPy {np.__version__} [{blas}], load average "
         f"{os.getloadavg()[0]:.2f}, {time.strftime('%Y-%m-%d %H:%M')}"
     )

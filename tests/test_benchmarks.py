@@ -5,6 +5,7 @@ and, when PyTorch is installed, that the twin computes our network.
 """
 
 import importlib
+import platform
 import sys
 from pathlib import Path
 
@@ -16,13 +17,38 @@ from sklearn_xcnn import CNNClassifier
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def suite():
+def _bench_module(name):
+    """Yield the benchmarks' module ``name``, imported with the folder on
+    the path for the fixture's lifetime."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        yield importlib.import_module("bench_quality")
+        yield importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture(scope="module")
+def suite():
+    yield from _bench_module("bench_quality")
+
+
+@pytest.fixture(scope="module")
+def harness():
+    yield from _bench_module("_harness")
+
+
+def test_cpu_name_reads_the_model_then_the_vendor(harness, tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+        "model name\t: AMD EPYC 7B13\nprocessor\t: 1\n"
+    )
+    assert harness.cpu_name(info) == "AMD EPYC 7B13"
+    info.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t:\n")
+    assert harness.cpu_name(info) == "GenuineIntel"
+    fallback = harness.cpu_name(tmp_path / "missing")
+    assert fallback and fallback in (platform.processor(), platform.machine())
+    assert f"({harness.cpu_name()}, {platform.machine()})" in harness.machine()
 
 
 TASK_NAMES = [
@@ -233,11 +259,7 @@ def test_twin_resolves_max_iter_as_ours(suite):
 
 @pytest.fixture(scope="module")
 def series_bench():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module("bench_series")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    yield from _bench_module("bench_series")
 
 
 def _needs_aeon(series_bench):
