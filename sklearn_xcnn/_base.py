@@ -520,9 +520,10 @@ class BaseCNN(BaseEstimator):
             setattr(self, name, value)
 
     def _check_memory(self, spec, n_samples, dtype):
-        """Refuse (MemoryError) a fit whose batches cannot fit in memory."""
+        """Refuse (MemoryError) a fit whose batches cannot fit in memory, and
+        keep the memory of one batch in the heap for the next (glibc)."""
         rows = training_rows(self, n_samples, FULL_BATCH_CHUNK)
-        check_training_memory(spec, rows, np.dtype(dtype).itemsize)
+        steady_heap(check_training_memory(spec, rows, np.dtype(dtype).itemsize))
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Shared body of fit and partial_fit; restores ``self`` on failure."""
