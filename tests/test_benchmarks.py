@@ -408,3 +408,38 @@ def test_check_line_passes_on_medians_and_reports_pairs(suite):
     assert "FAIL" in suite._check("t", "s", ours, twin, slower, twin_speed)
     worse = {s: v - 0.01 for s, v in ours.items()}
     assert "FAIL" in suite._check("t", "s", worse, twin, speed, twin_speed)
+
+
+@pytest.fixture(scope="module")
+def winograd():
+    yield from _bench_module("bench_winograd")
+
+
+@pytest.mark.parametrize(("m", "r"), [(2, 2), (2, 3), (3, 3), (4, 4), (4, 3)])
+def test_toom_cook_transforms_correlate(winograd, m, r):
+    points = [0, 1, -1, 2, -2, 0.5][: m + r - 2]
+    AT, G, BT = winograd.toom_cook(m, r, points)
+    rng = np.random.default_rng(m * 10 + r)
+    d, w = rng.standard_normal(m + r - 1), rng.standard_normal(r)
+    direct = [d[i : i + r] @ w for i in range(m)]
+    np.testing.assert_allclose(AT @ ((G @ w) * (BT @ d)), direct, atol=1e-13)
+    with pytest.raises(ValueError, match="needs"):
+        winograd.toom_cook(m, r, points[:-1])
+
+
+@pytest.mark.parametrize("kc", [1, 3, 4, 5, 8])
+@pytest.mark.parametrize("name", ["F(3, 3)", "F(4, 4)"])
+def test_winograd_correlation_against_loops(winograd, kc, name):
+    m, points = winograd.POINTS[name]
+    rng = np.random.default_rng(kc)
+    x = rng.standard_normal((3, 11 + kc - 1, 2))  # odd lengths: partial tiles
+    taps = rng.standard_normal((kc, 2, 5))
+    out = winograd.winograd_correlate(
+        x, taps, winograd.toom_cook(m, m, points), group_entries=200
+    )
+    expected = np.zeros((3, 11, 5))
+    for s in range(3):
+        for t in range(11):
+            for q in range(kc):
+                expected[s, t] += x[s, t + q] @ taps[q]
+    np.testing.assert_allclose(out, expected, atol=1e-12)
