@@ -1185,6 +1185,13 @@ PRESET_CASES = {
         ValueError,  # InvalidParameterError
         "'n_networks' parameter of InceptionTimeClassifier must be an int in the range",
     ),
+    "n_jobs_zero": (
+        _inception_time,
+        dict(n_jobs=0),
+        ValueError,  # InvalidParameterError
+        r"'n_jobs' parameter of InceptionTimeClassifier must be an int in the range "
+        r"\(-inf, -1\], an int in the range \[1, inf\) or None. Got 0",
+    ),
 }
 
 

@@ -373,7 +373,21 @@ _INCEPTION_NOTES = (
 _N_NETWORKS = """\
     n_networks : int, default=5
         Networks in the ensemble (aeon's ``n_classifiers`` /
-        ``n_regressors``), trained independently and averaged."""
+        ``n_regressors``), trained independently and averaged.
+
+    n_jobs : int, default=None
+        Networks fitted at once (``fit`` and ``partial_fit``), each in a
+        joblib worker: ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context, ``-1`` all processors. On
+        two cores, four networks on 50 series of 150 points fitted 1.4x
+        faster two at a time than one after the other, where each network
+        splits its batches of 16 series over both cores. The results are
+        those of one network after the other with one BLAS thread
+        (``threadpool_limits(1)``): a network that splits its batches over
+        several cores sums them in another order, which changes its weights
+        by rounding. The workers' warnings are raised again at the caller's
+        line; with ``verbose``, their progress prints from their
+        processes."""
 
 _ENSEMBLE_ATTRIBUTES = """\
     estimators_ : list of estimator

@@ -12,20 +12,28 @@ InceptionTime does. It owns only the mechanics:
   copies of them are updated) before any is stored, so a failed fit leaves a
   fitted ensemble as it was;
 * names: an error a member raises names the ensemble's class, not the
-  member's.
+  member's;
+* parallelism: with ``n_jobs``, the members are fitted at once by joblib
+  (each member's fit is the same computation wherever it runs);
+* warnings: a member's warnings are raised again at the user's line (a
+  worker process's would not reach the caller's filters at all).
 
 Validation of parameters and data is the members' (the ensemble validates
 its parameters with the members' constraints plus ``n_networks``).
 """
 
 import copy
+import os
+import warnings
 from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._compat import Interval, _fit_context
@@ -41,6 +49,16 @@ _SHARED_ATTRIBUTES = (
 )
 
 N_NETWORKS_CONSTRAINT = [Interval(Integral, 1, None, closed="left")]
+N_JOBS_CONSTRAINT = [
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+    None,
+]
+
+# stack depth from _run_members to the user's line: it <- _fit_members or
+# _partial_fit_members <- fit/partial_fit <- the _fit_context wrapper <- the
+# user's line
+_WARNING_STACKLEVEL = 5
 
 
 def member_seeds(random_state, n_networks):
@@ -48,6 +66,20 @@ def member_seeds(random_state, n_networks):
     return check_random_state(random_state).randint(
         np.iinfo(np.int32).max, size=n_networks
     )
+
+
+def _fit_member(member, method, X, y, kwargs, caller=None):
+    """``member.method(X, y, **kwargs)``: ``(member, warnings)``, with the
+    warnings it raised recorded (to be raised again at the user's line),
+    except on a thread of the ``caller`` process, where recording is not
+    safe and they are raised as they come."""
+    if caller == os.getpid():
+        getattr(member, method)(X, y, **kwargs)
+        return member, []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        getattr(member, method)(X, y, **kwargs)
+    return member, caught
 
 
 def _stochastic_solver(ensemble):
@@ -71,7 +103,7 @@ class NetworkEnsemble(BaseEstimator):
     # ---------------------------------------------------------------- members
     def _member_params(self):
         params = self.get_params(deep=False)
-        del params["n_networks"], params["random_state"]
+        del params["n_networks"], params["n_jobs"], params["random_state"]
         return params
 
     def _members(self, previous):
@@ -119,20 +151,37 @@ class NetworkEnsemble(BaseEstimator):
         return self
 
     # ---------------------------------------------------------------- fitting
+    def _run_members(self, members, method, X, y, **kwargs):
+        """Call ``method`` of every member, ``n_jobs`` at a time, and return
+        the members it fitted (copies, from worker processes); their
+        warnings are raised at the user's line."""
+        n_jobs = self.n_jobs
+        if n_jobs is not None and n_jobs > 0:
+            n_jobs = min(n_jobs, len(members))
+        with self._named_errors():
+            if effective_n_jobs(n_jobs) == 1:
+                results = [_fit_member(m, method, X, y, kwargs) for m in members]
+            else:
+                results = Parallel(n_jobs=n_jobs)(
+                    delayed(_fit_member)(m, method, X, y, kwargs, os.getpid())
+                    for m in members
+                )
+        for _, caught in results:
+            for record in caught:
+                warnings.warn(
+                    record.message, record.category, stacklevel=_WARNING_STACKLEVEL
+                )
+        return [member for member, _ in results]
+
     def _fit_members(self, X, y, sample_weight):
         previous = getattr(self, "estimators_", None) if self.warm_start else None
         members = self._members(previous)
-        with self._named_errors():
-            for member in members:
-                member.fit(X, y, sample_weight=sample_weight)
+        members = self._run_members(members, "fit", X, y, sample_weight=sample_weight)
         return self._adopt(members)
 
     def _partial_fit_members(self, X, y, **kwargs):
         members = self._members(getattr(self, "estimators_", None))
-        with self._named_errors():
-            for member in members:
-                member.partial_fit(X, y, **kwargs)
-        return self._adopt(members)
+        return self._adopt(self._run_members(members, "partial_fit", X, y, **kwargs))
 
     # ------------------------------------------------------------- prediction
     def _average(self, method, X):

@@ -7,6 +7,7 @@ from .._regressor import CNNRegressor
 from ._base import SeriesMixin, store_parameters
 from ._docstrings import SERIES_PIECES
 from ._ensemble import (
+    N_JOBS_CONSTRAINT,
     N_NETWORKS_CONSTRAINT,
     EnsembleClassifierMixin,
     EnsembleRegressorMixin,
@@ -265,6 +266,7 @@ class InceptionTimeClassifier(EnsembleClassifierMixin, NetworkEnsemble):
     _parameter_constraints = {
         **InceptionNetworkClassifier._parameter_constraints,
         "n_networks": N_NETWORKS_CONSTRAINT,
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def __init__(
@@ -285,6 +287,7 @@ class InceptionTimeClassifier(EnsembleClassifierMixin, NetworkEnsemble):
         block_depth=3,
         dilation=1,
         n_networks=5,
+        n_jobs=None,
         solver=TRAINING["solver"],
         alpha=TRAINING["alpha"],
         batch_size=TRAINING["batch_size"],
@@ -370,6 +373,7 @@ class InceptionTimeRegressor(EnsembleRegressorMixin, NetworkEnsemble):
     _parameter_constraints = {
         **InceptionNetworkRegressor._parameter_constraints,
         "n_networks": N_NETWORKS_CONSTRAINT,
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def __init__(
@@ -390,6 +394,7 @@ class InceptionTimeRegressor(EnsembleRegressorMixin, NetworkEnsemble):
         block_depth=3,
         dilation=1,
         n_networks=5,
+        n_jobs=None,
         solver=TRAINING["solver"],
         alpha=TRAINING["alpha"],
         batch_size=TRAINING["batch_size"],

@@ -109,6 +109,7 @@ def test_inception_time_defaults_are_the_published_network():
 def test_ensemble_parameters_are_the_members(ensemble, member):
     params = ensemble().get_params()
     assert params.pop("n_networks") == 5
+    assert params.pop("n_jobs") is None
     assert params == member().get_params()
 
 
@@ -297,6 +298,70 @@ def test_resnet_kernel_size_reads_per_unit_and_per_convolution():
     )  # fmt: skip
     kernels = [w.shape[-1] for w in clf.filters_]
     assert kernels == [7, 7, 7, 1, 4, 3, 2, 1]  # each unit's shortcut last
+
+
+# ------------------------------------------------------------- parallel
+def _members_equal(a, b):
+    for first, second in zip(a.estimators_, b.estimators_, strict=True):
+        for p, q in zip(first._params(), second._params(), strict=True):
+            assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("cls", [InceptionTimeClassifier, InceptionTimeRegressor])
+def test_n_jobs_fits_the_members_one_after_the_other_would(cls):
+    X, y = _series()
+    target = y if cls is InceptionTimeClassifier else X[:, 0, :3].sum(axis=1)
+    serial = fit_quietly(_tiny(cls, n_networks=3), X, target)
+    parallel = fit_quietly(_tiny(cls, n_networks=3, n_jobs=2), X, target)
+    _members_equal(serial, parallel)
+    assert [m.random_state for m in parallel.estimators_] == [
+        m.random_state for m in serial.estimators_
+    ]
+    assert_array_equal(parallel.predict(X), serial.predict(X))
+    assert parallel.n_iter_ == serial.n_iter_
+
+
+def test_n_jobs_partial_fit_and_warm_start():
+    X, y = _series()
+    serial, parallel = _tiny(), _tiny(n_jobs=-1)
+    for est in (serial, parallel):
+        est.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
+    _members_equal(serial, parallel)
+    for est in (serial, parallel):
+        est.set_params(warm_start=True, n_networks=3)
+        fit_quietly(est, X, y)
+    _members_equal(serial, parallel)
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_member_warnings_reach_the_callers_line(n_jobs):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = _series()
+    est = _tiny(n_jobs=n_jobs, max_iter=1, learning_rate="constant")
+    with pytest.warns(ConvergenceWarning, match="maximum iterations") as record:
+        est.fit(X, y)
+    files = {w.filename for w in record if w.category is ConvergenceWarning}
+    assert files == {__file__}
+
+
+def test_worker_errors_name_the_ensemble_and_leave_it_fitted(fitted_ensemble):
+    X, y = _series()
+    ensemble = copy.deepcopy(fitted_ensemble).set_params(n_jobs=2, warm_start=True)
+    before = [p.copy() for p in ensemble.estimators_[0]._params()]
+    with pytest.raises(ValueError) as info:
+        ensemble.fit(X[:, :1], y)  # one channel where the networks have two
+    assert "but InceptionTimeClassifier was fitted on series of 2" in str(info.value)
+    assert "InceptionNetwork" not in str(info.value)
+    for p, q in zip(before, ensemble.estimators_[0]._params(), strict=True):
+        assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2"])
+def test_bad_n_jobs(n_jobs):
+    X, y = _series()
+    with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
+        _tiny(n_jobs=n_jobs).fit(X, y)
 
 
 # --------------------------------------------------------------- bad input

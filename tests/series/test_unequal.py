@@ -220,8 +220,7 @@ def _training_ragged(est, X, y):
 def test_which_networks_mix_lengths(est, mixes):
     X, y = _ragged()
     if isinstance(est, InceptionTimeClassifier):  # an ensemble: its member's
-        est = est._member_class(**{k: v for k, v in est.get_params().items()
-                                   if k != "n_networks"})  # fmt: skip
+        est = est._member_class().set_params(**est._member_params())
     ragged = _training_ragged(est, X, y)
     assert ragged.mix is mixes
     batches = epoch_batches(ragged, np.random.RandomState(0).permutation(30), None, 8)
