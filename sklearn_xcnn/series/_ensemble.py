@@ -19,7 +19,8 @@ InceptionTime does. It owns only the mechanics:
   worker process's would not reach the caller's filters at all).
 
 Validation of parameters and data is the members' (the ensemble validates
-its parameters with the members' constraints plus ``n_networks``).
+its parameters with the members' constraints plus ``n_networks`` and
+``n_jobs``).
 """
 
 import copy
