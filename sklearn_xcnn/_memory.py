@@ -27,8 +27,8 @@ free memory kept at the top), once, when a network first trains or
 predicts, and raises the second to the estimated memory of one training
 batch when that is more, up to 256 MiB (the worker processes' setting): a
 batch of 16 series through the ResNet preset frees more than 64 MiB, and
-its fit faulted 270 000 times an epoch and ran 10% slower until the heap
-kept that much. ``SKLEARN_XCNN_MALLOC=0`` turns this off, and a process
+its fit faulted 270 000 times an epoch and took 1.17x as long until the
+heap kept that much. ``SKLEARN_XCNN_MALLOC=0`` turns this off, and a process
 started with glibc's own ``MALLOC_MMAP_THRESHOLD_`` or
 ``MALLOC_TRIM_THRESHOLD_`` is left as set.
 """
@@ -296,7 +296,7 @@ def steady_heap(batch_bytes=0):
     trim threshold to that size, at most :data:`TRIM_THRESHOLD_MAX`, so that
     what one batch frees stays for the next (a batch of 16 series through
     the ResNet preset frees more than 64 MiB: at 64 MiB its fit made 270 000
-    page faults an epoch and ran 10% slower). Nothing when
+    page faults an epoch and took 1.17x as long). Nothing when
     ``SKLEARN_XCNN_MALLOC=0``, when the process was started with glibc's own
     threshold variables, or away from glibc.
 
