@@ -34,7 +34,9 @@ cases, 2 epochs; seconds, not a measurement), ``--sets``, ``--estimators``,
 ``--seeds`` (``random_state`` 0 .. n-1; ``--first-seed`` starts them
 elsewhere), ``--params`` (a JSON dict of
 parameters given to every one of our estimators: how the training regime of
-``sklearn_xcnn/series/_regime.py`` was chosen), ``--dtype`` (``float64`` as
+``sklearn_xcnn/series/_regime.py`` was chosen; ``'{"n_jobs": 2}'`` with
+``--estimators InceptionTime`` fits two of its networks at a time, and the
+fit time is then wall clock on two cores), ``--dtype`` (``float64`` as
 aeon loads, or ``float32``), ``--no-minirocket``, ``--json`` (write the
 results to a file).
 """
