@@ -114,25 +114,24 @@ def table(rows, header):
 
 def cpu_name(path="/proc/cpuinfo"):
     """The processor's model name as Linux gives it (its vendor where no
-    model is named), else ``platform.processor()`` or the architecture.
+    model is named, by ``sklearn_xcnn._core._gemm.cpu_vendor``), else
+    ``platform.processor()`` or the architecture.
 
     ``platform.processor()`` is empty on Linux, so figures measured on
     different machines (an AMD EPYC, an Intel Xeon) would otherwise all
-    say ``x86_64``; the products' rules depend on the vendor
-    (``sklearn_xcnn._core._gemm``).
+    say ``x86_64``; the products' rules depend on the vendor.
     """
-    vendor = ""
+    from sklearn_xcnn._core._gemm import cpu_vendor
+
     try:
         with open(path, encoding="ascii", errors="replace") as info:
             for line in info:
                 key, _, value = line.partition(":")
                 if key.strip() == "model name" and value.strip():
                     return value.strip()
-                if key.strip() == "vendor_id" and not vendor:
-                    vendor = value.strip()
     except OSError:
         pass
-    return vendor or platform.processor() or platform.machine()
+    return cpu_vendor(path) or platform.processor() or platform.machine()
 
 
 def machine():
