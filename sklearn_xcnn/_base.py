@@ -527,7 +527,6 @@ class BaseCNN(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Shared body of fit and partial_fit; restores ``self`` on failure."""
-        steady_heap()
         saved = snapshot(self)
         try:
             self._fit_inner(X, y, sample_weight, incremental, classes)
