@@ -68,8 +68,21 @@ def along_time(value, name, n_blocks):
         raise ValueError(
             f"{name} holds {len(values)} value(s) but n_filters has {n_blocks} "
             "layer(s): give one value per layer, or one int for every layer."
+            + _same_for_every_layer(values, name, n_blocks)
         )
     return [_one_along_time(v, f"{name}[{i}]") for i, v in enumerate(values)]
+
+
+def _same_for_every_layer(values, name, n_blocks):
+    """The call that keeps one repeated value for ``n_blocks`` layers (as
+    the presets' default kernels, ``((8, 5, 3),) * 3``), or ''."""
+    first = values[0] if values else None
+    if not isinstance(first, tuple | list) or len(values) < 2:
+        return ""  # (an int for every layer is said already)
+    if any(not isinstance(v, tuple | list) or list(v) != list(first) for v in values):
+        return ""
+    first = tuple(first)
+    return f" The same {first!r} in each layer: {name}=({first!r},) * {n_blocks}."
 
 
 def _one_along_time(value, name):

@@ -300,6 +300,19 @@ def test_resnet_kernel_size_reads_per_unit_and_per_convolution():
     assert kernels == [7, 7, 7, 1, 4, 3, 2, 1]  # each unit's shortcut last
 
 
+def test_fewer_units_than_the_default_kernels_name_the_call_that_fits():
+    X, y = _series(n=8, n_channels=1)
+    clf = ResNetClassifier(n_filters=(2, 3), max_iter=1, random_state=0)
+    hint = r"The same \(8, 5, 3\) in each layer: kernel_size=\(\(8, 5, 3\),\) \* 2\."
+    with pytest.raises(ValueError, match=r"kernel_size holds 3 value\(s\).*" + hint):
+        clf.fit(X, y)
+    fit_quietly(clf.set_params(kernel_size=((8, 5, 3),) * 2), X, y)
+    assert [w.shape[-1] for w in clf.filters_] == [8, 5, 3, 1, 8, 5, 3, 1]
+    # kernels that differ by unit get no such hint
+    with pytest.raises(ValueError, match=r"every layer\.$"):
+        clf.set_params(kernel_size=((8, 5, 3), (4, 3, 2), 3)).fit(X, y)
+
+
 # ------------------------------------------------------------- parallel
 def _members_equal(a, b):
     for first, second in zip(a.estimators_, b.estimators_, strict=True):
