@@ -39,6 +39,8 @@ from ._layers import (
     same_max_pool_forward,
     unit_backward,
     unit_forward,
+    units_backward,
+    units_forward,
 )
 from ._mask import zero_padding
 from ._units import conv_kernels, conv_unit, is_per_conv, pooled_shape
@@ -163,38 +165,32 @@ def _module_forward(x, module, params, act, ctx):
         w, b, _, _ = params.next(normalised=False)
         h, bottleneck_cache = unit_forward(x, w, b, None, None, module.bottleneck, ctx)
         h = zero_padding(h, ctx.valid)
-    outs, caches = [], []
-    for unit in module.branches:
-        z, cache = unit_forward(h, *params.next(), unit, ctx)
-        outs.append(z)
-        caches.append(cache)
+    # the parallel convolutions read h together (one spectrum of it, see
+    # ._layers.units_forward)
+    branch_params = [params.next() for _ in module.branches]
+    outs, branches_cache = units_forward(h, branch_params, module.branches, ctx)
     pooled, pool_cache = same_max_pool_forward(x, module.pool_window, ctx.valid)
     pooled = zero_padding(pooled, ctx.valid)
-    z, cache = unit_forward(pooled, *params.next(), module.pool_conv, ctx)
+    z, pool_conv_cache = unit_forward(pooled, *params.next(), module.pool_conv, ctx)
     outs.append(z)
-    caches.append(cache)
     a = zero_padding(act(np.concatenate(outs, axis=-1)), ctx.valid)  # (n, H, W, 4F)
+    caches = (branches_cache, pool_conv_cache)
     return a, (bottleneck_cache, caches, pool_cache, a, ctx.valid)
 
 
 def _module_backward(d, cache, module, need_dx, derivative):
     """Back through one module: ``(dx, pair grads, scale grads)``."""
-    bottleneck_cache, caches, pool_cache, a, valid = cache
+    bottleneck_cache, (branches_cache, pool_conv_cache), pool_cache, a, valid = cache
     d = derivative(a, d.copy() if valid is None else zero_padding(d, valid))
     F = d.shape[-1] // (N_KERNELS + 1)
-    pairs, scales, dh = [], [], None
+    dk = [np.ascontiguousarray(d[..., k * F : (k + 1) * F])
+          for k in range(N_KERNELS + 1)]  # fmt: skip
     need_dh = need_dx or module.bottleneck is not None
-    for k, branch_cache in enumerate(caches):
-        dk = np.ascontiguousarray(d[..., k * F : (k + 1) * F])
-        is_pool = k == N_KERNELS
-        dz, dw, db, dscale = unit_backward(dk, branch_cache, need_dx or not is_pool
-                                           and need_dh)  # fmt: skip
-        pairs += [dw, db]
-        scales.append(dscale)
-        if is_pool:
-            dpool = dz
-        elif dz is not None:
-            dh = dz if dh is None else np.add(dh, dz, out=dh)
+    dh, grads = units_backward(dk[:N_KERNELS], branches_cache, need_dh)
+    dpool, *pool_grads = unit_backward(dk[N_KERNELS], pool_conv_cache, need_dx)
+    grads.append(pool_grads)
+    pairs = [g for dw, db, _ in grads for g in (dw, db)]
+    scales = [dscale for _, _, dscale in grads]
     if module.bottleneck is not None:
         dh = zero_padding(dh, valid)
         dx, dw, db, _ = unit_backward(dh, bottleneck_cache, need_dx)

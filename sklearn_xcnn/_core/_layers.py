@@ -6,6 +6,9 @@
   While training batch norm uses the batch's statistics (weighted by the
   samples, combined over the parts of a split batch); at prediction it is
   folded into the filters with the running statistics.
+* :func:`units_forward`: several units that read the same input (the
+  parallel convolutions of an inception module), through one spectrum of
+  the input where they are series on the FFT engine (:mod:`._spectral`).
 * :func:`norm_forward`: batch norm alone, with no shift (the shortcut of a
   residual unit whose channel count does not change: its shift would add to
   the main path's).
@@ -32,6 +35,7 @@ from ._norm import (
 from ._pad import crop_padding, pad_images, same_padding
 from ._pairs import series_predict, use_pairs
 from ._pool import pool_backward, pool_forward
+from ._spectral import spectral_backward, spectral_forward, use_spectral
 
 
 def _cell_weights(weights, z_shape, valid=None):
@@ -85,29 +89,97 @@ def unit_forward(x, w, b, scale, stats, unit, ctx, act=None):
     z, conv_cache = correlate_forward(
         x, w, unit.stride, unit.engine, train, dilation=unit.dilation
     )
-    bn_cache = None
-    if unit.batch_norm and train:
-        z, bn_cache = _normalise(z, scale, b, stats, ctx)
-    else:
-        z = np.add(z, b, out=z)
+    z, bn_cache = _shift(z, b, scale, stats, unit, ctx)
     if act is not None:
         z = act(z)
     return z, ((conv_cache, bn_cache, unit) if train else None)
 
 
+def _shift(z, b, scale, stats, unit, ctx):
+    """The correlation ``z`` normalised by batch norm while training a unit
+    that has it, else plus its intercepts (at prediction batch norm is
+    folded into ``b``): ``(z, batch-norm cache or None)``."""
+    if unit.batch_norm and ctx.keep_cache:
+        return _normalise(z, scale, b, stats, ctx)
+    return np.add(z, b, out=z), None
+
+
+def _shift_backward(d, bn_cache):
+    """Back through :func:`_shift`: ``(dz, db, dscale)``."""
+    if bn_cache is None:
+        return d, d.sum(axis=(0, 1, 2)), None
+    dz, dscale, db = batch_norm_backward(d.reshape(-1, d.shape[-1]), bn_cache)
+    return dz.reshape(d.shape), db, dscale
+
+
 def unit_backward(d, cache, need_dx=True):
     """Back through :func:`unit_forward`: ``(dx, dw, db, dscale)``."""
     conv_cache, bn_cache, unit = cache
-    dscale = None
-    if bn_cache is None:
-        db = d.sum(axis=(0, 1, 2))
-    else:
-        dz, dscale, db = batch_norm_backward(d.reshape(-1, d.shape[-1]), bn_cache)
-        d = dz.reshape(d.shape)
+    d, db, dscale = _shift_backward(d, bn_cache)
     dx, dw = correlate_backward(d, conv_cache, need_dx)
     if dx is not None:
         dx = np.ascontiguousarray(crop_padding(dx, unit.padding))
     return dx, dw, db, dscale
+
+
+def units_forward(x, params, units, ctx):
+    """Several convolutions that read the same ``x``, each as
+    :func:`unit_forward` (no activation): the parallel convolutions of an
+    inception module.
+
+    Where :func:`._spectral.use_spectral` holds (series, one of the units on
+    the FFT engine), one spectrum of ``x`` serves them all
+    (:mod:`._spectral`); else each unit correlates on its own.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, H, W, C)
+    params : list of (w, b, scale, stats)
+        One per unit, as :func:`unit_forward` takes them.
+    units : sequence of BlockSpec
+    ctx : Context
+
+    Returns
+    -------
+    outs : list of ndarray of shape (n, Ho, Wo, F_k)
+    cache : tuple or None
+    """
+    train = ctx.keep_cache
+    if not use_spectral(x.shape, units):
+        done = [unit_forward(x, *p, unit, ctx) for p, unit in zip(params, units)]
+        return [z for z, _ in done], (("each", [c for _, c in done]) if train else None)
+    ws, bs = [], []
+    for (w, b, scale, stats), unit in zip(params, units):
+        if unit.batch_norm and not train:  # folded, as unit_forward does
+            w, b = fold_batch_norm(w, b, scale, stats)
+        ws.append(w)
+        bs.append(b)
+    zs, conv_cache = spectral_forward(x, ws, units, train)
+    outs, bn_caches = [], []
+    for z, b, (_, _, scale, stats), unit in zip(zs, bs, params, units):
+        z, bn_cache = _shift(z, b, scale, stats, unit, ctx)
+        outs.append(z)
+        bn_caches.append(bn_cache)
+    return outs, (("spectral", (conv_cache, bn_caches)) if train else None)
+
+
+def units_backward(ds, cache, need_dx=True):
+    """Back through :func:`units_forward` given each output's gradient:
+    ``(dx or None, grads)``, ``dx`` the sum over the units and ``grads`` one
+    ``(dw, db, dscale)`` per unit."""
+    path, caches = cache
+    if path == "each":
+        dx, grads = None, []
+        for d, unit_cache in zip(ds, caches):
+            dz, dw, db, dscale = unit_backward(d, unit_cache, need_dx)
+            grads.append((dw, db, dscale))
+            if dz is not None:
+                dx = dz if dx is None else np.add(dx, dz, out=dx)
+        return dx, grads
+    conv_cache, bn_caches = caches
+    shifted = [_shift_backward(d, bn_cache) for d, bn_cache in zip(ds, bn_caches)]
+    dx, dws = spectral_backward([dz for dz, _, _ in shifted], conv_cache, need_dx)
+    return dx, [(dw, db, dscale) for dw, (_, db, dscale) in zip(dws, shifted)]
 
 
 def norm_forward(x, scale, stats, ctx):

@@ -163,6 +163,15 @@ def _spec(n_timepoints, shape_name, n_channels=2, global_pooling="mean"):
             block_depth=2,
             whole_kernels=True,
         ),
+        # the same on the FFT engine: one spectrum per module (._spectral)
+        "inception-long-fft": dict(
+            n_filters=(2,),
+            kernel_size=(1, 13),
+            block="inception",
+            block_depth=2,
+            whole_kernels=True,
+            algorithm="scipy",
+        ),
     }
     options = dict(kinds[shape_name])
     return build_spec(
@@ -199,6 +208,7 @@ NETWORKS = [
     ("fcn-long", 2, "mean"),
     ("resnet-long", 3, "max"),
     ("inception-long", 2, "mean"),
+    ("inception-long-fft", 2, "mean"),
 ]
 
 
