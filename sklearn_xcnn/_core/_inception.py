@@ -15,6 +15,11 @@ is batch norm of each branch. The block::
 
     out = pool(act(modules(x) + bn(conv_1x1(x))))
 
+The parallel convolutions read ``h`` together (:func:`._layers.units_forward`):
+on a series, once one of them is on the FFT engine (a kernel of 24 taps
+or more under ``algorithm="auto"``), one spectrum of ``h`` serves all three
+(:mod:`._spectral`).
+
 Parameters, in the network's flat order: per module the ``(filters,
 intercepts)`` of the bottleneck (when it has one; it has no batch norm, its
 intercept is a plain bias), of each kernel's convolution and of the pool

@@ -119,11 +119,7 @@ def spectral_forward(x, ws, units, keep_cache=True):
     taps = np.zeros((high - low + 1, C, sum(widths)), dtype=dtype)
     for w, o, f0 in zip(ws, offsets, np.cumsum([0, *widths])):
         taps[o - low, :, f0 : f0 + w.shape[0]] = w[:, :, 0, :].transpose(2, 1, 0)
-    flat = taps.reshape(taps.shape[0], -1)
-    spectra = np.empty((cos.shape[0], C, taps.shape[2]), dtype=_complex(dtype))
-    rows = spectra.reshape(cos.shape[0], -1)  # a view: one row per frequency
-    rows.real = cos @ flat
-    rows.imag = sin @ flat
+    spectra = _filter_spectra(taps, cos, sin)
     xs = sp_fft.rfft(x[:, 0].astype(dtype, copy=False), n=L, axis=1)  # (n, v, C)
     ys = np.empty((n, cos.shape[0], taps.shape[2]), dtype=xs.dtype)
     # at every frequency: (n, C) @ (C, F), on the spectra as they lie
@@ -135,33 +131,47 @@ def spectral_forward(x, ws, units, keep_cache=True):
     ]
     if not keep_cache:
         return outs, None
+    # the taps, not their spectra (frequencies x C x F, which would hold more
+    # than the input's for long series): the backward takes them again
     shapes = [w.shape for w in ws]
-    return outs, (xs, spectra, (W, Wo, L, low), offsets, shapes, (cos, sin, weights))
+    return outs, (xs, taps, (W, Wo, L, low), offsets, shapes, (cos, sin, weights))
+
+
+def _filter_spectra(taps, cos, sin):
+    """``G(v) = sum_o taps[o] exp(2i pi v o / L)``, ``(frequencies, C, F)``,
+    as two real products over the offsets."""
+    flat = taps.reshape(taps.shape[0], -1)
+    spectra = np.empty((cos.shape[0], *taps.shape[1:]), dtype=_complex(taps.dtype))
+    rows = spectra.reshape(cos.shape[0], -1)  # a view: one row per frequency
+    rows.real = cos @ flat
+    rows.imag = sin @ flat
+    return spectra
 
 
 def spectral_backward(douts, cache, need_dx=True):
     """``(dx or None, dws)`` of :func:`spectral_forward` given the gradient
     of each output, ``douts`` (n, 1, Wo, F_k): ``dx`` (n, 1, W, C) and one
     filter gradient ``(F_k, C, 1, kc_k)`` per unit."""
-    xs, spectra, (W, Wo, L, low), offsets, shapes, (cos, sin, weights) = cache
+    xs, taps, (W, Wo, L, low), offsets, shapes, (cos, sin, weights) = cache
     d = np.concatenate([g[:, 0] for g in douts], axis=-1)  # (n, Wo, sum F)
     ds = sp_fft.rfft(d, n=L, axis=1).transpose(1, 0, 2)  # (v, n, sum F)
     # per frequency, summed over the series: X^H DY, (C, sum F)
     cross = np.matmul(xs.transpose(1, 2, 0).conj(), ds)
     cross *= weights[:, None, None]
     flat = cross.reshape(cross.shape[0], -1)
-    taps = cos.T @ np.ascontiguousarray(flat.real)
-    taps += sin.T @ np.ascontiguousarray(flat.imag)
-    taps = taps.reshape(-1, *cross.shape[1:])  # (high - low + 1, C, sum F)
+    dtaps = cos.T @ np.ascontiguousarray(flat.real)
+    dtaps += sin.T @ np.ascontiguousarray(flat.imag)
+    dtaps = dtaps.reshape(-1, *cross.shape[1:])  # (high - low + 1, C, sum F)
     dws, f0 = [], 0
     for shape, o in zip(shapes, offsets):
         F = shape[0]
-        dw = taps[o - low, :, f0 : f0 + F].transpose(2, 1, 0)  # (F, C, kc)
+        dw = dtaps[o - low, :, f0 : f0 + F].transpose(2, 1, 0)  # (F, C, kc)
         dws.append(np.ascontiguousarray(dw)[:, :, None, :])
         f0 += F
     if not need_dx:
         return None, dws
     n = d.shape[0]
+    spectra = _filter_spectra(taps, cos, sin)
     dxs = np.empty((n, *spectra.shape[:2]), dtype=ds.dtype)  # (n, v, C)
     np.matmul(ds, spectra.conj().transpose(0, 2, 1), out=dxs.transpose(1, 0, 2))
     dx = sp_fft.irfft(dxs, n=L, axis=1)[:, None, :W]
