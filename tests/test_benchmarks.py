@@ -443,3 +443,35 @@ def test_winograd_correlation_against_loops(winograd, kc, name):
             for q in range(kc):
                 expected[s, t] += x[s, t + q] @ taps[q]
     np.testing.assert_allclose(out, expected, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def spectral_bench():
+    yield from _bench_module("bench_spectral")
+
+
+def test_spectral_bench_times_both_paths_and_restores_the_rule(spectral_bench, capsys):
+    import sklearn_xcnn._core._layers as layers
+
+    rule = layers.use_spectral
+    spectral_bench.main(["--quick"])
+    assert layers.use_spectral is rule
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith("4 x 64")]
+    assert [row[5] for row in rows] == ["train", "predict"]
+    # the two paths compute the same maps (float32 rounding apart)
+    assert all(float(row[-1]) < 1e-5 for row in rows)
+
+
+def test_spectral_bench_switches_the_path(spectral_bench, monkeypatch):
+    import sklearn_xcnn._core._layers as layers
+
+    calls = []
+    real = layers.spectral_forward
+    monkeypatch.setattr(
+        layers, "spectral_forward", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    units, params, x, grads = spectral_bench._module(2, 64, 4, np.float32)
+    for spectral in (True, False):
+        spectral_bench._timed(spectral, units, params, x, grads, True)
+    assert len(calls) == 1

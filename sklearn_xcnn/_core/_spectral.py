@@ -25,11 +25,11 @@ gradient are small real products with the cosines and sines of the offsets
 at every step, and their transform over ``C * F`` lanes would cost more
 than the input's over ``n * C``.
 
-Against the pairs of taps (:mod:`._pairs`) on each kernel apart, for the
-InceptionTime module's kernels of 40, 20 and 10 on 32 channels (batch 16,
-series of 256 and 1 460, float32, one thread), forward and both gradients
-run 1.6-1.7x faster (``benchmarks/README.md``); on kernels of 8 taps or
-fewer the pairs are faster. :func:`use_spectral` says when.
+Against each kernel on its own engine (the FFT engine's 2-D transforms or
+pairs of taps, :mod:`._pairs`), for the InceptionTime module's kernels of
+40, 20 and 10 (``benchmarks/bench_spectral.py``, batch norm included),
+training runs 1.1-1.3x faster and prediction 1.2-1.5x; on kernels of 8 taps
+or fewer the pairs are faster. :func:`use_spectral` says when.
 """
 
 from functools import lru_cache
@@ -94,6 +94,13 @@ def _plan(low, high, L, dtype):
     return tuple(arrays)
 
 
+# the filters' spectra (frequencies x C x all filters, complex) are kept for
+# the backward up to this size, and taken again from the taps past it (an
+# InceptionTime module's hold 3.6 MB for series of 256 points and 18 MB for
+# 1 460; taking them again costs 5-10 % of the module's training step)
+KEEP_SPECTRA_BYTES = 8 * 2**20
+
+
 def spectral_forward(x, ws, units, keep_cache=True):
     """Correlate series ``x`` (n, 1, W, C) with the filters ``ws`` of the
     convolutions ``units``, each ``(F_k, C, 1, kc_k)``, padded as each unit
@@ -131,10 +138,9 @@ def spectral_forward(x, ws, units, keep_cache=True):
     ]
     if not keep_cache:
         return outs, None
-    # the taps, not their spectra (frequencies x C x F, which would hold more
-    # than the input's for long series): the backward takes them again
     shapes = [w.shape for w in ws]
-    return outs, (xs, taps, (W, Wo, L, low), offsets, shapes, (cos, sin, weights))
+    kept = spectra if spectra.nbytes <= KEEP_SPECTRA_BYTES else taps
+    return outs, (xs, kept, (W, Wo, L, low), offsets, shapes, (cos, sin, weights))
 
 
 def _filter_spectra(taps, cos, sin):
@@ -152,7 +158,7 @@ def spectral_backward(douts, cache, need_dx=True):
     """``(dx or None, dws)`` of :func:`spectral_forward` given the gradient
     of each output, ``douts`` (n, 1, Wo, F_k): ``dx`` (n, 1, W, C) and one
     filter gradient ``(F_k, C, 1, kc_k)`` per unit."""
-    xs, taps, (W, Wo, L, low), offsets, shapes, (cos, sin, weights) = cache
+    xs, kept, (W, Wo, L, low), offsets, shapes, (cos, sin, weights) = cache
     d = np.concatenate([g[:, 0] for g in douts], axis=-1)  # (n, Wo, sum F)
     ds = sp_fft.rfft(d, n=L, axis=1).transpose(1, 0, 2)  # (v, n, sum F)
     # per frequency, summed over the series: X^H DY, (C, sum F)
@@ -171,7 +177,7 @@ def spectral_backward(douts, cache, need_dx=True):
     if not need_dx:
         return None, dws
     n = d.shape[0]
-    spectra = _filter_spectra(taps, cos, sin)
+    spectra = kept if np.iscomplexobj(kept) else _filter_spectra(kept, cos, sin)
     dxs = np.empty((n, *spectra.shape[:2]), dtype=ds.dtype)  # (n, v, C)
     np.matmul(ds, spectra.conj().transpose(0, 2, 1), out=dxs.transpose(1, 0, 2))
     dx = sp_fft.irfft(dxs, n=L, axis=1)[:, None, :W]

@@ -7,6 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import sklearn_xcnn._core._layers as layers
+import sklearn_xcnn._core._spectral as spectral
 from sklearn_xcnn._core._network import build_spec, forward, init_params, loss_and_grad
 from sklearn_xcnn._core._spectral import (
     output_length,
@@ -84,8 +85,11 @@ def test_forward_matches_loops(group, W):
     assert spectral_forward(x, ws, units, keep_cache=False)[1] is None
 
 
+@pytest.mark.parametrize("keep_spectra", [True, False])
 @pytest.mark.parametrize("group", GROUPS)
-def test_gradients_match_finite_differences(group):
+def test_gradients_match_finite_differences(group, keep_spectra, monkeypatch):
+    # the filters' spectra kept for the backward, or taken again from the taps
+    monkeypatch.setattr(spectral, "KEEP_SPECTRA_BYTES", 2**30 if keep_spectra else 0)
     x, ws, units = _problem(group, W=7)
     rng = np.random.default_rng(1)
     outs, cache = spectral_forward(x, ws, units)
@@ -95,6 +99,7 @@ def test_gradients_match_finite_differences(group):
         outs, _ = spectral_forward(x, ws, units, keep_cache=False)
         return sum(np.sum(o * g) for o, g in zip(outs, gs))
 
+    assert np.iscomplexobj(cache[1]) == keep_spectra
     dx, dws = spectral_backward(gs, cache)
     assert dx.shape == x.shape
     _check_fd(lambda v: loss(v.reshape(x.shape), ws), x.ravel(), dx.ravel())
