@@ -163,16 +163,9 @@ def _spec(n_timepoints, shape_name, n_channels=2, global_pooling="mean"):
             block_depth=2,
             whole_kernels=True,
         ),
-        # the same on the FFT engine: one spectrum per module (._spectral)
-        "inception-long-fft": dict(
-            n_filters=(2,),
-            kernel_size=(1, 13),
-            block="inception",
-            block_depth=2,
-            whole_kernels=True,
-            algorithm="scipy",
-        ),
     }
+    # the same on the FFT engine: one spectrum per module (._spectral)
+    kinds["inception-long-fft"] = dict(kinds["inception-long"], algorithm="scipy")
     options = dict(kinds[shape_name])
     return build_spec(
         (1, n_timepoints, n_channels), options.pop("n_filters"),
