@@ -37,13 +37,15 @@ from functools import lru_cache
 import numpy as np
 from scipy import fft as sp_fft
 
+from ._conv import conv_output_size, dilated_extent
+
 
 def output_length(W, unit):
     """Cells of a series of ``W`` cells after the convolution ``unit`` (a
     :class:`._units.BlockSpec`) at stride 1."""
     (_, _), (left, right) = unit.padding
-    extent = unit.dilation[1] * (unit.kernel[1] - 1) + 1
-    return W + left + right - extent + 1
+    extent = dilated_extent(unit.kernel, unit.dilation)[1]
+    return conv_output_size(W + left + right, extent, 1)
 
 
 def use_spectral(x_shape, units):
